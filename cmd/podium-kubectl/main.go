@@ -1,0 +1,17 @@
+// Command podium-kubectl is the real kubectl, built from k8s.io/kubectl. `podium kubectl`
+// runs it with the server's admin kubeconfig; it lives in its own executable so that the
+// long-running podium processes do not pay for linking kubectl.
+package main
+
+import (
+	"k8s.io/component-base/cli"
+	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/util"
+)
+
+func main() {
+	command := cmd.NewDefaultKubectlCommand()
+	if err := cli.RunNoErrOutput(command); err != nil {
+		util.CheckErr(err)
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/component-base/version"
+
+	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/server"
+)
+
+const defaultDataDir = "/var/lib/podium"
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "podium",
+		Short:         "A Kubernetes-compatible Pod platform in one program",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServerCommand(), newKubectlCommand(), newVersionCommand())
+	return root
+}
+
+func newServerCommand() *cobra.Command {
+	var cfg server.Config
+	var etcdEndpoints string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane (and, later, an agent for this node)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if etcdEndpoints != "" {
+				cfg.EtcdEndpoints = strings.Split(etcdEndpoints, ",")
+			}
+			cfg.Version = version.Get()
+			return server.Run(cmd.Context(), cfg, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir, "directory for state: etcd data, credentials, kubeconfig")
+	f.IntVar(&cfg.Port, "https-listen-port", 6443, "port of the HTTPS API")
+	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "address the API listens on")
+	f.StringVar(&etcdEndpoints, "etcd-endpoints", "", "comma-separated client URLs of an external etcd cluster (default: embedded etcd)")
+	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "loopback client port of the embedded etcd")
+	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
+	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
+	f.StringArrayVar(&cfg.TLSSANs, "tls-san", nil, "extra name or IP for the serving certificate (repeatable)")
+	f.StringVar(&cfg.WriteKubeconfig, "write-kubeconfig", "", "also write the admin kubeconfig to this path")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	cmd.AddCommand(newTokenCommand())
+	return cmd
+}
+
+func newTokenCommand() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print the token that agents join the cluster with",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := pki.ReadJoinToken(pki.Files{Dir: dataDir})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), t)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir, "the server's data directory")
+	return cmd
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version.Get()
+			fmt.Fprintf(cmd.OutOrStdout(), "podium %s (kubernetes %s, %s, %s)\n", podiumVersion, v.GitVersion, v.GoVersion, v.Platform)
+		},
+	}
+}
+
+// podiumVersion is set at build time.
+var podiumVersion = "dev"
+
+// newKubectlCommand runs podium-kubectl, found beside this executable or on PATH, with
+// the server's admin kubeconfig unless KUBECONFIG or --kubeconfig says otherwise.
+func newKubectlCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:                "kubectl",
+		Short:              "Run kubectl against this cluster",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bin, err := findKubectl()
+			if err != nil {
+				return err
+			}
+			c := exec.Command(bin, args...)
+			c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+			c.Env = os.Environ()
+			if os.Getenv("KUBECONFIG") == "" && !hasKubeconfigFlag(args) {
+				dir := os.Getenv("PODIUM_DATA_DIR")
+				if dir == "" {
+					dir = defaultDataDir
+				}
+				c.Env = append(c.Env, "KUBECONFIG="+server.KubeconfigPath(dir))
+			}
+			err = c.Run()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return exitCode(ee.ExitCode())
+			}
+			return err
+		},
+	}
+}
+
+func hasKubeconfigFlag(args []string) bool {
+	for _, a := range args {
+		if a == "--kubeconfig" || strings.HasPrefix(a, "--kubeconfig=") {
+			return true
+		}
+	}
+	return false
+}
+
+func findKubectl() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "podium-kubectl")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("podium-kubectl")
+	if err != nil {
+		return "", errors.New("podium-kubectl not found beside podium or on PATH; build it with `make build`")
+	}
+	return p, nil
+}

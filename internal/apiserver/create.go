@@ -1,0 +1,159 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/storage"
+)
+
+// generateNameTries bounds the retries when a generated name is taken.
+const generateNameTries = 8
+
+// create serves POST of a new object.
+func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	mt, ok := s.negotiate(w, r, res, false)
+	if !ok {
+		return
+	}
+	fail := func(err error, name string) { s.writeError(w, r, err, res.groupResource(), name) }
+	opts, err := parseWriteOptions(r)
+	if err != nil {
+		fail(err, "")
+		return
+	}
+	data, err := readBody(r)
+	if err != nil {
+		fail(err, "")
+		return
+	}
+	obj, warnings, err := s.decodeObject(res, r.Header.Get("Content-Type"), data, opts.validation)
+	if err != nil {
+		fail(err, "")
+		return
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		fail(apierrors.NewBadRequest(err.Error()), "")
+		return
+	}
+	if err := checkNamespace(res, m, ri.Namespace); err != nil {
+		fail(err, m.GetName())
+		return
+	}
+	if u := userFrom(r.Context()); u != nil {
+		if ok, why := auth.CheckCreate(u, auth.Attributes{Verb: "create", Group: ri.Group, Resource: ri.Resource}, m.GetName()); !ok {
+			fail(apierrors.NewForbidden(res.groupResource(), m.GetName(), errors.New(why)), m.GetName())
+			return
+		}
+	}
+	if res.info.Namespaced {
+		if err := s.namespaceExists(r.Context(), m.GetNamespace()); err != nil {
+			fail(err, m.GetName())
+			return
+		}
+	}
+	generated := m.GetName() == "" && m.GetGenerateName() != ""
+	for try := 0; ; try++ {
+		next := obj
+		if generated {
+			next = obj.DeepCopyObject()
+			nm, _ := meta.Accessor(next)
+			nm.SetName(m.GetGenerateName() + rand.String(5))
+		}
+		stored, err := s.createOne(r.Context(), res, next, opts)
+		if generated && try < generateNameTries && errors.Is(err, storage.ErrExists) {
+			continue
+		}
+		if err != nil {
+			nm, _ := meta.Accessor(next)
+			fail(err, nm.GetName())
+			return
+		}
+		addWarnings(w, warnings)
+		s.writeObject(w, r, res, mt, http.StatusCreated, stored)
+		return
+	}
+}
+
+// createOne prepares, validates and stores one new object, and returns it as stored
+// (or as it would be, on a dry run).
+func (s *Server) createOne(ctx context.Context, res *resource, obj runtime.Object, opts writeOptions) (runtime.Object, error) {
+	m, _ := meta.Accessor(obj)
+	m.SetUID(uuid.NewUUID())
+	m.SetCreationTimestamp(metav1.NewTime(s.clock.Now()))
+	m.SetResourceVersion("")
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetSelfLink("")
+	res.strategy.PrepareForCreate(obj)
+	res.strategy.Default(obj)
+	errs := apivalidation.ValidateObjectMetaAccessor(m, res.info.Namespaced, res.strategy.ValidateName, field.NewPath("metadata"))
+	errs = append(errs, res.strategy.Validate(obj)...)
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(res.info.GroupVersionKind().GroupKind(), m.GetName(), errs)
+	}
+	stored, err := res.toStored(obj)
+	if err != nil {
+		return nil, err
+	}
+	if opts.dryRun {
+		return obj, nil
+	}
+	done := s.metrics.etcdTimer("create", res.info.Resource)
+	err = s.cfg.Store.Create(ctx, res.key(m.GetNamespace(), m.GetName()), stored)
+	done()
+	if err != nil {
+		return nil, err
+	}
+	return res.toExternal(stored)
+}
+
+// checkNamespace fills a namespaced object's namespace from the URL and refuses one that
+// names another; cluster-scoped objects lose any namespace they carry.
+func checkNamespace(res *resource, m metav1.Object, urlNamespace string) error {
+	if !res.info.Namespaced {
+		m.SetNamespace("")
+		return nil
+	}
+	switch m.GetNamespace() {
+	case "":
+		m.SetNamespace(urlNamespace)
+	case urlNamespace:
+	default:
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	return nil
+}
+
+// namespaceExists refuses writes into a namespace that does not exist.
+func (s *Server) namespaceExists(ctx context.Context, name string) error {
+	nsRes := s.caches["namespaces"]
+	key := storage.Key("namespaces", "", name)
+	if nsRes != nil {
+		if _, ok := nsRes.Get(key); ok {
+			return nil
+		}
+	}
+	probe := s.resourceFor(schema.GroupResource{Resource: "namespaces"})
+	if probe == nil {
+		return nil
+	}
+	err := s.cfg.Store.Get(ctx, key, probe.newStored())
+	if errors.Is(err, storage.ErrNotFound) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
+	}
+	return err
+}

@@ -1,0 +1,92 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// fieldValidation is the policy for unknown and duplicated fields in a request body.
+type fieldValidation string
+
+const (
+	validationStrict fieldValidation = "Strict"
+	validationWarn   fieldValidation = "Warn"
+	validationIgnore fieldValidation = "Ignore"
+)
+
+// writeOptions are the query parameters every write shares.
+type writeOptions struct {
+	dryRun     bool
+	validation fieldValidation
+}
+
+func parseWriteOptions(r *http.Request) (writeOptions, error) {
+	q := r.URL.Query()
+	opts := writeOptions{validation: validationWarn}
+	for _, d := range q["dryRun"] {
+		if d != metav1.DryRunAll {
+			return opts, apierrors.NewBadRequest(field.NotSupported(field.NewPath("dryRun"), d, []string{metav1.DryRunAll}).Error())
+		}
+		opts.dryRun = true
+	}
+	switch v := fieldValidation(q.Get("fieldValidation")); v {
+	case "":
+	case validationStrict, validationWarn, validationIgnore:
+		opts.validation = v
+	default:
+		return opts, apierrors.NewBadRequest(fmt.Sprintf("fieldValidation parameter unsupported: %s", v))
+	}
+	return opts, nil
+}
+
+// decodeObject decodes a body of the given Content-Type into a new object of the
+// resource's served kind. Unknown and duplicated fields are an error under Strict,
+// warnings under Warn, and nothing under Ignore.
+func (s *Server) decodeObject(res *resource, contentType string, data []byte, validation fieldValidation) (runtime.Object, []string, error) {
+	lenient, strict, err := s.codecs.decoderFor(contentType)
+	if err != nil {
+		return nil, nil, apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", res.groupResource(), "", err.Error(), 0, false)
+	}
+	gvk := res.info.GroupVersionKind()
+	dec := strict
+	if validation == validationIgnore {
+		dec = lenient
+	}
+	cannot := fmt.Sprintf("%s in version %q cannot be handled as a %s", gvk.Kind, gvk.Version, gvk.Kind)
+	obj, actual, err := dec.Decode(data, &gvk, res.strategy.New())
+	var warnings []string
+	if err != nil {
+		if se, ok := runtime.AsStrictDecodingError(err); ok && obj != nil {
+			if validation == validationStrict {
+				return nil, nil, apierrors.NewBadRequest(cannot + ": " + err.Error())
+			}
+			for _, e := range se.Errors() {
+				warnings = append(warnings, e.Error())
+			}
+		} else {
+			return nil, nil, apierrors.NewBadRequest(cannot + ": " + err.Error())
+		}
+	}
+	if actual != nil && *actual != gvk {
+		switch {
+		case actual.GroupVersion() != gvk.GroupVersion():
+			return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", actual.GroupVersion(), gvk.GroupVersion()))
+		default:
+			return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", actual.Kind, gvk.Kind))
+		}
+	}
+	return obj, warnings, nil
+}
+
+// addWarnings sends warnings as Warning headers, as kubectl prints them.
+func addWarnings(w http.ResponseWriter, warnings []string) {
+	for _, msg := range warnings {
+		w.Header().Add("Warning", `299 - "`+strings.ReplaceAll(msg, `"`, `\"`)+`"`)
+	}
+}

@@ -1,0 +1,210 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/storage"
+)
+
+// errDeleteNow tells the delete flow that the object goes at once.
+var errDeleteNow = errors.New("delete now")
+
+// parseDeleteOptions reads DeleteOptions from the body, if any, and the query.
+func parseDeleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	data, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, opts); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid DeleteOptions: %v", err))
+		}
+	}
+	q := r.URL.Query()
+	if g := q.Get("gracePeriodSeconds"); g != "" {
+		n, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest("invalid gracePeriodSeconds: " + g)
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	if p := q.Get("propagationPolicy"); p != "" {
+		pp := metav1.DeletionPropagation(p)
+		opts.PropagationPolicy = &pp
+	}
+	opts.DryRun = append(opts.DryRun, q["dryRun"]...)
+	for _, d := range opts.DryRun {
+		if d != metav1.DryRunAll {
+			return nil, apierrors.NewBadRequest("unsupported dryRun value: " + d)
+		}
+	}
+	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
+		zero := int64(0)
+		opts.GracePeriodSeconds = &zero
+	}
+	return opts, nil
+}
+
+// delete serves DELETE of one object.
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	mt, ok := s.negotiate(w, r, res, false)
+	if !ok {
+		return
+	}
+	opts, err := parseDeleteOptions(r)
+	if err != nil {
+		s.writeError(w, r, err, res.groupResource(), ri.Name)
+		return
+	}
+	out, err := s.deleteOne(r.Context(), res, ri.Namespace, ri.Name, opts)
+	if err != nil {
+		s.writeError(w, r, err, res.groupResource(), ri.Name)
+		return
+	}
+	s.writeObject(w, r, res, mt, http.StatusOK, out)
+}
+
+// deleteOne deletes an object as upstream does: an object the strategy deletes
+// gracefully gets a deletionTimestamp and deletionGracePeriodSeconds and stays (a second
+// delete may only shorten the grace period); an object with finalizers gets a
+// deletionTimestamp and stays until they are removed; anything else goes at once. It
+// returns the object in served form, as it is after the call.
+func (s *Server) deleteOne(ctx context.Context, res *resource, namespace, name string, opts *metav1.DeleteOptions) (runtime.Object, error) {
+	key := res.key(namespace, name)
+	dryRun := len(opts.DryRun) > 0
+	check := func(cur runtime.Object) error {
+		m, _ := meta.Accessor(cur)
+		if p := opts.Preconditions; p != nil {
+			if p.UID != nil && *p.UID != m.GetUID() {
+				return apierrors.NewConflict(res.groupResource(), name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, m.GetUID()))
+			}
+			if p.ResourceVersion != nil && *p.ResourceVersion != m.GetResourceVersion() {
+				return apierrors.NewConflict(res.groupResource(), name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, m.GetResourceVersion()))
+			}
+		}
+		return nil
+	}
+	done := s.metrics.etcdTimer("delete", res.info.Resource)
+	defer done()
+	var result runtime.Object
+	stored, err := s.cfg.Store.Update(ctx, key, res.newStored, func(cur runtime.Object) (runtime.Object, error) {
+		if err := check(cur); err != nil {
+			return nil, err
+		}
+		ext, err := res.toExternal(cur)
+		if err != nil {
+			return nil, err
+		}
+		next, stays := s.markDeleting(res, ext, opts)
+		if !stays {
+			result = ext
+			return nil, errDeleteNow
+		}
+		if dryRun {
+			return nil, &errDryRun{obj: next}
+		}
+		return res.toStored(next)
+	})
+	var dry *errDryRun
+	switch {
+	case errors.As(err, &dry):
+		return dry.obj, nil
+	case errors.Is(err, errDeleteNow):
+		if dryRun {
+			return result, nil
+		}
+		deleted, err := s.cfg.Store.Delete(ctx, key, res.newStored, check)
+		if err != nil {
+			return nil, err
+		}
+		return res.toExternal(deleted)
+	case err != nil:
+		return nil, err
+	}
+	return res.toExternal(stored)
+}
+
+// markDeleting returns the object as a delete leaves it, and whether it stays.
+func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.DeleteOptions) (runtime.Object, bool) {
+	next := obj.DeepCopyObject()
+	m, _ := meta.Accessor(next)
+	now := s.clock.Now()
+	if gd, ok := res.strategy.(registry.GracefulDeleter); ok {
+		if grace, graceful := gd.CheckGracefulDelete(next, opts); graceful {
+			if cur := m.GetDeletionGracePeriodSeconds(); m.GetDeletionTimestamp() != nil && cur != nil && *cur <= grace {
+				return obj, true // already deleting, at least as soon
+			}
+			ts := metav1.NewTime(now.Add(time.Duration(grace) * time.Second))
+			m.SetDeletionTimestamp(&ts)
+			m.SetDeletionGracePeriodSeconds(&grace)
+			return next, true
+		}
+	}
+	if len(m.GetFinalizers()) > 0 {
+		if m.GetDeletionTimestamp() == nil {
+			ts := metav1.NewTime(now)
+			zero := int64(0)
+			m.SetDeletionTimestamp(&ts)
+			m.SetDeletionGracePeriodSeconds(&zero)
+		}
+		return next, true
+	}
+	return nil, false
+}
+
+// deleteCollection serves DELETE of every object a selector picks.
+func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	mt, ok := s.negotiate(w, r, res, false)
+	if !ok {
+		return
+	}
+	fail := func(err error) { s.writeError(w, r, err, res.groupResource(), "") }
+	opts, err := parseDeleteOptions(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	filter, err := filterFor(res, r.URL.Query(), "")
+	if err != nil {
+		fail(err)
+		return
+	}
+	list, err := s.cfg.Store.List(r.Context(), res.prefix(ri.Namespace), storage.ListOptions{Filter: filter}, res.newStored)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var deleted []runtime.Object
+	for _, obj := range list.Items {
+		m, _ := meta.Accessor(obj)
+		out, err := s.deleteOne(r.Context(), res, m.GetNamespace(), m.GetName(), opts)
+		if errors.Is(err, storage.ErrNotFound) || apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		deleted = append(deleted, out)
+	}
+	out := res.strategy.NewList()
+	if err := meta.SetList(out, deleted); err != nil {
+		fail(err)
+		return
+	}
+	out.GetObjectKind().SetGroupVersionKind(res.info.GroupVersion().WithKind(res.info.ListKind))
+	s.encode(w, mt, http.StatusOK, out)
+}

@@ -1,0 +1,216 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// aggregatedMedia is the Content-Type of aggregated discovery (apidiscovery.k8s.io/v2).
+const aggregatedMedia = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+var allVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// subresourceShape is what discovery says of a subresource: its verbs and the kind it
+// answers with ("" for the parent's kind).
+type subresourceShape struct {
+	verbs []string
+	kind  schema.GroupVersionKind
+}
+
+var subresourceShapes = map[string]subresourceShape{
+	"status":      {verbs: []string{"get", "patch", "update"}},
+	"binding":     {verbs: []string{"create"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "Binding"}},
+	"eviction":    {verbs: []string{"create"}, kind: schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}},
+	"log":         {verbs: []string{"get"}},
+	"exec":        {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodExecOptions"}},
+	"attach":      {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodAttachOptions"}},
+	"portforward": {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}},
+	"finalize":    {verbs: []string{"update"}},
+}
+
+// resourcesOf returns the served resources of one group version, sorted by name.
+func (s *Server) resourcesOf(gv schema.GroupVersion) []*resource {
+	var out []*resource
+	for gvr, res := range s.resources {
+		if gvr.GroupVersion() == gv {
+			out = append(out, res)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].info.Resource < out[j].info.Resource })
+	return out
+}
+
+// apiResourceList is the legacy discovery document of one group version.
+func (s *Server) apiResourceList(gv schema.GroupVersion) *metav1.APIResourceList {
+	list := &metav1.APIResourceList{GroupVersion: gv.String()}
+	list.Kind, list.APIVersion = "APIResourceList", "v1"
+	for _, res := range s.resourcesOf(gv) {
+		i := res.info
+		list.APIResources = append(list.APIResources, metav1.APIResource{
+			Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced, Kind: i.Kind,
+			Verbs: allVerbs, ShortNames: i.ShortNames, Categories: i.Categories,
+			StorageVersionHash: storageVersionHash(i.Group, i.Version, i.Kind),
+		})
+		for _, sub := range i.Subresources {
+			shape := subresourceShapes[sub]
+			r := metav1.APIResource{Name: i.Resource + "/" + sub, Namespaced: i.Namespaced, Kind: i.Kind, Verbs: shape.verbs}
+			if shape.kind.Kind != "" {
+				r.Group, r.Version, r.Kind = shape.kind.Group, shape.kind.Version, shape.kind.Kind
+			}
+			list.APIResources = append(list.APIResources, r)
+		}
+	}
+	return list
+}
+
+// storageVersionHash is an opaque, stable hash of where a resource is stored, which
+// clients only compare for equality.
+func storageVersionHash(group, version, kind string) string {
+	h := uint64(14695981039346656037)
+	for _, c := range []byte(group + "/" + version + "/" + kind) {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	const digits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+	var b [11]byte
+	for i := range b {
+		b[i] = digits[h&63]
+		h >>= 6
+	}
+	return string(b[:])
+}
+
+// aggregated is the aggregated discovery document of the core group (core true) or of
+// the named groups.
+func (s *Server) aggregated(core bool) *apidiscoveryv2.APIGroupDiscoveryList {
+	list := &apidiscoveryv2.APIGroupDiscoveryList{}
+	list.Kind, list.APIVersion = "APIGroupDiscoveryList", "apidiscovery.k8s.io/v2"
+	for _, gv := range s.groups {
+		if (gv.Group == "") != core {
+			continue
+		}
+		var group *apidiscoveryv2.APIGroupDiscovery
+		for i := range list.Items {
+			if list.Items[i].Name == gv.Group {
+				group = &list.Items[i]
+			}
+		}
+		if group == nil {
+			list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: gv.Group}})
+			group = &list.Items[len(list.Items)-1]
+		}
+		v := apidiscoveryv2.APIVersionDiscovery{Version: gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+		for _, res := range s.resourcesOf(gv) {
+			i := res.info
+			scope := apidiscoveryv2.ScopeCluster
+			if i.Namespaced {
+				scope = apidiscoveryv2.ScopeNamespace
+			}
+			rd := apidiscoveryv2.APIResourceDiscovery{
+				Resource: i.Resource, SingularResource: i.Singular, Scope: scope, Verbs: allVerbs,
+				ShortNames: i.ShortNames, Categories: i.Categories,
+				ResponseKind: &metav1.GroupVersionKind{Group: i.Group, Version: i.Version, Kind: i.Kind},
+			}
+			for _, sub := range i.Subresources {
+				shape := subresourceShapes[sub]
+				kind := metav1.GroupVersionKind{Group: i.Group, Version: i.Version, Kind: i.Kind}
+				if shape.kind.Kind != "" {
+					kind = metav1.GroupVersionKind{Group: shape.kind.Group, Version: shape.kind.Version, Kind: shape.kind.Kind}
+				}
+				rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: sub, ResponseKind: &kind, Verbs: shape.verbs})
+			}
+			v.Resources = append(v.Resources, rd)
+		}
+		group.Versions = append(group.Versions, v)
+	}
+	return list
+}
+
+func wantsAggregated(accept string) bool {
+	for _, clause := range strings.Split(accept, ",") {
+		c := strings.ReplaceAll(strings.TrimSpace(clause), " ", "")
+		if strings.HasPrefix(c, "application/json") && strings.Contains(c, "g=apidiscovery.k8s.io") &&
+			strings.Contains(c, "v=v2") && !strings.Contains(c, "v=v2beta1") && strings.Contains(c, "as=APIGroupDiscoveryList") {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, contentType string, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Vary", "Accept")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if wantsAggregated(r.Header.Get("Accept")) {
+		writeJSON(w, aggregatedMedia, s.aggregated(true))
+		return
+	}
+	v := &metav1.APIVersions{Versions: []string{"v1"}, ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: r.Host}}}
+	v.Kind = "APIVersions"
+	writeJSON(w, mediaJSON, v)
+}
+
+func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
+	if wantsAggregated(r.Header.Get("Accept")) {
+		writeJSON(w, aggregatedMedia, s.aggregated(false))
+		return
+	}
+	list := &metav1.APIGroupList{}
+	list.Kind, list.APIVersion = "APIGroupList", "v1"
+	for _, gv := range s.groups {
+		if gv.Group != "" {
+			list.Groups = append(list.Groups, s.apiGroup(gv.Group))
+		}
+	}
+	writeJSON(w, mediaJSON, list)
+}
+
+func (s *Server) apiGroup(name string) metav1.APIGroup {
+	g := metav1.APIGroup{Name: name}
+	g.Kind, g.APIVersion = "APIGroup", "v1"
+	for _, gv := range s.groups {
+		if gv.Group == name {
+			v := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
+			g.Versions = append(g.Versions, v)
+			if g.PreferredVersion.Version == "" {
+				g.PreferredVersion = v
+			}
+		}
+	}
+	return g
+}
+
+// serveGroupPath answers /apis/GROUP and /apis/GROUP/VERSION; it returns false for any
+// other path.
+func (s *Server) serveGroupPath(w http.ResponseWriter, r *http.Request) bool {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) == 2 && parts[0] == "apis":
+		g := s.apiGroup(parts[1])
+		if len(g.Versions) == 0 {
+			return false
+		}
+		writeJSON(w, mediaJSON, g)
+		return true
+	case len(parts) == 3 && parts[0] == "apis", len(parts) == 2 && parts[0] == "api":
+		gv := schema.GroupVersion{Version: parts[len(parts)-1]}
+		if parts[0] == "apis" {
+			gv.Group = parts[1]
+		}
+		list := s.apiResourceList(gv)
+		if len(list.APIResources) == 0 {
+			return false
+		}
+		writeJSON(w, mediaJSON, list)
+		return true
+	}
+	return false
+}

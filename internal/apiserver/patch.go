@@ -1,0 +1,101 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+)
+
+// patch serves PATCH of an object or its status with a JSON patch, a JSON merge patch or
+// a strategic merge patch. Server-side apply is not served yet.
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	mt, ok := s.negotiate(w, r, res, false)
+	if !ok {
+		return
+	}
+	fail := func(err error) { s.writeError(w, r, err, res.groupResource(), ri.Name) }
+	opts, err := parseWriteOptions(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	pt := types.PatchType(ct)
+	switch pt {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
+		fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", res.groupResource(), ri.Name,
+			"server-side apply ("+ct+") is not supported by this server yet; use client-side apply (kubectl apply without --server-side)", 0, false))
+		return
+	default:
+		fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", res.groupResource(), ri.Name,
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType), 0, false))
+		return
+	}
+	data, err := readBody(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var warnings []string
+	out, err := s.updateWith(r.Context(), res, ri, opts, func(cur runtime.Object) (runtime.Object, error) {
+		curJSON, err := json.Marshal(s.withKind(cur, res.info.GroupVersionKind()))
+		if err != nil {
+			return nil, err
+		}
+		patched, err := applyPatch(pt, curJSON, data, res.strategy.New())
+		if err != nil {
+			return nil, err
+		}
+		obj, warns, err := s.decodeObject(res, mediaJSON, patched, opts.validation)
+		warnings = warns
+		return obj, err
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	addWarnings(w, warnings)
+	s.writeObject(w, r, res, mt, http.StatusOK, out)
+}
+
+// applyPatch applies a patch of type pt to the JSON of an object; schema is an empty
+// object of the kind (dataStruct), for strategic merge patch's merge keys.
+func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.Object) ([]byte, error) {
+	switch pt {
+	case types.JSONPatchType:
+		p, err := jsonpatch.DecodePatch(patch)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		out, err := p.Apply(original)
+		if err != nil {
+			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+		}
+		return out, nil
+	case types.MergePatchType:
+		out, err := jsonpatch.MergePatch(original, patch)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		return out, nil
+	default:
+		var p map[string]any
+		if err := json.Unmarshal(patch, &p); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("error decoding patch: %v", err))
+		}
+		out, err := strategicpatch.StrategicMergePatch(original, patch, dataStruct)
+		if err != nil {
+			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,105 @@
+package apiserver
+
+import (
+	"net/http"
+	"strings"
+)
+
+// requestInfo is what a resource URL names.
+type requestInfo struct {
+	Group, Version string
+	Namespace      string
+	Resource       string
+	Name           string
+	Subresource    string
+	// Verb is the Kubernetes verb: get, list, watch, create, update, patch, delete,
+	// deletecollection.
+	Verb string
+}
+
+// parseRequest reads a resource URL:
+//
+//	/api/v1/RESOURCE[/NAME[/SUB]]
+//	/api/v1/namespaces/NS/RESOURCE[/NAME[/SUB]]
+//	/apis/GROUP/VERSION/... the same
+//	/api/v1/watch/... and /apis/GROUP/VERSION/watch/... (legacy watch paths)
+//
+// It returns false for anything else.
+func parseRequest(r *http.Request) (requestInfo, bool) {
+	var ri requestInfo
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) >= 3 && parts[0] == "api":
+		ri.Version, parts = parts[1], parts[2:]
+	case len(parts) >= 4 && parts[0] == "apis":
+		ri.Group, ri.Version, parts = parts[1], parts[2], parts[3:]
+	default:
+		return ri, false
+	}
+	watchPath := false
+	if parts[0] == "watch" {
+		watchPath, parts = true, parts[1:]
+	}
+	if len(parts) >= 3 && parts[0] == "namespaces" {
+		// namespaces/NS is the namespace object itself unless a resource follows.
+		ri.Namespace, parts = parts[1], parts[2:]
+		if len(parts) == 0 {
+			return ri, false
+		}
+		if len(parts) == 1 && isNamespaceSubresource(parts[0]) {
+			// /api/v1/namespaces/NS/status and /finalize
+			ri.Resource, ri.Name, ri.Subresource, ri.Namespace = "namespaces", ri.Namespace, parts[0], ""
+			return withVerb(ri, r, watchPath), true
+		}
+	}
+	if len(parts) == 0 || len(parts) > 3 {
+		return ri, false
+	}
+	ri.Resource = parts[0]
+	if len(parts) > 1 {
+		ri.Name = parts[1]
+	}
+	if len(parts) > 2 {
+		ri.Subresource = parts[2]
+	}
+	for _, p := range parts {
+		if p == "" {
+			return ri, false
+		}
+	}
+	return withVerb(ri, r, watchPath), true
+}
+
+func isNamespaceSubresource(s string) bool { return s == "status" || s == "finalize" }
+
+func withVerb(ri requestInfo, r *http.Request, watchPath bool) requestInfo {
+	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		switch {
+		case watchPath || (ri.Name == "" && isTrue(q.Get("watch"))):
+			ri.Verb = "watch"
+		case ri.Name == "":
+			ri.Verb = "list"
+		default:
+			ri.Verb = "get"
+		}
+	case http.MethodPost:
+		ri.Verb = "create"
+	case http.MethodPut:
+		ri.Verb = "update"
+	case http.MethodPatch:
+		ri.Verb = "patch"
+	case http.MethodDelete:
+		if ri.Name == "" {
+			ri.Verb = "deletecollection"
+		} else {
+			ri.Verb = "delete"
+		}
+	default:
+		ri.Verb = strings.ToLower(r.Method)
+	}
+	return ri
+}
+
+func isTrue(s string) bool { return s == "true" || s == "1" }

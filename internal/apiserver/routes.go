@@ -1,0 +1,215 @@
+package apiserver
+
+import (
+	"context"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/podium/podium/internal/auth"
+)
+
+type ctxKey int
+
+const userKey ctxKey = 0
+
+// userFrom returns the authenticated user of a request's context.
+func userFrom(ctx context.Context) *auth.User {
+	u, _ := ctx.Value(userKey).(*auth.User)
+	return u
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
+		mux.HandleFunc(p, s.serveHealth)
+		mux.HandleFunc(p+"/", s.serveHealth)
+	}
+	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mediaJSON, s.cfg.Version) })
+	mux.HandleFunc("/version/", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mediaJSON, s.cfg.Version) })
+	mux.Handle("/metrics", s.metrics.handler())
+	mux.HandleFunc("/api", s.serveAPI)
+	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/apis", s.serveAPIs)
+	mux.HandleFunc("/apis/", s.serveAPIs)
+	mux.HandleFunc("/api/v1/", s.serveResource)
+	for _, gv := range s.groups {
+		if gv.Group != "" {
+			mux.HandleFunc("/apis/"+gv.Group+"/", s.serveResource)
+		}
+	}
+	if s.cfg.OpenAPI != nil {
+		s.cfg.OpenAPI.Install(mux)
+	}
+	return mux
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkStore(r.Context()); err != nil {
+		http.Error(w, "[-]etcd failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Server) checkStore(ctx context.Context) error {
+	_, err := s.cfg.Store.Revision(ctx)
+	return err
+}
+
+// authenticate admits only requests with a valid credential; everything else gets 401.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u *auth.User
+		ok := false
+		if s.cfg.Authenticator != nil {
+			u, ok = s.cfg.Authenticator.Authenticate(r)
+		}
+		if !ok {
+			s.metrics.observe(r.Method, "", "", http.StatusUnauthorized, 0)
+			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+	})
+}
+
+// serveResource dispatches a resource URL to the handler of its verb.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	ri, ok := parseRequest(r)
+	if !ok {
+		if s.serveGroupPath(w, r) {
+			return
+		}
+		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		return
+	}
+	res, ok := s.lookup(ri)
+	if !ok || (ri.Subresource != "" && !hasSubresource(res, ri.Subresource)) {
+		if ri.Name == "" && s.serveGroupPath(w, r) {
+			return
+		}
+		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name), schema.GroupResource{}, "")
+		return
+	}
+	if !res.info.Namespaced && ri.Namespace != "" {
+		s.writeError(w, r, apierrors.NewNotFound(res.groupResource(), ri.Name), res.groupResource(), ri.Name)
+		return
+	}
+	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	start := s.clock.Now()
+	defer func() {
+		s.metrics.observe(ri.Verb, ri.Resource, ri.Subresource, rw.code, s.clock.Since(start))
+	}()
+	w = rw
+
+	if az := s.cfg.Authorizer; az != nil {
+		u := userFrom(r.Context())
+		allowed, reason := az.Authorize(r.Context(), u, auth.Attributes{
+			Verb: ri.Verb, Group: ri.Group, Resource: ri.Resource, Subresource: ri.Subresource,
+			Namespace: ri.Namespace, Name: ri.Name,
+		})
+		if !allowed {
+			s.writeError(w, r, apierrors.NewForbidden(res.groupResource(), ri.Name, errorString(reason)), res.groupResource(), ri.Name)
+			return
+		}
+	}
+
+	switch ri.Subresource {
+	case "":
+	case "status":
+		switch ri.Verb {
+		case "get":
+			s.get(w, r, res, ri)
+		case "update":
+			s.update(w, r, res, ri)
+		case "patch":
+			s.patch(w, r, res, ri)
+		default:
+			s.methodNotAllowed(w, r, res, ri)
+		}
+		return
+	case "binding":
+		if ri.Verb == "create" {
+			s.bind(w, r, res, ri)
+			return
+		}
+		s.methodNotAllowed(w, r, res, ri)
+		return
+	case "eviction":
+		if ri.Verb == "create" {
+			s.evict(w, r, res, ri)
+			return
+		}
+		s.methodNotAllowed(w, r, res, ri)
+		return
+	default:
+		s.writeError(w, r, apierrors.NewServiceUnavailable("the "+ri.Subresource+" subresource needs a node agent, which this server does not run yet"), res.groupResource(), ri.Name)
+		return
+	}
+	switch ri.Verb {
+	case "get":
+		s.get(w, r, res, ri)
+	case "list":
+		s.list(w, r, res, ri)
+	case "watch":
+		s.watch(w, r, res, ri)
+	case "create":
+		if ri.Name != "" {
+			s.methodNotAllowed(w, r, res, ri)
+			return
+		}
+		s.create(w, r, res, ri)
+	case "update":
+		s.update(w, r, res, ri)
+	case "patch":
+		s.patch(w, r, res, ri)
+	case "delete":
+		s.delete(w, r, res, ri)
+	case "deletecollection":
+		s.deleteCollection(w, r, res, ri)
+	default:
+		s.methodNotAllowed(w, r, res, ri)
+	}
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	s.writeError(w, r, apierrors.NewMethodNotSupported(res.groupResource(), ri.Verb), res.groupResource(), ri.Name)
+}
+
+func hasSubresource(res *resource, sub string) bool {
+	for _, s := range res.info.Subresources {
+		if s == sub {
+			return true
+		}
+	}
+	return false
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// statusRecorder remembers the status code written, for metrics; it passes Flush and
+// Hijack through for watches and upgrades.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+

@@ -1,0 +1,223 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/storage"
+)
+
+// Config is what the API server is built from.
+type Config struct {
+	Store      *storage.Store
+	Scheme     *runtime.Scheme
+	Strategies []registry.Strategy
+	// Authenticator identifies the user of each request; nil admits nobody.
+	Authenticator auth.Authenticator
+	// Authorizer decides what an authenticated user may do; nil allows everything.
+	Authorizer auth.Authorizer
+	// OpenAPI, when set, installs /openapi/v2 and /openapi/v3.
+	OpenAPI interface{ Install(*http.ServeMux) }
+	Version version.Info
+	Clock   clock.PassiveClock
+	Logger  *slog.Logger
+	// BookmarkInterval is how often watchers that asked for bookmarks get one.
+	BookmarkInterval time.Duration
+}
+
+// resource is one served group/version/resource with its strategy.
+type resource struct {
+	info     registry.Info
+	strategy registry.Strategy
+	conv     registry.Converter // nil unless stored in another form
+	cache    *storage.Cache
+	// fieldKeys are the field-selector keys the resource supports.
+	fieldKeys map[string]bool
+}
+
+// newStored returns an empty object of the stored kind.
+func (res *resource) newStored() runtime.Object {
+	if res.conv != nil {
+		return res.conv.NewStorage()
+	}
+	return res.strategy.New()
+}
+
+func (res *resource) groupResource() schema.GroupResource {
+	return schema.GroupResource{Group: res.info.Group, Resource: res.info.Resource}
+}
+
+func (res *resource) storageResource() string {
+	if res.info.StorageResource != "" {
+		return res.info.StorageResource
+	}
+	return res.info.Resource
+}
+
+func (res *resource) key(namespace, name string) string {
+	if !res.info.Namespaced {
+		namespace = ""
+	}
+	return storage.Key(res.storageResource(), namespace, name)
+}
+
+func (res *resource) prefix(namespace string) string {
+	if !res.info.Namespaced {
+		namespace = ""
+	}
+	return storage.Prefix(res.storageResource(), namespace)
+}
+
+// toExternal converts a stored object into the resource's served form.
+func (res *resource) toExternal(obj runtime.Object) (runtime.Object, error) {
+	if res.conv == nil {
+		return obj, nil
+	}
+	return res.conv.FromStorage(obj)
+}
+
+// toStored converts a served object into its stored form.
+func (res *resource) toStored(obj runtime.Object) (runtime.Object, error) {
+	if res.conv == nil {
+		return obj, nil
+	}
+	return res.conv.ToStorage(obj)
+}
+
+// Server is the API server. Run starts its caches; Handler serves requests.
+type Server struct {
+	cfg       Config
+	codecs    *codecs
+	resources map[schema.GroupVersionResource]*resource
+	caches    map[string]*storage.Cache // by storage resource
+	groups    []schema.GroupVersion     // served group versions, core first
+	mux       *http.ServeMux
+	metrics   *metrics
+	clock     clock.PassiveClock
+	log       *slog.Logger
+}
+
+// New builds an API server from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BookmarkInterval == 0 {
+		cfg.BookmarkInterval = time.Minute
+	}
+	s := &Server{
+		cfg:       cfg,
+		codecs:    newCodecs(cfg.Scheme),
+		resources: map[schema.GroupVersionResource]*resource{},
+		caches:    map[string]*storage.Cache{},
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		metrics:   newMetrics(),
+	}
+	seen := map[schema.GroupVersion]bool{}
+	for _, st := range cfg.Strategies {
+		info := st.Info()
+		res := &resource{info: info, strategy: st, fieldKeys: map[string]bool{}}
+		if conv, ok := st.(registry.Converter); ok {
+			res.conv = conv
+		}
+		for k := range st.Fields(st.New()) {
+			res.fieldKeys[k] = true
+		}
+		gvr := info.GroupVersionResource()
+		if _, dup := s.resources[gvr]; dup {
+			return nil, fmt.Errorf("resource %v registered twice", gvr)
+		}
+		s.resources[gvr] = res
+		if !seen[info.GroupVersion()] {
+			seen[info.GroupVersion()] = true
+			s.groups = append(s.groups, info.GroupVersion())
+		}
+	}
+	// Resources sharing storage share one cache, made by the one that stores its own
+	// kind (no converter).
+	for _, res := range s.resources {
+		if res.conv == nil {
+			sr := res.storageResource()
+			s.caches[sr] = storage.NewCache(cfg.Store, storage.Prefix(sr, ""), res.newStored, 8192)
+		}
+	}
+	for gvr, res := range s.resources {
+		res.cache = s.caches[res.storageResource()]
+		if res.cache == nil {
+			return nil, fmt.Errorf("resource %v is stored as %q, which nothing serves", gvr, res.storageResource())
+		}
+	}
+	sort.SliceStable(s.groups, func(i, j int) bool {
+		return s.groups[i].Group == "" && s.groups[j].Group != ""
+	})
+	s.mux = s.routes()
+	return s, nil
+}
+
+// Run fills the watch caches and keeps them following etcd until ctx ends. It returns
+// once every cache holds a complete list, or ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	for _, c := range s.caches {
+		go c.Run(ctx)
+	}
+	go s.sendBookmarks(ctx)
+	for name, c := range s.caches {
+		select {
+		case <-c.Ready():
+		case <-ctx.Done():
+			return fmt.Errorf("filling the %s cache: %w", name, ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (s *Server) sendBookmarks(ctx context.Context) {
+	t := time.NewTicker(s.cfg.BookmarkInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, c := range s.caches {
+				c.Bookmark()
+			}
+		}
+	}
+}
+
+// Handler returns the HTTP handler of the whole API, authentication included.
+func (s *Server) Handler() http.Handler {
+	return s.authenticate(s.mux)
+}
+
+// lookup finds the served resource a request names.
+func (s *Server) lookup(ri requestInfo) (*resource, bool) {
+	res, ok := s.resources[schema.GroupVersionResource{Group: ri.Group, Version: ri.Version, Resource: ri.Resource}]
+	return res, ok
+}
+
+// resourceFor finds a served resource by group and resource name, any version.
+func (s *Server) resourceFor(gr schema.GroupResource) *resource {
+	for gvr, res := range s.resources {
+		if gvr.GroupResource() == gr {
+			return res
+		}
+	}
+	return nil
+}

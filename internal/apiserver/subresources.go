@@ -1,0 +1,98 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/podium/podium/internal/registry/pod"
+)
+
+// decodeInto decodes a subresource request body (a Binding, an Eviction) into into.
+func (s *Server) decodeInto(r *http.Request, into runtime.Object) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	_, strict, err := s.codecs.decoderFor(r.Header.Get("Content-Type"))
+	if err != nil {
+		return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "", err.Error(), 0, false)
+	}
+	if _, _, err := strict.Decode(data, nil, into); err != nil && !runtime.IsStrictDecodingError(err) {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	return nil
+}
+
+// bind serves POST pods/NAME/binding: the scheduler's assignment of a pod to a node.
+func (s *Server) bind(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	fail := func(err error) { s.writeError(w, r, err, res.groupResource(), ri.Name) }
+	opts, err := parseWriteOptions(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	b := &corev1.Binding{}
+	if err := s.decodeInto(r, b); err != nil {
+		fail(err)
+		return
+	}
+	if b.Name != "" && b.Name != ri.Name {
+		fail(apierrors.NewBadRequest(fmt.Sprintf("the name of the binding (%s) does not match the name of the pod (%s)", b.Name, ri.Name)))
+		return
+	}
+	if b.Namespace != "" && b.Namespace != ri.Namespace {
+		fail(apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+		return
+	}
+	if b.Target.Name == "" || (b.Target.Kind != "" && b.Target.Kind != "Node") {
+		fail(apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Binding").GroupKind(), ri.Name, nil))
+		return
+	}
+	_, err = s.updateWith(r.Context(), res, requestInfo{Namespace: ri.Namespace, Name: ri.Name, Subresource: "binding"}, opts,
+		func(cur runtime.Object) (runtime.Object, error) {
+			p, ok := cur.(*corev1.Pod)
+			if !ok {
+				return nil, fmt.Errorf("binding a %T", cur)
+			}
+			if err := pod.Bind(p, b); err != nil {
+				return nil, err
+			}
+			return p, nil
+		})
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.writeStatusSuccess(w, r, http.StatusCreated)
+}
+
+// evict serves POST pods/NAME/eviction: a delete that would respect disruption budgets,
+// of which podium has none yet, with the eviction's delete options.
+func (s *Server) evict(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
+	fail := func(err error) { s.writeError(w, r, err, res.groupResource(), ri.Name) }
+	ev := &policyv1.Eviction{}
+	if err := s.decodeInto(r, ev); err != nil {
+		fail(err)
+		return
+	}
+	if ev.Name != "" && ev.Name != ri.Name {
+		fail(apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
+		return
+	}
+	opts := ev.DeleteOptions
+	if opts == nil {
+		opts = &metav1.DeleteOptions{}
+	}
+	if _, err := s.deleteOne(r.Context(), res, ri.Namespace, ri.Name, opts); err != nil {
+		fail(err)
+		return
+	}
+	s.writeStatusSuccess(w, r, http.StatusCreated)
+}

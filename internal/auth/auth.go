@@ -1,0 +1,109 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// Groups a user may belong to.
+const (
+	MastersGroup = "system:masters"
+	NodesGroup   = "system:nodes"
+	// NodeUserPrefix starts the user name of a node: system:node:NAME.
+	NodeUserPrefix = "system:node:"
+	AdminUser      = "system:admin"
+)
+
+// User is an authenticated identity.
+type User struct {
+	Name   string
+	Groups []string
+}
+
+// NodeName returns the node a user is, if it is one.
+func (u *User) NodeName() (string, bool) {
+	for _, g := range u.Groups {
+		if g == NodesGroup && strings.HasPrefix(u.Name, NodeUserPrefix) {
+			return strings.TrimPrefix(u.Name, NodeUserPrefix), true
+		}
+	}
+	return "", false
+}
+
+// Authenticator identifies the user of a request.
+type Authenticator interface {
+	// Authenticate returns the request's user, or false when the request carries no
+	// valid credential.
+	Authenticate(r *http.Request) (*User, bool)
+}
+
+// Attributes describe what a request does.
+type Attributes struct {
+	Verb        string // get, list, watch, create, update, patch, delete, deletecollection
+	Group       string
+	Resource    string
+	Subresource string
+	Namespace   string
+	Name        string
+}
+
+// Authorizer decides whether a user may do something.
+type Authorizer interface {
+	// Authorize returns true when u may do a; otherwise false and the reason.
+	Authorize(ctx context.Context, u *User, a Attributes) (bool, string)
+}
+
+// NodeToken returns the bearer token a node presents: the join token together with the
+// node's name.
+func NodeToken(nodeName, joinToken string) string {
+	return "node:" + nodeName + ":" + joinToken
+}
+
+// Tokens authenticates bearer tokens: the admin token, and node tokens made by NodeToken
+// from the cluster's join token.
+type Tokens struct {
+	admin, join string
+}
+
+var _ Authenticator = (*Tokens)(nil)
+
+// NewTokens returns an authenticator for the admin token and the join token.
+func NewTokens(admin, join string) *Tokens { return &Tokens{admin: admin, join: join} }
+
+// Authenticate implements Authenticator.
+func (t *Tokens) Authenticate(r *http.Request) (*User, bool) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return nil, false
+	}
+	token = strings.TrimSpace(token)
+	if equal(token, t.admin) {
+		return &User{Name: AdminUser, Groups: []string{MastersGroup, "system:authenticated"}}, true
+	}
+	if rest, ok := strings.CutPrefix(token, "node:"); ok {
+		i := strings.LastIndex(rest, ":")
+		if i > 0 && equal(rest[i+1:], t.join) && validNodeName(rest[:i]) {
+			return &User{Name: NodeUserPrefix + rest[:i], Groups: []string{NodesGroup, "system:authenticated"}}, true
+		}
+	}
+	return nil, false
+}
+
+func equal(a, b string) bool {
+	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func validNodeName(n string) bool {
+	if n == "" || len(n) > 253 {
+		return false
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

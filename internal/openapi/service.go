@@ -1,0 +1,158 @@
+package openapi
+
+import (
+	"bytes"
+	"crypto/sha512"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	openapi_v2 "github.com/google/gnostic-models/openapiv2"
+	"github.com/munnerz/goautoneg"
+	"google.golang.org/protobuf/proto"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/kube-openapi/pkg/cached"
+	"k8s.io/kube-openapi/pkg/handler3"
+
+	"github.com/podium/podium/internal/registry"
+)
+
+// Resource is one served resource, as the OpenAPI documents describe it.
+type Resource struct {
+	Info registry.Info
+	// Object and List are empty values of the resource's kind and list kind (a
+	// Strategy's New and NewList); only their Go types are used.
+	Object, List runtime.Object
+	// Verbs are the verbs served on the resource itself: get, list, watch, create,
+	// update, patch, delete, deletecollection. Subresources come from
+	// Info.Subresources and get their own operations (status: get, update, patch).
+	Verbs []string
+}
+
+// Service serves the OpenAPI documents of a fixed set of resources. It is safe for
+// concurrent use.
+type Service struct {
+	docs *documents
+	// v2JSON and v2Proto produce the v2 document, serialized on first use.
+	v2JSON, v2Proto cached.Value[servedSpec]
+	v3              *handler3.OpenAPIService
+	groups          map[string]bool // names of the v3 documents
+}
+
+// servedSpec is a serialized document and when it was serialized.
+type servedSpec struct {
+	data     []byte
+	modified time.Time
+}
+
+// Media subtypes of the v2 document, as kube-openapi's handler offers them.
+const (
+	v2SubtypeJSON             = "json"
+	v2SubtypeProto            = "com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	v2SubtypeProtoDeprecated  = "com.github.proto-openapi.spec.v2@v1.0+protobuf"
+	v2ContentTypeProto        = "application/" + v2SubtypeProto
+	v2ContentTypeJSON         = "application/json"
+	v3DiscoveryPath           = "/openapi/v3"
+	v2Path                    = "/openapi/v2"
+	v3GroupVersionPathsPrefix = v3DiscoveryPath + "/"
+)
+
+// New generates the OpenAPI v2 and v3 documents of resources. It walks the Go types
+// of the objects at once, so unsupported types fail here; serializing the
+// documents waits for the first request.
+func New(resources []Resource) (*Service, error) {
+	docs, err := build(resources)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	s := &Service{docs: docs, v3: handler3.NewOpenAPIService(), groups: map[string]bool{}}
+	s.v2JSON = cached.Once(cached.Func(func() (servedSpec, string, error) {
+		data, err := json.Marshal(docs.v2)
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2: %w", err)
+		}
+		return servedSpec{data: data, modified: time.Now()}, etag(data), nil
+	}))
+	s.v2Proto = cached.Once(cached.Transform(func(js servedSpec, tag string, err error) (servedSpec, string, error) {
+		if err != nil {
+			return servedSpec{}, "", err
+		}
+		doc, err := openapi_v2.ParseDocument(js.data)
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2 protobuf: %w", err)
+		}
+		data, err := proto.Marshal(doc)
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2 protobuf: %w", err)
+		}
+		// The protobuf form shares the JSON form's ETag; responses vary by Accept.
+		return servedSpec{data: data, modified: js.modified}, tag, nil
+	}, s.v2JSON))
+	for name, doc := range docs.v3 {
+		s.v3.UpdateGroupVersion(name, doc)
+		s.groups[name] = true
+	}
+	return s, nil
+}
+
+// Install registers the documents' handlers on mux: GET /openapi/v2, GET
+// /openapi/v3 (the index of group-version documents) and GET /openapi/v3/{gv}.
+func (s *Service) Install(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+v2Path, s.serveV2)
+	mux.HandleFunc("GET "+v3DiscoveryPath, s.v3.HandleDiscovery)
+	mux.HandleFunc("GET "+v3GroupVersionPathsPrefix, s.serveV3GroupVersion)
+}
+
+func (s *Service) serveV3GroupVersion(w http.ResponseWriter, r *http.Request) {
+	if !s.groups[strings.TrimPrefix(r.URL.Path, v3GroupVersionPathsPrefix)] {
+		http.NotFound(w, r)
+		return
+	}
+	s.v3.HandleGroupVersion(w, r)
+}
+
+// serveV2 negotiates between the JSON and protobuf forms of the v2 document as
+// kube-openapi's handler package does (which podium does not import, as it needs
+// a gzip module podium does not otherwise use).
+func (s *Service) serveV2(w http.ResponseWriter, r *http.Request) {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		accept = "*/*"
+	}
+	formats := []struct {
+		subtype, contentType string
+		value                cached.Value[servedSpec]
+	}{
+		{v2SubtypeJSON, v2ContentTypeJSON, s.v2JSON},
+		{v2SubtypeProtoDeprecated, v2ContentTypeProto, s.v2Proto},
+		{v2SubtypeProto, v2ContentTypeProto, s.v2Proto},
+	}
+	w.Header().Add("Vary", "Accept")
+	for _, clause := range goautoneg.ParseAccept(accept) {
+		for _, f := range formats {
+			if clause.Type != "application" && clause.Type != "*" {
+				continue
+			}
+			if clause.SubType != f.subtype && clause.SubType != "*" {
+				continue
+			}
+			spec, tag, err := f.value.Get()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", f.contentType)
+			w.Header().Set("Etag", strconv.Quote(tag))
+			http.ServeContent(w, r, v2Path, spec.modified, bytes.NewReader(spec.data))
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNotAcceptable)
+}
+
+func etag(data []byte) string {
+	return fmt.Sprintf("%X", sha512.Sum512(data))
+}

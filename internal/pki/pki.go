@@ -1,0 +1,251 @@
+package pki
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Files are the credential files under a data directory.
+type Files struct {
+	Dir string
+}
+
+func (f Files) path(name string) string { return filepath.Join(f.Dir, name) }
+
+// CACert and friends name the files.
+func (f Files) CACert() string     { return f.path("tls/ca.crt") }
+func (f Files) caKey() string      { return f.path("tls/ca.key") }
+func (f Files) ServerCert() string { return f.path("tls/server.crt") }
+func (f Files) ServerKey() string  { return f.path("tls/server.key") }
+func (f Files) AdminToken() string { return f.path("tls/admin.token") }
+func (f Files) JoinToken() string  { return f.path("token") }
+
+// Credentials are what the API server serves and checks with.
+type Credentials struct {
+	CAPEM      []byte
+	Serving    tls.Certificate
+	AdminToken string
+	JoinToken  string
+}
+
+// Ensure loads the credentials, making whatever is missing. The serving certificate is
+// made anew, by the same CA, when it lacks one of sans.
+func Ensure(f Files, sans []string) (*Credentials, error) {
+	if err := os.MkdirAll(filepath.Dir(f.CACert()), 0o700); err != nil {
+		return nil, err
+	}
+	ca, caKey, err := ensureCA(f)
+	if err != nil {
+		return nil, err
+	}
+	serving, err := ensureServing(f, ca, caKey, sans)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := ensureToken(f.AdminToken())
+	if err != nil {
+		return nil, err
+	}
+	join, err := ensureToken(f.JoinToken())
+	if err != nil {
+		return nil, err
+	}
+	return &Credentials{
+		CAPEM:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
+		Serving:    serving,
+		AdminToken: admin,
+		JoinToken:  join,
+	}, nil
+}
+
+// ReadJoinToken returns the join token kept in a data directory.
+func ReadJoinToken(f Files) (string, error) {
+	data, err := os.ReadFile(f.JoinToken())
+	if err != nil {
+		return "", fmt.Errorf("reading the join token (has the server started once with this --data-dir?): %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+func ensureToken(path string) (string, error) {
+	if data, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(data)); t != "" {
+			return t, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(b)
+	return t, writeSecret(path, []byte(t+"\n"))
+}
+
+func writeSecret(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func ensureCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	cert, key, err := load(f.CACert(), f.caKey())
+	if err == nil {
+		return cert, key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: fmt.Sprintf("podium-ca@%d", now.Unix())},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := save(f.CACert(), f.caKey(), der, key); err != nil {
+		return nil, nil, err
+	}
+	cert, err = x509.ParseCertificate(der)
+	return cert, key, err
+}
+
+func ensureServing(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, sans []string) (tls.Certificate, error) {
+	if cert, _, err := load(f.ServerCert(), f.ServerKey()); err == nil && covers(cert, sans) && cert.CheckSignatureFrom(ca) == nil &&
+		time.Now().Before(cert.NotAfter.Add(-30*24*time.Hour)) {
+		return tls.LoadX509KeyPair(f.ServerCert(), f.ServerKey())
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "podium-apiserver"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, s := range sans {
+		if ip := net.ParseIP(s); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if s != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, s)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := save(f.ServerCert(), f.ServerKey(), der, key); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.LoadX509KeyPair(f.ServerCert(), f.ServerKey())
+}
+
+// covers reports whether cert names every one of sans.
+func covers(cert *x509.Certificate, sans []string) bool {
+	for _, s := range sans {
+		if ip := net.ParseIP(s); ip != nil {
+			found := false
+			for _, have := range cert.IPAddresses {
+				found = found || have.Equal(ip)
+			}
+			if !found {
+				return false
+			}
+		} else if s != "" && cert.VerifyHostname(s) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	return n
+}
+
+func save(certPath, keyPath string, der []byte, key *ecdsa.PrivateKey) error {
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := writeSecret(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})); err != nil {
+		return err
+	}
+	return os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+func load(certPath, keyPath string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	cb, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	cblock, _ := pem.Decode(cb)
+	kblock, _ := pem.Decode(kb)
+	if cblock == nil || kblock == nil {
+		return nil, nil, fmt.Errorf("%s or %s is not PEM", certPath, keyPath)
+	}
+	cert, err := x509.ParseCertificate(cblock.Bytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	key, err := x509.ParseECPrivateKey(kblock.Bytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	return cert, key, nil
+}
+
+// HostSANs returns the names the serving certificate should carry for this host:
+// localhost, 127.0.0.1, the host name and every address of its interfaces, then extra.
+func HostSANs(extra []string) []string {
+	sans := []string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		sans = append(sans, h)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLinkLocalUnicast() {
+				sans = append(sans, ipn.IP.String())
+			}
+		}
+	}
+	return append(sans, extra...)
+}

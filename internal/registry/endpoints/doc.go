@@ -1,0 +1,3 @@
+// Package endpoints provides the strategy for core/v1 endpoints, the per-service address
+// lists that kube-proxy and clients of headless services read.
+package endpoints

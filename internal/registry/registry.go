@@ -1,0 +1,116 @@
+package registry
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Info names a served resource and says how it is addressed.
+type Info struct {
+	Group    string // "" for the core group
+	Version  string // "v1"
+	Kind     string // "Pod"
+	ListKind string // "PodList"
+	Resource string // plural, lower case: "pods"
+	Singular string // "pod"
+
+	ShortNames []string // "po"
+	Categories []string // "all"
+	Namespaced bool
+
+	// Subresources lists the subresources served besides the object itself, for
+	// example "status", "binding", "eviction".
+	Subresources []string
+
+	// StorageResource, when set, names the resource whose etcd keys hold these objects
+	// (events.k8s.io/v1 events live with core/v1 events). Empty means Resource.
+	StorageResource string
+}
+
+// GroupVersion returns the resource's API group and version.
+func (i Info) GroupVersion() schema.GroupVersion {
+	return schema.GroupVersion{Group: i.Group, Version: i.Version}
+}
+
+// GroupVersionKind returns the kind of one object of the resource.
+func (i Info) GroupVersionKind() schema.GroupVersionKind {
+	return i.GroupVersion().WithKind(i.Kind)
+}
+
+// GroupVersionResource returns the resource's full name.
+func (i Info) GroupVersionResource() schema.GroupVersionResource {
+	return i.GroupVersion().WithResource(i.Resource)
+}
+
+// Strategy is the behaviour of one resource. Every method must be safe for concurrent use
+// and must not keep references to the objects it is given.
+type Strategy interface {
+	// Info names the resource.
+	Info() Info
+	// New returns an empty object of the resource's kind; NewList an empty list of them.
+	New() runtime.Object
+	NewList() runtime.Object
+
+	// ValidateName checks metadata.name (or, with prefix true, metadata.generateName)
+	// and returns problems as messages, as apimachinery's ValidateNameFunc does.
+	ValidateName(name string, prefix bool) []string
+
+	// PrepareForCreate resets what a client may not set on create (usually the status)
+	// and fills fields the server owns, before defaulting and validation.
+	PrepareForCreate(obj runtime.Object)
+	// PrepareForUpdate carries over from old what a client may not change through the
+	// main resource (usually the status) before defaulting and validation.
+	PrepareForUpdate(obj, old runtime.Object)
+	// PrepareForStatusUpdate carries over from old everything but the status, for
+	// writes through the status subresource.
+	PrepareForStatusUpdate(obj, old runtime.Object)
+
+	// Default fills the fields upstream defaults. It runs on every write, after the
+	// Prepare step, and must be idempotent.
+	Default(obj runtime.Object)
+
+	// Validate checks a new object's spec and status (object metadata is checked by
+	// the caller) and returns every problem with its field path.
+	Validate(obj runtime.Object) field.ErrorList
+	// ValidateUpdate checks an update, including what may not change.
+	ValidateUpdate(obj, old runtime.Object) field.ErrorList
+	// ValidateStatusUpdate checks a write through the status subresource.
+	ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList
+
+	// Fields returns the values a field selector can match, metadata.name and (for
+	// namespaced resources) metadata.namespace included.
+	Fields(obj runtime.Object) fields.Set
+
+	// Columns returns the server-side Table columns, upstream's names, types and
+	// priorities (priority 1 columns show with -o wide). The first is "Name".
+	Columns() []metav1.TableColumnDefinition
+	// Row returns one Table row's cells for obj, in the order of Columns, as of now.
+	Row(obj runtime.Object, now time.Time) []interface{}
+}
+
+// GracefulDeleter is implemented by strategies whose objects can be deleted gracefully
+// (pods). The API server consults it before removing an object.
+type GracefulDeleter interface {
+	// CheckGracefulDelete decides whether deleting obj waits: it returns the grace
+	// period in seconds to record in deletionGracePeriodSeconds, and true; or false
+	// when the object is removed at once. opts may be nil; a GracePeriodSeconds of 0
+	// in opts means now.
+	CheckGracefulDelete(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool)
+}
+
+// Converter is implemented by strategies that serve a version of a kind stored in
+// another form (events.k8s.io/v1 events are stored as core/v1 events). The API server
+// converts every object crossing the storage boundary with it.
+type Converter interface {
+	// ToStorage converts an object of this resource into its stored form.
+	ToStorage(obj runtime.Object) (runtime.Object, error)
+	// FromStorage converts a stored object into this resource's form.
+	FromStorage(obj runtime.Object) (runtime.Object, error)
+	// NewStorage returns an empty object of the stored kind.
+	NewStorage() runtime.Object
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/podium/podium/internal/apiserver"
+	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/openapi"
+	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/storage"
+)
+
+// Config is `podium server`'s configuration.
+type Config struct {
+	DataDir     string
+	BindAddress string
+	Port        int
+	// EtcdEndpoints, when set, is an external etcd cluster to use instead of the
+	// embedded one.
+	EtcdEndpoints []string
+	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
+	EtcdClientPort, EtcdPeerPort int
+	DisableAgent                 bool
+	TLSSANs                      []string
+	// WriteKubeconfig, when set, is a second place to write the admin kubeconfig.
+	WriteKubeconfig string
+	Version         version.Info
+	Logger          *slog.Logger
+}
+
+// Running describes a started server, for its caller and tests.
+type Running struct {
+	URL        string // https://127.0.0.1:PORT
+	Kubeconfig string // path of the admin kubeconfig
+	Rest       *rest.Config
+}
+
+// KubeconfigPath returns where the admin kubeconfig of a data directory is.
+func KubeconfigPath(dataDir string) string { return filepath.Join(dataDir, "kubeconfig.yaml") }
+
+// Run starts the server, calls ready once it serves, and blocks until ctx ends; then it
+// stops everything and returns.
+func Run(ctx context.Context, cfg Config, ready func(Running)) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	creds, err := pki.Ensure(pki.Files{Dir: cfg.DataDir}, pki.HostSANs(cfg.TLSSANs))
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+
+	endpoints := cfg.EtcdEndpoints
+	if len(endpoints) == 0 {
+		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		endpoints = []string{e.Endpoint()}
+	}
+	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: quietZap()})
+	if err != nil {
+		return fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
+	}
+	defer client.Close()
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	store := storage.New(client, scheme)
+	strats := strategies()
+	var oa []openapi.Resource
+	for _, st := range strats {
+		oa = append(oa, openapi.Resource{Info: st.Info(), Object: st.New(), List: st.NewList()})
+	}
+	spec, err := openapi.New(oa)
+	if err != nil {
+		return fmt.Errorf("openapi: %w", err)
+	}
+	var api *apiserver.Server
+	api, err = apiserver.New(apiserver.Config{
+		Store:         store,
+		Scheme:        scheme,
+		Strategies:    strats,
+		Authenticator: auth.NewTokens(creds.AdminToken, creds.JoinToken),
+		Authorizer: auth.NewNodeAuthorizer(func(ctx context.Context, namespace, name string) (string, error) {
+			p := &corev1.Pod{}
+			if err := store.Get(ctx, storage.Key("pods", namespace, name), p); err != nil {
+				return "", err
+			}
+			return p.Spec.NodeName, nil
+		}),
+		OpenAPI: spec,
+		Version: cfg.Version,
+		Logger:  log,
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if err := api.Run(runCtx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{creds.Serving}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+
+	port := ln.Addr().(*net.TCPAddr).Port
+	url := "https://127.0.0.1:" + strconv.Itoa(port)
+	kc := kubeconfig(url, creds)
+	kcPath := KubeconfigPath(cfg.DataDir)
+	for _, p := range []string{kcPath, cfg.WriteKubeconfig} {
+		if p == "" {
+			continue
+		}
+		if err := clientcmd.WriteToFile(*kc, p); err != nil {
+			return fmt.Errorf("writing kubeconfig %s: %w", p, err)
+		}
+		_ = os.Chmod(p, 0o600)
+	}
+	restCfg := &rest.Config{Host: url, BearerToken: creds.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAData: creds.CAPEM}, QPS: -1}
+	if err := bootstrap(ctx, restCfg); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	log.Info("podium server is ready", "url", url, "kubeconfig", kcPath)
+	if ready != nil {
+		ready(Running{URL: url, Kubeconfig: kcPath, Rest: restCfg})
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	stop() // ends watches, so Shutdown does not wait for them
+	shutCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		_ = srv.Close()
+	}
+	return nil
+}
+
+func kubeconfig(url string, creds *pki.Credentials) *clientcmdapi.Config {
+	c := clientcmdapi.NewConfig()
+	c.Clusters["podium"] = &clientcmdapi.Cluster{Server: url, CertificateAuthorityData: creds.CAPEM}
+	c.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: creds.AdminToken}
+	c.Contexts["podium"] = &clientcmdapi.Context{Cluster: "podium", AuthInfo: "admin", Namespace: "default"}
+	c.CurrentContext = "podium"
+	return c
+}
+
+// systemNamespaces exist in every cluster.
+var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+// bootstrap creates the objects every cluster has, through the API like any client.
+func bootstrap(ctx context.Context, cfg *rest.Config) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range systemNamespaces {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
