@@ -4,7 +4,7 @@
 KUBE_VERSION  := v1.37.2
 PODIUM_VERSION := 0.1.0
 GIT_COMMIT    := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-BUILD_DATE    := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+BUILD_DATE    := $(shell git log -1 --format=%cd --date=format:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 VERSION_VARS  := gitVersion=$(KUBE_VERSION) gitMajor=1 gitMinor=37 gitCommit=$(GIT_COMMIT) gitTreeState=clean buildDate=$(BUILD_DATE)
 LDFLAGS := -s -w -X main.podiumVersion=$(PODIUM_VERSION) \
 	$(foreach v,$(VERSION_VARS),-X k8s.io/component-base/version.$(v) -X k8s.io/client-go/pkg/version.$(v))

@@ -22,14 +22,14 @@ import (
 var errDeleteNow = errors.New("delete now")
 
 // parseDeleteOptions reads DeleteOptions from the body, if any, and the query.
-func parseDeleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
+func (s *Server) parseDeleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
 	opts := &metav1.DeleteOptions{}
 	data, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > 0 {
-		if err := json.Unmarshal(data, opts); err != nil {
+		if err := s.decodeOptions(r.Header.Get("Content-Type"), data, opts); err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid DeleteOptions: %v", err))
 		}
 	}
@@ -58,13 +58,29 @@ func parseDeleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
 	return opts, nil
 }
 
+// decodeOptions decodes DeleteOptions sent as JSON or protobuf.
+func (s *Server) decodeOptions(contentType string, data []byte, into *metav1.DeleteOptions) error {
+	dec, _, err := s.codecs.decoderFor(contentType)
+	if err != nil {
+		return err
+	}
+	gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+	if _, _, err := dec.Decode(data, &gvk, into); err != nil {
+		// Older clients send bare JSON without apiVersion and kind.
+		if jerr := json.Unmarshal(data, into); jerr != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // delete serves DELETE of one object.
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
 	mt, ok := s.negotiate(w, r, res, false)
 	if !ok {
 		return
 	}
-	opts, err := parseDeleteOptions(r)
+	opts, err := s.parseDeleteOptions(r)
 	if err != nil {
 		s.writeError(w, r, err, res.groupResource(), ri.Name)
 		return
@@ -172,7 +188,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, res *r
 		return
 	}
 	fail := func(err error) { s.writeError(w, r, err, res.groupResource(), "") }
-	opts, err := parseDeleteOptions(r)
+	opts, err := s.parseDeleteOptions(r)
 	if err != nil {
 		fail(err)
 		return

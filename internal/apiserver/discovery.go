@@ -214,3 +214,6 @@ func (s *Server) serveGroupPath(w http.ResponseWriter, r *http.Request) bool {
 	}
 	return false
 }
+
+// Verbs returns the verbs every served resource supports.
+func Verbs() []string { return append([]string(nil), allVerbs...) }

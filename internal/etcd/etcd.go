@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -26,6 +27,7 @@ type Config struct {
 type Etcd struct {
 	e        *embed.Etcd
 	endpoint string
+	once     sync.Once
 }
 
 // Start starts the member and returns once it serves clients, or ctx ends.
@@ -50,7 +52,7 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 	ec.InitialCluster = ec.Name + "=" + peerURL.String()
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
-	ec.LogLevel = "error"
+	ec.LogLevel = "fatal" // its errors reach users as failed requests
 	// A single member elects itself; short ticks make that quick.
 	ec.TickMs, ec.ElectionMs = 10, 100
 
@@ -76,6 +78,6 @@ func (e *Etcd) Endpoint() string { return e.endpoint }
 // Close stops the member; it is safe to call more than once.
 func (e *Etcd) Close() {
 	if e != nil && e.e != nil {
-		e.e.Close()
+		e.once.Do(e.e.Close)
 	}
 }

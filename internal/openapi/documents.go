@@ -17,28 +17,32 @@ const (
 	docVersion = "unversioned"
 )
 
-// documents is the generated OpenAPI: one v2 document and one v3 document per
-// group version. It is immutable once built.
-type documents struct {
-	v2 *spec.Swagger
-	v3 map[string]*spec3.OpenAPI // by gvPath: "api/v1", "apis/coordination.k8s.io/v1"
+// plan is what the resources call for: the Go types to describe, the kinds they
+// are served as, and the routes. It is immutable once made.
+type plan struct {
+	roots  []reflect.Type
+	gvks   map[reflect.Type][]schema.GroupVersionKind // kinds each root type is served as
+	routes []route
 }
 
-// build generates the documents for resources.
-func build(resources []Resource) (*documents, error) {
-	gvks := map[reflect.Type][]schema.GroupVersionKind{} // kinds each root type is served as
+var knownVerbs = map[string]bool{
+	"get": true, "list": true, "watch": true, "create": true, "update": true,
+	"patch": true, "delete": true, "deletecollection": true,
+}
+
+// newPlan checks resources and plans their documents.
+func newPlan(resources []Resource) (*plan, error) {
+	p := &plan{gvks: map[reflect.Type][]schema.GroupVersionKind{}}
 	addKind := func(t reflect.Type, gvk schema.GroupVersionKind) {
-		if !slices.Contains(gvks[t], gvk) {
-			gvks[t] = append(gvks[t], gvk)
+		if !slices.Contains(p.gvks[t], gvk) {
+			p.gvks[t] = append(p.gvks[t], gvk)
 		}
 	}
-	roots := []reflect.Type{
-		reflect.TypeFor[metav1.Status](),
-		reflect.TypeFor[metav1.DeleteOptions](),
-		reflect.TypeFor[metav1.WatchEvent](),
-		reflect.TypeFor[metav1.Patch](),
-	}
-	addKind(roots[0], schema.GroupVersionKind{Version: "v1", Kind: "Status"})
+	status := reflect.TypeFor[metav1.Status]()
+	deleteOptions := reflect.TypeFor[metav1.DeleteOptions]()
+	watchEvent := reflect.TypeFor[metav1.WatchEvent]()
+	p.roots = []reflect.Type{status, deleteOptions, watchEvent, reflect.TypeFor[metav1.Patch]()}
+	addKind(status, schema.GroupVersionKind{Version: "v1", Kind: "Status"})
 	seen := map[schema.GroupVersionResource]bool{}
 	for _, r := range resources {
 		info := r.Info
@@ -49,51 +53,84 @@ func build(resources []Resource) (*documents, error) {
 			return nil, fmt.Errorf("resource %s: listed twice", info.GroupVersionResource())
 		}
 		seen[info.GroupVersionResource()] = true
+		if len(r.Verbs) == 0 {
+			return nil, fmt.Errorf("resource %s: no verbs", info.GroupVersionResource())
+		}
+		for _, v := range r.Verbs {
+			if !knownVerbs[v] {
+				return nil, fmt.Errorf("resource %s: unknown verb %q", info.GroupVersionResource(), v)
+			}
+		}
 		gv := info.GroupVersion()
 		obj, list := structType(r.Object), structType(r.List)
 		listKind := info.ListKind
 		if listKind == "" {
 			listKind = list.Name()
 		}
-		roots = append(roots, obj, list)
+		p.roots = append(p.roots, obj, list)
 		addKind(obj, info.GroupVersionKind())
 		addKind(list, gv.WithKind(listKind))
-		addKind(roots[1], gv.WithKind("DeleteOptions"))
-		addKind(roots[2], gv.WithKind("WatchEvent"))
+		addKind(deleteOptions, gv.WithKind("DeleteOptions"))
+		addKind(watchEvent, gv.WithKind("WatchEvent"))
 		for _, sub := range info.Subresources {
 			if k, ok := subresourceKinds[sub]; ok {
-				roots = append(roots, k.typ)
+				p.roots = append(p.roots, k.typ)
 				addKind(k.typ, k.gvk)
 			}
 		}
+		p.routes = append(p.routes, routesFor(r, modelName(obj), modelName(list))...)
 	}
+	return p, nil
+}
 
-	v2, v3 := newModels(false), newModels(true)
-	for _, t := range roots {
-		for _, m := range []*models{v2, v3} {
-			name, err := m.add(t)
-			if err != nil {
-				return nil, err
-			}
-			if kinds := gvks[t]; len(kinds) > 0 {
-				setGVKs(m.defs[name], kinds)
-			}
+// models describes the planned types in one OpenAPI version.
+func (p *plan) models(v3 bool) (*models, error) {
+	m := newModels(v3)
+	for _, t := range p.roots {
+		name, err := m.add(t)
+		if err != nil {
+			return nil, err
+		}
+		if kinds := p.gvks[t]; len(kinds) > 0 {
+			setGVKs(m.defs[name], kinds)
 		}
 	}
+	return m, nil
+}
 
-	var routes []route
-	for _, r := range resources {
-		routes = append(routes, routesFor(r, modelName(structType(r.Object)), modelName(structType(r.List)))...)
+// swagger generates the OpenAPI v2 document.
+func (p *plan) swagger() (*spec.Swagger, error) {
+	m, err := p.models(false)
+	if err != nil {
+		return nil, err
 	}
-	docs := &documents{v2: swagger(routes, v2), v3: map[string]*spec3.OpenAPI{}}
+	return swagger(p.routes, m), nil
+}
+
+// openAPIV3 generates the OpenAPI v3 documents, by group-version name.
+func (p *plan) openAPIV3() (map[string]*spec3.OpenAPI, error) {
+	m, err := p.models(true)
+	if err != nil {
+		return nil, err
+	}
 	byGV := map[string][]route{}
-	for _, rt := range routes {
+	for _, rt := range p.routes {
 		byGV[gvPath(rt.gv)] = append(byGV[gvPath(rt.gv)], rt)
 	}
-	for name, rts := range byGV {
-		docs.v3[name] = openAPIV3(rts, v3)
+	docs := make(map[string]*spec3.OpenAPI, len(byGV))
+	for name, routes := range byGV {
+		docs[name] = openAPIV3(routes, m)
 	}
 	return docs, nil
+}
+
+// groupVersions returns the names of the v3 documents, sorted.
+func (p *plan) groupVersions() []string {
+	names := map[string]bool{}
+	for _, rt := range p.routes {
+		names[gvPath(rt.gv)] = true
+	}
+	return slices.Sorted(maps.Keys(names))
 }
 
 func structType(obj any) reflect.Type {
@@ -281,9 +318,4 @@ func setV3Operation(item *spec3.PathProps, method string, op *spec3.Operation) {
 	case "options":
 		item.Options = op
 	}
-}
-
-// groupVersions returns the names of the v3 documents, sorted.
-func (d *documents) groupVersions() []string {
-	return slices.Sorted(maps.Keys(d.v3))
 }

@@ -1,11 +1,16 @@
 package openapi
 
 import (
+	"maps"
+	"slices"
+
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/kube-openapi/pkg/spec3"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/podium/podium/internal/registry"
 )
@@ -37,4 +42,30 @@ func testResources() []Resource {
 		newResource("coordination.k8s.io", "Lease", "leases", true, &coordinationv1.Lease{}, &coordinationv1.LeaseList{}),
 		newResource("apps", "Deployment", "deployments", true, &appsv1.Deployment{}, &appsv1.DeploymentList{}, "status", "scale"),
 	}
+}
+
+// documents is every generated document, for tests that inspect them.
+type documents struct {
+	v2 *spec.Swagger
+	v3 map[string]*spec3.OpenAPI // by group-version name: "api/v1"
+}
+
+func build(resources []Resource) (*documents, error) {
+	p, err := newPlan(resources)
+	if err != nil {
+		return nil, err
+	}
+	v2, err := p.swagger()
+	if err != nil {
+		return nil, err
+	}
+	v3, err := p.openAPIV3()
+	if err != nil {
+		return nil, err
+	}
+	return &documents{v2: v2, v3: v3}, nil
+}
+
+func (d *documents) groupVersions() []string {
+	return slices.Sorted(maps.Keys(d.v3))
 }

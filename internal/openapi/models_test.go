@@ -236,6 +236,10 @@ func TestBuildErrors(t *testing.T) {
 	pods := podResources()[0]
 	noList := pods
 	noList.List = nil
+	noVerbs := pods
+	noVerbs.Verbs = nil
+	typo := pods
+	typo.Verbs = []string{"get", "lsit"}
 	tests := []struct {
 		name      string
 		resources []Resource
@@ -243,6 +247,8 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"missing list", []Resource{noList}, "are required"},
 		{"duplicate", []Resource{pods, pods}, "listed twice"},
+		{"no verbs", []Resource{noVerbs}, "no verbs"},
+		{"unknown verb", []Resource{typo}, `unknown verb "lsit"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,6 +412,31 @@ func TestSchemaTypes(t *testing.T) {
 			if len(p.Type) == 0 && p.Ref.String() == "" {
 				t.Errorf("%s.%s has neither type nor reference: %#v", name, field, p)
 			}
+		}
+	}
+}
+
+// BenchmarkNew measures start-up: generating the documents of a dozen resources.
+func BenchmarkNew(b *testing.B) {
+	resources := testResources()
+	for b.Loop() {
+		if _, err := New(resources); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFirstRequest measures serializing the v2 document in both forms, the
+// work the first GET /openapi/v2 does.
+func BenchmarkFirstRequest(b *testing.B) {
+	resources := testResources()
+	for b.Loop() {
+		s, err := New(resources)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := s.v2Proto.Get(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

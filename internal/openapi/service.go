@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/kube-openapi/pkg/cached"
 	"k8s.io/kube-openapi/pkg/handler3"
+	"k8s.io/kube-openapi/pkg/spec3"
 
 	"github.com/podium/podium/internal/registry"
 )
@@ -26,17 +27,19 @@ type Resource struct {
 	// Object and List are empty values of the resource's kind and list kind (a
 	// Strategy's New and NewList); only their Go types are used.
 	Object, List runtime.Object
-	// Verbs are the verbs served on the resource itself: get, list, watch, create,
-	// update, patch, delete, deletecollection. Subresources come from
-	// Info.Subresources and get their own operations (status: get, update, patch).
+	// Verbs are the verbs served on the resource itself, at least one of get, list,
+	// watch, create, update, patch, delete, deletecollection. Subresources come
+	// from Info.Subresources and get upstream's operations: status and other
+	// subresources of the resource's own kind get, update and patch; binding,
+	// eviction and token create; scale get, update and patch a Scale; log, exec,
+	// attach, portforward and proxy are read or connected.
 	Verbs []string
 }
 
 // Service serves the OpenAPI documents of a fixed set of resources. It is safe for
 // concurrent use.
 type Service struct {
-	docs *documents
-	// v2JSON and v2Proto produce the v2 document, serialized on first use.
+	// v2JSON and v2Proto produce the serialized v2 document on first use.
 	v2JSON, v2Proto cached.Value[servedSpec]
 	v3              *handler3.OpenAPIService
 	groups          map[string]bool // names of the v3 documents
@@ -60,17 +63,24 @@ const (
 	v3GroupVersionPathsPrefix = v3DiscoveryPath + "/"
 )
 
-// New generates the OpenAPI v2 and v3 documents of resources. It walks the Go types
-// of the objects at once, so unsupported types fail here; serializing the
-// documents waits for the first request.
+// New checks resources and prepares their OpenAPI documents. It walks the Go types
+// once, so unsupported types fail here; the documents themselves are generated on
+// the first request for them, and only their serialized forms are kept for v2.
 func New(resources []Resource) (*Service, error) {
-	docs, err := build(resources)
+	p, err := newPlan(resources)
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	s := &Service{docs: docs, v3: handler3.NewOpenAPIService(), groups: map[string]bool{}}
+	if _, err := p.models(false); err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	s := &Service{v3: handler3.NewOpenAPIService(), groups: map[string]bool{}}
 	s.v2JSON = cached.Once(cached.Func(func() (servedSpec, string, error) {
-		data, err := json.Marshal(docs.v2)
+		doc, err := p.swagger()
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2: %w", err)
+		}
+		data, err := json.Marshal(doc)
 		if err != nil {
 			return servedSpec{}, "", fmt.Errorf("openapi v2: %w", err)
 		}
@@ -91,12 +101,28 @@ func New(resources []Resource) (*Service, error) {
 		// The protobuf form shares the JSON form's ETag; responses vary by Accept.
 		return servedSpec{data: data, modified: js.modified}, tag, nil
 	}, s.v2JSON))
-	for name, doc := range docs.v3 {
-		s.v3.UpdateGroupVersion(name, doc)
+
+	// The v3 documents are generated together, on the first request for the index
+	// or any of them; handler3 serializes and hashes each.
+	v3docs := cached.Once(cached.Func(func() (map[string]*spec3.OpenAPI, string, error) {
+		docs, err := p.openAPIV3()
+		if err != nil {
+			return nil, "", fmt.Errorf("openapi v3: %w", err)
+		}
+		return docs, v3Generation, nil
+	}))
+	for _, name := range p.groupVersions() {
 		s.groups[name] = true
+		s.v3.UpdateGroupVersionLazy(name, cached.Func(func() (*spec3.OpenAPI, string, error) {
+			docs, _, err := v3docs.Get()
+			return docs[name], v3Generation, err
+		}))
 	}
 	return s, nil
 }
+
+// v3Generation is the cache version of the v3 documents, which never change.
+const v3Generation = "1"
 
 // Install registers the documents' handlers on mux: GET /openapi/v2, GET
 // /openapi/v3 (the index of group-version documents) and GET /openapi/v3/{gv}.

@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	strats := strategies()
 	var oa []openapi.Resource
 	for _, st := range strats {
-		oa = append(oa, openapi.Resource{Info: st.Info(), Object: st.New(), List: st.NewList()})
+		oa = append(oa, openapi.Resource{Info: st.Info(), Object: st.New(), List: st.NewList(), Verbs: apiserver.Verbs()})
 	}
 	spec, err := openapi.New(oa)
 	if err != nil {

@@ -213,10 +213,15 @@ func (c *Cache) Bookmark() {
 }
 
 // waitFor blocks, with c.mu held, until the cache reflects rev or the deadline passes.
+// While it waits it asks etcd for progress notifications, which move the cache's
+// revision forward even when nothing under its prefix changed.
 func (c *Cache) waitFor(rev int64, deadline time.Time) error {
 	if c.rev >= rev {
 		return nil
 	}
+	done := make(chan struct{})
+	defer close(done)
+	go c.requestProgress(done)
 	timer := time.AfterFunc(time.Until(deadline), func() {
 		c.mu.Lock()
 		c.changed.Broadcast()
@@ -230,6 +235,27 @@ func (c *Cache) waitFor(rev int64, deadline time.Time) error {
 		return fmt.Errorf("waiting for revision %d (cache at %d): %w", rev, c.rev, ErrTooLarge)
 	}
 	return nil
+}
+
+// progressInterval spaces the progress requests of a waiting reader.
+const progressInterval = 20 * time.Millisecond
+
+// requestProgress asks etcd for a progress notification on the cache's watch stream,
+// now and every progressInterval until done is closed.
+func (c *Cache) requestProgress(done <-chan struct{}) {
+	ctx := clientv3.WithRequireLeader(context.Background())
+	t := time.NewTicker(progressInterval)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = c.store.client.RequestProgress(rctx)
+		cancel()
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // List returns the cached objects under prefix (which must lie within the cache's

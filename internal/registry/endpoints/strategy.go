@@ -113,20 +113,22 @@ func validateAddress(addr *corev1.EndpointAddress, path *field.Path) field.Error
 // link-local ones.
 func validateNonSpecialIP(value string, path *field.Path) field.ErrorList {
 	ip := netutils.ParseIPSloppy(value)
-	var errs field.ErrorList
+	var msg string
 	switch {
 	case ip == nil:
-		errs = append(errs, field.Invalid(path, value, "must be a valid IP address"))
+		msg = "must be a valid IP address"
 	case ip.IsUnspecified():
-		errs = append(errs, field.Invalid(path, value, fmt.Sprintf("may not be unspecified (%v)", value)))
+		msg = fmt.Sprintf("may not be unspecified (%v)", value)
 	case ip.IsLoopback():
-		errs = append(errs, field.Invalid(path, value, "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
+		msg = "may not be in the loopback range (127.0.0.0/8, ::1/128)"
 	case ip.IsLinkLocalUnicast():
-		errs = append(errs, field.Invalid(path, value, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"))
+		msg = "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
 	case ip.IsLinkLocalMulticast():
-		errs = append(errs, field.Invalid(path, value, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"))
+		msg = "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+	default:
+		return nil
 	}
-	return errs
+	return field.ErrorList{field.Invalid(path, value, msg)}
 }
 
 func validatePort(port *corev1.EndpointPort, requireName bool, path *field.Path) field.ErrorList {

@@ -23,8 +23,8 @@ import (
 type strategy struct{}
 
 var (
-	_ registry.Strategy        = strategy{}
-	_ registry.GracefulDeleter = strategy{}
+	_ registry.Strategy        = (*strategy)(nil)
+	_ registry.GracefulDeleter = (*strategy)(nil)
 )
 
 // New returns the Pod strategy. It also implements registry.GracefulDeleter.
@@ -32,7 +32,7 @@ var (
 // Every method that takes a runtime.Object expects a *corev1.Pod, as returned by
 // New(), and panics on anything else.
 func New() registry.Strategy {
-	return strategy{}
+	return &strategy{}
 }
 
 func asPod(obj runtime.Object) *corev1.Pod {
@@ -43,7 +43,7 @@ func asPod(obj runtime.Object) *corev1.Pod {
 	return pod
 }
 
-func (strategy) Info() registry.Info {
+func (*strategy) Info() registry.Info {
 	return registry.Info{
 		Group:        "",
 		Version:      "v1",
@@ -58,17 +58,17 @@ func (strategy) Info() registry.Info {
 	}
 }
 
-func (strategy) New() runtime.Object     { return &corev1.Pod{} }
-func (strategy) NewList() runtime.Object { return &corev1.PodList{} }
+func (*strategy) New() runtime.Object     { return &corev1.Pod{} }
+func (*strategy) NewList() runtime.Object { return &corev1.PodList{} }
 
-func (strategy) ValidateName(name string, prefix bool) []string {
+func (*strategy) ValidateName(name string, prefix bool) []string {
 	return apivalidation.NameIsDNSSubdomain(name, prefix)
 }
 
 // PrepareForCreate drops any status the client sent: a new pod is Pending, with the
 // QoS class its (defaulted) resources give, and, while scheduling gates remain, a
 // PodScheduled=False condition saying so. Its generation starts at 1.
-func (strategy) PrepareForCreate(obj runtime.Object) {
+func (*strategy) PrepareForCreate(obj runtime.Object) {
 	pod := asPod(obj)
 	pod.Generation = 1
 	pod.Status = corev1.PodStatus{
@@ -96,9 +96,9 @@ func qosOfDefaulted(pod *corev1.Pod) corev1.PodQOSClass {
 
 // PrepareForUpdate keeps the stored status and generation, and bumps the generation
 // when the spec, once defaulted, differs from the stored one.
-func (strategy) PrepareForUpdate(obj, old runtime.Object) {
+func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	pod, oldPod := asPod(obj), asPod(old)
-	pod.Status = oldPod.Status
+	pod.Status = *oldPod.Status.DeepCopy()
 	pod.Generation = oldPod.Generation
 	defaulted := pod.DeepCopy()
 	setDefaults(defaulted)
@@ -112,14 +112,15 @@ func (strategy) PrepareForUpdate(obj, old runtime.Object) {
 // come from the stored pod. An empty QoS class and zero observedGeneration values
 // (the pod's and its conditions') are taken from the stored status, since old
 // clients drop them.
-func (strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
+func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	pod, oldPod := asPod(obj), asPod(old)
-	pod.Spec = oldPod.Spec
-	pod.Generation = oldPod.Generation
-	pod.DeletionTimestamp = oldPod.DeletionTimestamp
-	pod.OwnerReferences = oldPod.OwnerReferences
+	kept := oldPod.DeepCopy()
+	pod.Spec = kept.Spec
+	pod.Generation = kept.Generation
+	pod.DeletionTimestamp = kept.DeletionTimestamp
+	pod.OwnerReferences = kept.OwnerReferences
 	if pod.Status.QOSClass == "" {
-		pod.Status.QOSClass = oldPod.Status.QOSClass
+		pod.Status.QOSClass = kept.Status.QOSClass
 	}
 	if pod.Status.ObservedGeneration == 0 {
 		pod.Status.ObservedGeneration = oldPod.Status.ObservedGeneration
@@ -141,24 +142,24 @@ func (strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	}
 }
 
-func (strategy) Default(obj runtime.Object) {
+func (*strategy) Default(obj runtime.Object) {
 	setDefaults(asPod(obj))
 }
 
-func (strategy) Validate(obj runtime.Object) field.ErrorList {
+func (*strategy) Validate(obj runtime.Object) field.ErrorList {
 	return validateCreate(asPod(obj))
 }
 
-func (strategy) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+func (*strategy) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	return validateUpdate(asPod(obj), asPod(old))
 }
 
-func (strategy) ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+func (*strategy) ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	return validateStatusUpdate(asPod(obj), asPod(old))
 }
 
 // Fields returns upstream's pod field-selector set.
-func (strategy) Fields(obj runtime.Object) fields.Set {
+func (*strategy) Fields(obj runtime.Object) fields.Set {
 	pod := asPod(obj)
 	set := registry.MetaFields(pod, true)
 	set["spec.nodeName"] = pod.Spec.NodeName
@@ -191,7 +192,7 @@ func podIP(pod *corev1.Pod) string {
 // then never longer than its deletionGracePeriodSeconds: equal means nothing
 // changes; shorter means the caller must move deletionTimestamp earlier by the
 // difference. A pod marked for deletion without a recorded period is removed at once.
-func (strategy) CheckGracefulDelete(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool) {
+func (*strategy) CheckGracefulDelete(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool) {
 	pod := asPod(obj)
 	var requested *int64
 	if opts != nil && opts.GracePeriodSeconds != nil {

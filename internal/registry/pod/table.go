@@ -16,7 +16,7 @@ import (
 const nodeLostReason = "NodeLost"
 
 // Columns returns upstream's pod columns; the priority 1 ones show with -o wide.
-func (strategy) Columns() []metav1.TableColumnDefinition {
+func (*strategy) Columns() []metav1.TableColumnDefinition {
 	meta := metav1.ObjectMeta{}.SwaggerDoc()
 	spec := corev1.PodSpec{}.SwaggerDoc()
 	status := corev1.PodStatus{}.SwaggerDoc()
@@ -34,7 +34,7 @@ func (strategy) Columns() []metav1.TableColumnDefinition {
 }
 
 // Row returns the cells of Columns for obj as of now.
-func (strategy) Row(obj runtime.Object, now time.Time) []interface{} {
+func (*strategy) Row(obj runtime.Object, now time.Time) []interface{} {
 	pod := asPod(obj)
 	s := summarize(pod)
 	restarts := strconv.Itoa(s.restarts)

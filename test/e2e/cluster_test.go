@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/podium/podium/internal/etcd/etcdtest"
+)
+
+// binDir returns the directory holding podium and podium-kubectl. Without them the test
+// fails under CI=true and is skipped otherwise.
+func binDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PODIUM_BIN")
+	if dir == "" {
+		dir, _ = filepath.Abs("../../bin")
+	}
+	for _, b := range []string{"podium", "podium-kubectl"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing in %s: run `make build`", b, dir)
+			}
+			t.Skipf("%s missing in %s: run `make build`", b, dir)
+		}
+	}
+	return dir
+}
+
+// cluster is one running `podium server`.
+type cluster struct {
+	t          *testing.T
+	bin        string
+	dataDir    string
+	port       int
+	etcdPort   int
+	peerPort   int
+	kubeconfig string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	log        *bytes.Buffer
+}
+
+// startCluster starts podium server with a fresh data directory.
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	c := &cluster{t: t, bin: binDir(t), dataDir: t.TempDir(),
+		port: etcdtest.FreePort(t), etcdPort: etcdtest.FreePort(t), peerPort: etcdtest.FreePort(t)}
+	c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
+	c.start()
+	t.Cleanup(c.stop)
+	return c
+}
+
+// start runs the server and returns once it says it is ready.
+func (c *cluster) start() {
+	t := c.t
+	t.Helper()
+	c.cmd = exec.Command(filepath.Join(c.bin, "podium"), "server",
+		"--data-dir", c.dataDir, "--bind-address", "127.0.0.1",
+		"--https-listen-port", strconv.Itoa(c.port),
+		"--etcd-client-port", strconv.Itoa(c.etcdPort), "--etcd-peer-port", strconv.Itoa(c.peerPort),
+		"--disable-agent")
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.exited = make(chan struct{})
+	c.log = &bytes.Buffer{}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			c.log.WriteString(sc.Text() + "\n")
+			if !signalled && strings.Contains(sc.Text(), "podium server is ready") {
+				signalled = true
+				close(ready)
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		_ = c.cmd.Wait()
+		close(c.exited)
+	}()
+	select {
+	case <-ready:
+	case <-c.exited:
+		t.Fatalf("podium server exited before it was ready:\n%s", c.log)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("podium server not ready within 60s:\n%s", c.log)
+	}
+}
+
+// stop ends the server with SIGTERM and waits for it; it kills it after 10 s.
+func (c *cluster) stop() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+		c.t.Errorf("podium server did not stop within 10s of SIGTERM")
+	}
+	c.cmd = nil
+}
+
+// kubectl runs the embedded kubectl through `podium kubectl` with the cluster's
+// kubeconfig and returns its output.
+func (c *cluster) kubectl(args ...string) (stdout, stderr string, err error) {
+	return c.kubectlIn("", args...)
+}
+
+func (c *cluster) kubectlIn(stdin string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "podium"), append([]string{"kubectl"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// mustKubectl runs kubectl and fails the test if it fails.
+func (c *cluster) mustKubectl(args ...string) string {
+	c.t.Helper()
+	out, errOut, err := c.kubectl(args...)
+	if err != nil {
+		c.t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// restConfig returns the admin client configuration.
+func (c *cluster) restConfig() *rest.Config {
+	c.t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cfg
+}
+
+func (c *cluster) client() *kubernetes.Clientset {
+	c.t.Helper()
+	cs, err := kubernetes.NewForConfig(c.restConfig())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cs
+}
+
+func (c *cluster) url() string { return fmt.Sprintf("https://127.0.0.1:%d", c.port) }
