@@ -210,4 +210,3 @@ func bootstrap(ctx context.Context, cfg *rest.Config) error {
 	}
 	return nil
 }
-
