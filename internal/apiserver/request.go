@@ -43,7 +43,7 @@ func parseRequest(r *http.Request) (requestInfo, bool) {
 	if len(parts) >= 3 && parts[0] == "namespaces" {
 		// namespaces/NS is the namespace object itself unless a resource follows.
 		ri.Namespace, parts = parts[1], parts[2:]
-		if len(parts) == 0 {
+		if ri.Namespace == "" {
 			return ri, false
 		}
 		if len(parts) == 1 && isNamespaceSubresource(parts[0]) {

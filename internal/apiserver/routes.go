@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"net/http"
+	"net/http/pprof"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,10 +23,17 @@ func userFrom(ctx context.Context) *auth.User {
 
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
+	for _, p := range []string{"/healthz", "/livez"} {
 		mux.HandleFunc(p, s.serveHealth)
 		mux.HandleFunc(p+"/", s.serveHealth)
 	}
+	mux.HandleFunc("/readyz", s.serveReady)
+	mux.HandleFunc("/readyz/", s.serveReady)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mediaJSON, s.cfg.Version) })
 	mux.HandleFunc("/version/", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, mediaJSON, s.cfg.Version) })
 	mux.Handle("/metrics", s.metrics.handler())
@@ -53,6 +61,19 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok"))
 }
+
+// serveReady answers ok once the server has finished starting (MarkReady) and etcd
+// answers.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "[-]poststarthook/podium-bootstrap failed: not finished", http.StatusInternalServerError)
+		return
+	}
+	s.serveHealth(w, r)
+}
+
+// MarkReady makes /readyz answer ok: the server's own start-up work is done.
+func (s *Server) MarkReady() { s.ready.Store(true) }
 
 func (s *Server) checkStore(ctx context.Context) error {
 	_, err := s.cfg.Store.Revision(ctx)

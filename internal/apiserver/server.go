@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -106,6 +107,7 @@ type Server struct {
 	metrics   *metrics
 	clock     clock.PassiveClock
 	log       *slog.Logger
+	ready     atomic.Bool // set by MarkReady
 }
 
 // New builds an API server from cfg.

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 )
 
 // Config says where the embedded etcd keeps its data and listens.
@@ -71,6 +73,10 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 	}
 	return &Etcd{e: e, endpoint: clientURL.String()}, nil
 }
+
+// Client returns a client that reaches the member in process, without a network
+// round trip; it is closed with the member.
+func (e *Etcd) Client() *clientv3.Client { return v3client.New(e.e.Server) }
 
 // Endpoint returns the member's client URL.
 func (e *Etcd) Endpoint() string { return e.endpoint }

@@ -79,7 +79,11 @@ func ReadJoinToken(f Files) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the join token (has the server started once with this --data-dir?): %w", err)
 	}
-	return strings.TrimSpace(string(data)), nil
+	t := strings.TrimSpace(string(data))
+	if t == "" {
+		return "", fmt.Errorf("the join token file %s is empty (start the server once to make a new one)", f.JoinToken())
+	}
+	return t, nil
 }
 
 func ensureToken(path string) (string, error) {

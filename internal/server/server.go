@@ -77,18 +77,19 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return fmt.Errorf("credentials: %w", err)
 	}
 
-	endpoints := cfg.EtcdEndpoints
-	if len(endpoints) == 0 {
+	var client *clientv3.Client
+	if len(cfg.EtcdEndpoints) == 0 {
 		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort})
 		if err != nil {
 			return err
 		}
 		defer e.Close()
-		endpoints = []string{e.Endpoint()}
-	}
-	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: quietZap()})
-	if err != nil {
-		return fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
+		client = e.Client()
+	} else {
+		client, err = clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: quietZap()})
+		if err != nil {
+			return fmt.Errorf("connecting to etcd %v: %w", cfg.EtcdEndpoints, err)
+		}
 	}
 	defer client.Close()
 
@@ -163,6 +164,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	api.MarkReady()
 	log.Info("podium server is ready", "url", url, "kubeconfig", kcPath)
 	if ready != nil {
 		ready(Running{URL: url, Kubeconfig: kcPath, Rest: restCfg})

@@ -1,0 +1,32 @@
+// Command podium-bench runs podium's benchmarks and prints their figures.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/podium/podium/bench"
+)
+
+func main() {
+	bin := os.Getenv("PODIUM_BIN")
+	if bin == "" {
+		bin, _ = filepath.Abs("bin")
+	}
+	opts := bench.ControlPlaneOptions{}
+	flag.IntVar(&opts.Starts, "starts", 5, "server starts measured")
+	flag.DurationVar(&opts.IdleWait, "idle", 30*time.Second, "idle time before reading RSS")
+	flag.IntVar(&opts.Pods, "pods", 5000, "pods created and listed")
+	flag.IntVar(&opts.Workers, "workers", 16, "concurrent creators")
+	flag.IntVar(&opts.Watchers, "watchers", 500, "watchers for the fan-out figure")
+	flag.IntVar(&opts.Events, "events", 20, "events for the fan-out figure")
+	flag.Parse()
+	fmt.Println("== control plane (issue: API server on embedded etcd) ==")
+	if err := bench.ControlPlane(bin, opts, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
