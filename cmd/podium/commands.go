@@ -14,6 +14,7 @@ import (
 
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/internal/server"
+	"github.com/podium/podium/internal/servicealloc"
 )
 
 const defaultDataDir = "/var/lib/podium"
@@ -58,6 +59,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "loopback client port of the embedded etcd")
 	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
+	f.StringVar(&cfg.ServiceCIDR, "service-cidr", servicealloc.DefaultServiceCIDR, "IPv4 range of Services' cluster IPs")
 	f.StringArrayVar(&cfg.TLSSANs, "tls-san", nil, "extra name or IP for the serving certificate (repeatable)")
 	f.StringVar(&cfg.WriteKubeconfig, "write-kubeconfig", "", "also write the admin kubeconfig to this path")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")

@@ -99,6 +99,11 @@ func (s *Server) createOne(ctx context.Context, res *resource, obj runtime.Objec
 	m.SetDeletionGracePeriodSeconds(nil)
 	m.SetSelfLink("")
 	res.strategy.PrepareForCreate(obj)
+	if res.admit != nil {
+		if err := res.admit.AdmitCreate(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
 	res.strategy.Default(obj)
 	errs := apivalidation.ValidateObjectMetaAccessor(m, res.info.Namespaced, res.strategy.ValidateName, field.NewPath("metadata"))
 	errs = append(errs, res.strategy.Validate(obj)...)

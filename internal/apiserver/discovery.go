@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -149,6 +150,9 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if !s.isRoot(w, r, "/api") {
+		return
+	}
 	if wantsAggregated(r.Header.Get("Accept")) {
 		writeJSON(w, aggregatedMedia, s.aggregated(true))
 		return
@@ -159,6 +163,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
+	if !s.isRoot(w, r, "/apis") {
+		return
+	}
 	if wantsAggregated(r.Header.Get("Accept")) {
 		writeJSON(w, aggregatedMedia, s.aggregated(false))
 		return
@@ -171,6 +178,16 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, mediaJSON, list)
+}
+
+// isRoot reports whether r asks for root itself; anything under it reaches here only
+// when no served group or version matched, and is answered 404.
+func (s *Server) isRoot(w http.ResponseWriter, r *http.Request, root string) bool {
+	if strings.TrimSuffix(r.URL.Path, "/") == root {
+		return true
+	}
+	s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+	return false
 }
 
 func (s *Server) apiGroup(name string) metav1.APIGroup {

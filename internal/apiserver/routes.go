@@ -41,9 +41,14 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/apis", s.serveAPIs)
 	mux.HandleFunc("/apis/", s.serveAPIs)
+	// /api/v1 and /apis/GROUP are served directly, not redirected to their subtrees.
+	mux.HandleFunc("/api/v1", s.serveResource)
 	mux.HandleFunc("/api/v1/", s.serveResource)
+	groups := map[string]bool{}
 	for _, gv := range s.groups {
-		if gv.Group != "" {
+		if gv.Group != "" && !groups[gv.Group] {
+			groups[gv.Group] = true
+			mux.HandleFunc("/apis/"+gv.Group, s.serveResource)
 			mux.HandleFunc("/apis/"+gv.Group+"/", s.serveResource)
 		}
 	}

@@ -45,6 +45,17 @@ type resource struct {
 	cache    *storage.Cache
 	// fieldKeys are the field-selector keys the resource supports.
 	fieldKeys map[string]bool
+	// admit, when set, takes part in creates and updates (Admit).
+	admit Admitter
+}
+
+// Admitter takes part in the writes of one resource with what needs cluster state, such
+// as allocating a Service's cluster IP: it may change the object, or refuse it with an
+// API error. It runs after the strategy's Prepare step, before defaulting and validation,
+// and must be safe for concurrent use.
+type Admitter interface {
+	AdmitCreate(ctx context.Context, obj runtime.Object) error
+	AdmitUpdate(ctx context.Context, obj, old runtime.Object) error
 }
 
 // newStored returns an empty object of the stored kind.
@@ -206,6 +217,29 @@ func (s *Server) sendBookmarks(ctx context.Context) {
 // Handler returns the HTTP handler of the whole API, authentication included.
 func (s *Server) Handler() http.Handler {
 	return s.authenticate(s.mux)
+}
+
+// Admit makes a take part in the writes of every served version of gr. Call it before Run.
+func (s *Server) Admit(gr schema.GroupResource, a Admitter) {
+	for gvr, res := range s.resources {
+		if gvr.GroupResource() == gr {
+			res.admit = a
+		}
+	}
+}
+
+// Cached returns the objects of a resource as the watch cache holds them, in stored
+// form. They are shared: callers must not modify them.
+func (s *Server) Cached(gr schema.GroupResource) []runtime.Object {
+	res := s.resourceFor(gr)
+	if res == nil {
+		return nil
+	}
+	items, _, err := res.cache.List(context.Background(), res.prefix(""), 0, nil)
+	if err != nil {
+		return nil
+	}
+	return items
 }
 
 // lookup finds the served resource a request names.

@@ -81,7 +81,7 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 		if err != nil {
 			return nil, err
 		}
-		if err := s.prepareUpdate(res, ri.Subresource == "status", obj, curExt); err != nil {
+		if err := s.prepareUpdate(ctx, res, ri.Subresource == "status", obj, curExt); err != nil {
 			return nil, err
 		}
 		if opts.dryRun {
@@ -116,7 +116,7 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 
 // prepareUpdate makes obj the next state of cur: it carries over what the server owns,
 // lets the strategy prepare and default it, and validates it.
-func (s *Server) prepareUpdate(res *resource, status bool, obj, cur runtime.Object) error {
+func (s *Server) prepareUpdate(ctx context.Context, res *resource, status bool, obj, cur runtime.Object) error {
 	nm, err := meta.Accessor(obj)
 	if err != nil {
 		return apierrors.NewBadRequest(err.Error())
@@ -141,6 +141,11 @@ func (s *Server) prepareUpdate(res *resource, status bool, obj, cur runtime.Obje
 		res.strategy.PrepareForStatusUpdate(obj, cur)
 	} else {
 		res.strategy.PrepareForUpdate(obj, cur)
+		if res.admit != nil {
+			if err := res.admit.AdmitUpdate(ctx, obj, cur); err != nil {
+				return err
+			}
+		}
 	}
 	res.strategy.Default(obj)
 	path := field.NewPath("metadata")

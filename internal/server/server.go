@@ -17,12 +17,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/clock"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -31,6 +33,7 @@ import (
 	"github.com/podium/podium/internal/etcd"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/servicealloc"
 	"github.com/podium/podium/internal/storage"
 )
 
@@ -45,7 +48,9 @@ type Config struct {
 	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
-	TLSSANs                      []string
+	// ServiceCIDR is where Services' cluster IPs come from.
+	ServiceCIDR string
+	TLSSANs     []string
 	// WriteKubeconfig, when set, is a second place to write the admin kubeconfig.
 	WriteKubeconfig string
 	Version         version.Info
@@ -127,6 +132,17 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
+	alloc, err := servicealloc.New(cfg.ServiceCIDR, func() []*corev1.Service {
+		var out []*corev1.Service
+		for _, obj := range api.Cached(schema.GroupResource{Resource: "services"}) {
+			out = append(out, obj.(*corev1.Service))
+		}
+		return out
+	}, clock.RealClock{})
+	if err != nil {
+		return err
+	}
+	api.Admit(schema.GroupResource{Resource: "services"}, alloc)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := api.Run(runCtx); err != nil {

@@ -53,6 +53,7 @@ type cluster struct {
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	log        *bytes.Buffer
+	extraArgs  []string
 }
 
 // startCluster starts podium server with a fresh data directory.
@@ -70,11 +71,12 @@ func startCluster(t *testing.T) *cluster {
 func (c *cluster) start() {
 	t := c.t
 	t.Helper()
-	c.cmd = exec.Command(filepath.Join(c.bin, "podium"), "server",
-		"--data-dir", c.dataDir, "--bind-address", "127.0.0.1",
-		"--https-listen-port", strconv.Itoa(c.port),
-		"--etcd-client-port", strconv.Itoa(c.etcdPort), "--etcd-peer-port", strconv.Itoa(c.peerPort),
-		"--disable-agent")
+	args := []string{"server", "--data-dir", c.dataDir, "--bind-address", "127.0.0.1",
+		"--https-listen-port", strconv.Itoa(c.port), "--disable-agent"}
+	if c.etcdPort != 0 {
+		args = append(args, "--etcd-client-port", strconv.Itoa(c.etcdPort), "--etcd-peer-port", strconv.Itoa(c.peerPort))
+	}
+	c.cmd = exec.Command(filepath.Join(c.bin, "podium"), append(args, c.extraArgs...)...)
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

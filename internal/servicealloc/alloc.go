@@ -1,0 +1,210 @@
+package servicealloc
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
+)
+
+// Defaults as k3s sets them.
+const (
+	DefaultServiceCIDR = "10.43.0.0/16"
+	NodePortMin        = 30000
+	NodePortMax        = 32767
+)
+
+// pendingFor is how long a handed-out address counts as taken without being seen in the
+// service list.
+const pendingFor = time.Minute
+
+// Allocator hands out cluster IPs and node ports.
+type Allocator struct {
+	prefix netip.Prefix
+	list   func() []*corev1.Service
+	clock  clock.PassiveClock
+
+	mu      sync.Mutex // guards pending
+	pending map[string]time.Time
+}
+
+// New returns an allocator for the service CIDR; list returns the existing Services.
+func New(cidr string, list func() []*corev1.Service, clk clock.PassiveClock) (*Allocator, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+		return nil, fmt.Errorf("service CIDR %q: want an IPv4 prefix of /30 or larger", cidr)
+	}
+	return &Allocator{prefix: p.Masked(), list: list, clock: clk, pending: map[string]time.Time{}}, nil
+}
+
+// First returns the first usable address of the range, the kubernetes Service's.
+func (a *Allocator) First() string { return a.prefix.Addr().Next().String() }
+
+// taken returns the cluster IPs and node ports in use, pending ones included.
+func (a *Allocator) taken(except *corev1.Service) map[string]bool {
+	now := a.clock.Now()
+	used := map[string]bool{}
+	for k, at := range a.pending {
+		if now.Sub(at) > pendingFor {
+			delete(a.pending, k)
+			continue
+		}
+		used[k] = true
+	}
+	for _, svc := range a.list() {
+		if except != nil && svc.Namespace == except.Namespace && svc.Name == except.Name {
+			continue
+		}
+		for _, ip := range svc.Spec.ClusterIPs {
+			used["ip/"+ip] = true
+		}
+		if svc.Spec.ClusterIP != "" {
+			used["ip/"+svc.Spec.ClusterIP] = true
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.NodePort != 0 {
+				used[fmt.Sprintf("port/%d", p.NodePort)] = true
+			}
+		}
+	}
+	return used
+}
+
+// AdmitCreate gives a new Service what it lacks and checks what it asks for.
+func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.assign(svc, nil)
+}
+
+// AdmitUpdate allocates what an update newly needs (a ClusterIP service turned NodePort).
+func (a *Allocator) AdmitUpdate(_ context.Context, obj, _ runtime.Object) error {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.assign(svc, svc)
+}
+
+func (a *Allocator) assign(svc, self *corev1.Service) error {
+	used := a.taken(self)
+	var errs field.ErrorList
+	spec := &svc.Spec
+	if spec.Type != corev1.ServiceTypeExternalName {
+		switch ip := spec.ClusterIP; ip {
+		case corev1.ClusterIPNone:
+		case "":
+			if self != nil {
+				break // an update keeps what it had; the strategy carries it over
+			}
+			free, err := a.freeIP(used)
+			if err != nil {
+				return apierrors.NewInternalError(err)
+			}
+			spec.ClusterIP, spec.ClusterIPs = free, []string{free}
+			a.pending["ip/"+free] = a.clock.Now()
+		default:
+			addr, err := netip.ParseAddr(ip)
+			if err != nil {
+				break // validation reports it
+			}
+			path := field.NewPath("spec", "clusterIPs").Index(0)
+			switch {
+			case !a.prefix.Contains(addr):
+				errs = append(errs, field.Invalid(path, ip, fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ip, a.prefix)))
+			case used["ip/"+ip] && self == nil:
+				errs = append(errs, field.Invalid(path, ip, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", ip)))
+			default:
+				a.pending["ip/"+ip] = a.clock.Now()
+			}
+		}
+	}
+	if spec.Type == corev1.ServiceTypeNodePort || spec.Type == corev1.ServiceTypeLoadBalancer {
+		for i := range spec.Ports {
+			p := &spec.Ports[i]
+			key := fmt.Sprintf("port/%d", p.NodePort)
+			switch {
+			case p.NodePort == 0:
+				n, err := freePort(used)
+				if err != nil {
+					return apierrors.NewInternalError(err)
+				}
+				p.NodePort = n
+				key = fmt.Sprintf("port/%d", n)
+			case p.NodePort < NodePortMin || p.NodePort > NodePortMax:
+				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort,
+					fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortMin, NodePortMax)))
+				continue
+			case used[key] && !ownsPort(self, p.NodePort):
+				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort, "provided port is already allocated"))
+				continue
+			}
+			used[key] = true
+			a.pending[key] = a.clock.Now()
+		}
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name, errs)
+	}
+	return nil
+}
+
+func ownsPort(self *corev1.Service, port int32) bool {
+	if self == nil {
+		return false
+	}
+	for _, p := range self.Spec.Ports {
+		if p.NodePort == port {
+			return true
+		}
+	}
+	return false
+}
+
+// freeIP picks a free address at random, skipping the network address, the first
+// address (kept for the kubernetes Service unless asked for by name) and broadcast.
+func (a *Allocator) freeIP(used map[string]bool) (string, error) {
+	size := new(big.Int).Lsh(big.NewInt(1), uint(32-a.prefix.Bits())).Int64()
+	base := a.prefix.Addr().As4()
+	start := int64(base[0])<<24 | int64(base[1])<<16 | int64(base[2])<<8 | int64(base[3])
+	offset := rand.Int64N(size)
+	for i := int64(0); i < size; i++ {
+		n := (offset + i) % size
+		if n < 2 || n == size-1 {
+			continue
+		}
+		v := start + n
+		ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+		if !used["ip/"+ip] {
+			return ip, nil
+		}
+	}
+	return "", fmt.Errorf("no free cluster IP in %s", a.prefix)
+}
+
+func freePort(used map[string]bool) (int32, error) {
+	span := int32(NodePortMax - NodePortMin + 1)
+	offset := rand.Int32N(span)
+	for i := int32(0); i < span; i++ {
+		p := NodePortMin + (offset+i)%span
+		if !used[fmt.Sprintf("port/%d", p)] {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free node port in %d-%d", NodePortMin, NodePortMax)
+}

@@ -1,0 +1,92 @@
+package servicealloc
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+func svc(name string, typ corev1.ServiceType, ip string, nodePort int32) *corev1.Service {
+	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: typ, ClusterIP: ip, Ports: []corev1.ServicePort{{Port: 80, NodePort: nodePort}}}}
+	if ip != "" {
+		s.Spec.ClusterIPs = []string{ip}
+	}
+	return s
+}
+
+func TestAllocate(t *testing.T) {
+	var existing []*corev1.Service
+	clk := clocktesting.NewFakePassiveClock(time.Unix(0, 0))
+	a, err := New("10.43.0.0/29", func() []*corev1.Service { return existing }, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.First() != "10.43.0.1" {
+		t.Fatalf("first: %s", a.First())
+	}
+	// A /29 has 8 addresses; network, .1 (kept for kubernetes) and broadcast are skipped: 5 free.
+	seen := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+		if err := a.AdmitCreate(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		if seen[s.Spec.ClusterIP] || s.Spec.ClusterIP == "10.43.0.1" || len(s.Spec.ClusterIPs) != 1 {
+			t.Fatalf("allocation %d: %v (seen %v)", i, s.Spec.ClusterIPs, seen)
+		}
+		seen[s.Spec.ClusterIP] = true
+	}
+	if err := a.AdmitCreate(context.Background(), svc("full", corev1.ServiceTypeClusterIP, "", 0)); err == nil {
+		t.Fatal("allocated from a full range")
+	}
+	// Pending reservations lapse; what the list shows stays taken.
+	existing = []*corev1.Service{svc("a", corev1.ServiceTypeClusterIP, "10.43.0.2", 0)}
+	clk.SetTime(clk.Now().Add(2 * pendingFor))
+	for i := 0; i < 4; i++ {
+		s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+		if err := a.AdmitCreate(context.Background(), s); err != nil || s.Spec.ClusterIP == "10.43.0.2" {
+			t.Fatalf("after lapse: %v %s", err, s.Spec.ClusterIP)
+		}
+	}
+}
+
+func TestRequestedIPsAndPorts(t *testing.T) {
+	existing := []*corev1.Service{svc("a", corev1.ServiceTypeNodePort, "10.43.0.5", 30080)}
+	a, _ := New(DefaultServiceCIDR, func() []*corev1.Service { return existing }, clocktesting.NewFakePassiveClock(time.Unix(0, 0)))
+	for _, tc := range []struct {
+		name string
+		svc  *corev1.Service
+		want string
+	}{
+		{"taken ip", svc("b", corev1.ServiceTypeClusterIP, "10.43.0.5", 0), "provided IP is already allocated"},
+		{"out of range", svc("b", corev1.ServiceTypeClusterIP, "10.99.0.5", 0), "not in the valid range"},
+		{"taken port", svc("b", corev1.ServiceTypeNodePort, "", 30080), "provided port is already allocated"},
+		{"port out of range", svc("b", corev1.ServiceTypeNodePort, "", 80), "The range of valid ports is 30000-32767"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.AdmitCreate(context.Background(), tc.svc)
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want Invalid with %q", err, tc.want)
+			}
+		})
+	}
+	np := svc("np", corev1.ServiceTypeNodePort, "", 0)
+	if err := a.AdmitCreate(context.Background(), np); err != nil || np.Spec.Ports[0].NodePort < NodePortMin || np.Spec.ClusterIP == "" {
+		t.Fatalf("nodeport: %v %+v", err, np.Spec)
+	}
+	headless := svc("h", corev1.ServiceTypeClusterIP, corev1.ClusterIPNone, 0)
+	if err := a.AdmitCreate(context.Background(), headless); err != nil || headless.Spec.ClusterIP != corev1.ClusterIPNone {
+		t.Fatalf("headless: %v %s", err, headless.Spec.ClusterIP)
+	}
+	ext := &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "example.com"}}
+	if err := a.AdmitCreate(context.Background(), ext); err != nil || ext.Spec.ClusterIP != "" {
+		t.Fatalf("external name: %v %s", err, ext.Spec.ClusterIP)
+	}
+}

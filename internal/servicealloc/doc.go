@@ -1,0 +1,9 @@
+// Package servicealloc provides the cluster IPs and node ports of Services: on create it
+// gives a Service a free address from the service CIDR (and free node ports to NodePort
+// and LoadBalancer services), and it refuses addresses and ports already taken.
+//
+// What is taken is read from the existing Services, plus what this process handed out
+// recently and its cache may not show yet; allocation is serialized in the process, so
+// it is exact for one API server. Several API servers on one etcd would need allocation
+// objects in etcd, as upstream's IPAddress resources; that is not done yet.
+package servicealloc

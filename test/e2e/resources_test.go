@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/etcd/etcdtest"
+)
+
+func TestServicesAndOtherResources(t *testing.T) {
+	c := startCluster(t)
+	c.mustKubectl("create", "service", "clusterip", "web", "--tcp=80:8080")
+	out := c.mustKubectl("get", "svc", "web")
+	if !regexp.MustCompile(`web\s+ClusterIP\s+10\.43\.\d+\.\d+\s+<none>\s+80/TCP\s+`).MatchString(out) {
+		t.Fatalf("get svc:\n%s", out)
+	}
+	c.mustKubectl("create", "service", "nodeport", "np", "--tcp=80:8080")
+	out = c.mustKubectl("get", "svc", "np")
+	if !regexp.MustCompile(`np\s+NodePort\s+10\.43\.\d+\.\d+\s+<none>\s+80:3\d{4}/TCP\s+`).MatchString(out) {
+		t.Fatalf("get svc np:\n%s", out)
+	}
+	c.mustKubectl("create", "configmap", "c1", "--from-literal=a=b")
+	c.mustKubectl("create", "configmap", "c2", "--from-literal=a=b")
+	c.mustKubectl("create", "secret", "generic", "s1", "--from-literal=a=b")
+	c.mustKubectl("create", "serviceaccount", "robot")
+	out = c.mustKubectl("get", "cm,secret,sa")
+	for _, want := range []string{`configmap/c1\s+1\s+`, `secret/s1\s+Opaque\s+1\s+`, `serviceaccount/robot\s+0\s+`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("get cm,secret,sa lacks %s:\n%s", want, out)
+		}
+	}
+	// deletecollection
+	out = c.mustKubectl("delete", "cm", "--all")
+	if !strings.Contains(out, `configmap "c1" deleted`) || !strings.Contains(out, `configmap "c2" deleted`) {
+		t.Fatalf("delete --all: %q", out)
+	}
+	cs := c.client()
+	if err := cs.CoreV1().Secrets("default").DeleteCollection(bg, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := cs.CoreV1().Secrets("default").List(bg, metav1.ListOptions{}); len(l.Items) != 0 {
+		t.Fatalf("secrets after deletecollection: %d", len(l.Items))
+	}
+
+	// An events.k8s.io/v1 event is a core event too, and the other way round.
+	now := metav1.NewMicroTime(time.Now())
+	_, err := cs.EventsV1().Events("default").Create(bg, &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: "e1"}, EventTime: now, ReportingController: "podium.io/test", ReportingInstance: "t-1",
+		Action: "Testing", Reason: "Tested", Note: "it works", Type: "Normal",
+		Regarding: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "x"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := cs.CoreV1().Events("default").Get(bg, "e1", metav1.GetOptions{})
+	if err != nil || core.Message != "it works" || core.InvolvedObject.Name != "x" {
+		t.Fatalf("events.k8s.io event as core: %v %+v", err, core)
+	}
+	out = c.mustKubectl("get", "events")
+	if !regexp.MustCompile(`Normal\s+Tested\s+pod/x\s+it works`).MatchString(out) {
+		t.Fatalf("get events:\n%s", out)
+	}
+	// Leases and nodes.
+	if _, err := cs.CoreV1().Nodes().Create(bg, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.mustKubectl("cordon", "n1")
+	out = c.mustKubectl("get", "nodes")
+	if !regexp.MustCompile(`n1\s+Unknown,SchedulingDisabled|n1\s+NotReady,SchedulingDisabled`).MatchString(out) {
+		t.Fatalf("get nodes after cordon:\n%s", out)
+	}
+	if _, err := c.client().CoreV1().Namespaces().Create(bg, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "Bad"}}, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("bad namespace name: %v", err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps("missing").Create(bg, cmObj("x", nil), metav1.CreateOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("create in a missing namespace: %v", err)
+	}
+}
+
+// TestExternalEtcd runs the server on an etcd it does not own.
+func TestExternalEtcd(t *testing.T) {
+	bin := binDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := etcd.Start(ctx, etcd.Config{DataDir: t.TempDir(), ClientPort: etcdtest.FreePort(t), PeerPort: etcdtest.FreePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c := &cluster{t: t, bin: bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t), extraArgs: []string{"--etcd-endpoints", e.Endpoint()}}
+	c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
+	c.start()
+	t.Cleanup(c.stop)
+	c.mustKubectl("create", "configmap", "on-external", "--from-literal=a=b")
+	if _, err := os.Stat(filepath.Join(c.dataDir, "etcd")); err == nil {
+		t.Fatal("an embedded etcd data dir was made despite --etcd-endpoints")
+	}
+	c.stop()
+	c.start()
+	c.mustKubectl("get", "configmap", "on-external")
+}
+
+// TestOlderKubectl checks the kubectl versions from 1.27 on that the machine has.
+func TestOlderKubectl(t *testing.T) {
+	c := startCluster(t)
+	c.mustKubectl("run", "web", "--image=nginx")
+	var found []string
+	for _, v := range []string{"1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"} {
+		if p, err := exec.LookPath("/usr/lib/google-cloud-sdk/bin/kubectl." + v); err == nil {
+			found = append(found, p)
+		}
+	}
+	if p, err := exec.LookPath("/usr/bin/kubectl"); err == nil {
+		found = append(found, p)
+	}
+	if len(found) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no other kubectl on this machine (the image has them in /usr/lib/google-cloud-sdk/bin)")
+		}
+		t.Skip("no other kubectl on this machine")
+	}
+	for _, k := range found {
+		run := func(args ...string) string {
+			out, err := exec.Command(k, append([]string{"--kubeconfig", c.kubeconfig}, args...)...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s %v: %v\n%s", k, args, err, out)
+			}
+			return string(out)
+		}
+		out := run("get", "pods")
+		if !regexp.MustCompile(`web\s+0/1\s+Pending\s+0\s+`).MatchString(out) {
+			t.Errorf("%s get pods:\n%s", k, out)
+		}
+		if out := run("explain", "pod.spec.containers.livenessProbe"); !strings.Contains(out, "httpGet") {
+			t.Errorf("%s explain:\n%s", k, out)
+		}
+		if out := run("describe", "pod", "web"); !strings.Contains(out, "Events:") {
+			t.Errorf("%s describe:\n%s", k, out)
+		}
+	}
+}
