@@ -2,8 +2,10 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -98,8 +100,27 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
 			return
 		}
+		if adminOnly(r.URL.Path) && !isMaster(u) {
+			s.writeError(w, r, apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("user %q cannot get path %q", u.Name, r.URL.Path)), schema.GroupResource{}, "")
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
 	})
+}
+
+// adminOnly reports whether a non-resource path is for cluster admins only: metrics and
+// profiles say too much about the cluster for a node credential.
+func adminOnly(path string) bool {
+	return path == "/metrics" || strings.HasPrefix(path, "/debug/")
+}
+
+func isMaster(u *auth.User) bool {
+	for _, g := range u.Groups {
+		if g == auth.MastersGroup {
+			return true
+		}
+	}
+	return false
 }
 
 // serveResource dispatches a resource URL to the handler of its verb.
@@ -118,6 +139,11 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name), schema.GroupResource{}, "")
+		return
+	}
+	if res.info.Namespaced && ri.Namespace == "" && ri.Verb != "list" && ri.Verb != "watch" {
+		// Across all namespaces only reads are served, as upstream.
+		s.methodNotAllowed(w, r, res, ri)
 		return
 	}
 	if !res.info.Namespaced && ri.Namespace != "" {

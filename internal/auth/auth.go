@@ -74,9 +74,8 @@ func NewTokens(admin, join string) *Tokens { return &Tokens{admin: admin, join: 
 
 // Authenticate implements Authenticator.
 func (t *Tokens) Authenticate(r *http.Request) (*User, bool) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return nil, false
 	}
 	token = strings.TrimSpace(token)

@@ -389,6 +389,18 @@ func TestAuthentication(t *testing.T) {
 	if _, err := node.CoreV1().ConfigMaps("default").Create(bg, cmObj("x", nil), metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("node creating a configmap: %v", err)
 	}
+	if err := node.CoreV1().RESTClient().Get().AbsPath("/metrics").Do(bg).Error(); !apierrors.IsForbidden(err) {
+		t.Fatalf("node reading /metrics: %v", err)
+	}
+	metrics, err := c.client().CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(bg)
+	if err != nil || !strings.Contains(string(metrics), "apiserver_request_total") || !strings.Contains(string(metrics), "etcd_request_duration_seconds") {
+		t.Fatalf("admin reading /metrics: %v", err)
+	}
+	// Writes across all namespaces are not served.
+	res := c.client().CoreV1().RESTClient().Post().AbsPath("/api/v1/configmaps").Body([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"default"}}`)).Do(bg)
+	if st, ok := res.Error().(apierrors.APIStatus); !ok || st.Status().Code != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /api/v1/configmaps: %v", res.Error())
+	}
 }
 
 // nodeClient returns a client with the credential of node name.
