@@ -177,6 +177,45 @@ func TestCacheWatchResumesAndFilters(t *testing.T) {
 	}
 }
 
+func TestCacheBookmarks(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := storage.NewCache(s, storage.Prefix("pods", ""), newPod, 100)
+	go c.Run(ctx)
+	<-c.Ready()
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}
+	if err := s.Create(ctx, storage.Key("pods", "ns", "p"), p); err != nil {
+		t.Fatal(err)
+	}
+	rv := mustRV(t, p.ResourceVersion)
+	with, err := c.Watch(ctx, storage.WatchOptions{Revision: rv, Bookmarks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer with.Stop()
+	without, err := c.Watch(ctx, storage.WatchOptions{Revision: rv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer without.Stop()
+	if _, _, err := c.List(ctx, storage.Prefix("pods", ""), rv, nil); err != nil { // the cache has seen p
+		t.Fatal(err)
+	}
+	c.Bookmark()
+	ev := next(t, with)
+	if b, ok := ev.Object.(*storage.Bookmark); ev.Type != watch.Bookmark || !ok || b.Revision < rv || b.InitialEventsEnd {
+		t.Fatalf("bookmark: %v %#v", ev.Type, ev.Object)
+	}
+	// The watcher that did not ask gets none: its next event is the next change.
+	if err := s.Create(ctx, storage.Key("pods", "ns", "q"), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, without); ev.Type != watch.Added {
+		t.Fatalf("watcher without bookmarks got %v", ev.Type)
+	}
+}
+
 func TestCacheWatchTooOld(t *testing.T) {
 	s := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())

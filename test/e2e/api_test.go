@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -287,6 +288,17 @@ func TestGracefulDeletion(t *testing.T) {
 	c.mustKubectl("delete", "pod", "forced", "--grace-period=0", "--force")
 	if _, err := pods.Get(bg, "forced", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("forced delete left the pod: %v", err)
+	}
+	// An eviction deletes gracefully, like a delete.
+	if _, err := pods.Create(bg, podObj("evicted", "node-1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "evicted", Namespace: "default"}}
+	if err := pods.EvictV1(bg, ev); err != nil {
+		t.Fatalf("eviction: %v", err)
+	}
+	if p, err := pods.Get(bg, "evicted", metav1.GetOptions{}); err != nil || p.DeletionTimestamp == nil {
+		t.Fatalf("evicted pod: %v %v", err, p)
 	}
 	// An unbound pod goes at once.
 	if _, err := pods.Create(bg, podObj("free", ""), metav1.CreateOptions{}); err != nil {
