@@ -59,6 +59,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "loopback client port of the embedded etcd")
 	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
+	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address of the API server for pods and nodes (default: the bind address, or the host's first IPv4 address)")
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", servicealloc.DefaultServiceCIDR, "IPv4 range of Services' cluster IPs")
 	f.StringArrayVar(&cfg.TLSSANs, "tls-san", nil, "extra name or IP for the serving certificate (repeatable)")
 	f.StringVar(&cfg.WriteKubeconfig, "write-kubeconfig", "", "also write the admin kubeconfig to this path")

@@ -3,8 +3,10 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -60,7 +62,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, r
 		}
 	}
 	if res.info.Namespaced {
-		if err := s.namespaceExists(r.Context(), m.GetNamespace()); err != nil {
+		if err := s.namespaceExists(r.Context(), m.GetNamespace(), res.groupResource(), m.GetName()); err != nil {
 			fail(err, m.GetName())
 			return
 		}
@@ -143,22 +145,34 @@ func checkNamespace(res *resource, m metav1.Object, urlNamespace string) error {
 	return nil
 }
 
-// namespaceExists refuses writes into a namespace that does not exist.
-func (s *Server) namespaceExists(ctx context.Context, name string) error {
-	nsRes := s.caches["namespaces"]
+// namespaceExists refuses writes into a namespace that does not exist, or that is
+// being deleted.
+func (s *Server) namespaceExists(ctx context.Context, name string, gr schema.GroupResource, objName string) error {
 	key := storage.Key("namespaces", "", name)
-	if nsRes != nil {
-		if _, ok := nsRes.Get(key); ok {
+	var obj runtime.Object
+	if c := s.caches["namespaces"]; c != nil {
+		obj, _ = c.Get(key)
+	}
+	if obj == nil {
+		res := s.resourceFor(schema.GroupResource{Resource: "namespaces"})
+		if res == nil {
 			return nil
 		}
+		obj = res.newStored()
+		err := s.cfg.Store.Get(ctx, key, obj)
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	probe := s.resourceFor(schema.GroupResource{Resource: "namespaces"})
-	if probe == nil {
-		return nil
+	if m, err := meta.Accessor(obj); err == nil && m.GetDeletionTimestamp() != nil {
+		msg := fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", name)
+		st := apierrors.NewForbidden(gr, objName, errors.New(msg))
+		st.ErrStatus.Details.Causes = append(st.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: corev1.NamespaceTerminatingCause, Message: msg, Field: "metadata.namespace"})
+		return st
 	}
-	err := s.cfg.Store.Get(ctx, key, probe.newStored())
-	if errors.Is(err, storage.ErrNotFound) {
-		return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
-	}
-	return err
+	return nil
 }

@@ -124,6 +124,11 @@ func (s *Server) deleteOne(ctx context.Context, res *resource, namespace, name s
 		if err != nil {
 			return nil, err
 		}
+		if dc, ok := res.strategy.(registry.DeleteChecker); ok {
+			if err := dc.CheckDelete(ext); err != nil {
+				return nil, err
+			}
+		}
 		next, stays := s.markDeleting(res, ext, opts)
 		if !stays {
 			result = ext
@@ -153,7 +158,9 @@ func (s *Server) deleteOne(ctx context.Context, res *resource, namespace, name s
 	return res.toExternal(stored)
 }
 
-// markDeleting returns the object as a delete leaves it, and whether it stays.
+// markDeleting returns the object as a delete leaves it, and whether it stays: it stays
+// when the strategy deletes it gracefully, when it has finalizers, or when the strategy
+// holds it while terminating.
 func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.DeleteOptions) (runtime.Object, bool) {
 	next := obj.DeepCopyObject()
 	m, _ := meta.Accessor(next)
@@ -169,7 +176,11 @@ func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.De
 			return next, true
 		}
 	}
-	if len(m.GetFinalizers()) > 0 {
+	term, _ := res.strategy.(registry.Terminator)
+	if term != nil {
+		term.Terminate(next)
+	}
+	if len(m.GetFinalizers()) > 0 || (term != nil && term.Held(next)) {
 		if m.GetDeletionTimestamp() == nil {
 			ts := metav1.NewTime(now)
 			zero := int64(0)

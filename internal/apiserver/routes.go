@@ -183,6 +183,13 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 			s.methodNotAllowed(w, r, res, ri)
 		}
 		return
+	case "finalize":
+		if ri.Verb == "update" {
+			s.update(w, r, res, ri)
+			return
+		}
+		s.methodNotAllowed(w, r, res, ri)
+		return
 	case "binding":
 		if ri.Verb == "create" {
 			s.bind(w, r, res, ri)

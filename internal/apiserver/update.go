@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/registry"
 )
 
 // update serves PUT of an object or its status.
@@ -81,7 +83,7 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 		if err != nil {
 			return nil, err
 		}
-		if err := s.prepareUpdate(ctx, res, ri.Subresource == "status", obj, curExt); err != nil {
+		if err := s.prepareUpdate(ctx, res, ri.Subresource, obj, curExt); err != nil {
 			return nil, err
 		}
 		if opts.dryRun {
@@ -97,7 +99,7 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 	if err != nil {
 		return nil, err
 	}
-	if m, _ := meta.Accessor(stored); m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 {
+	if m, _ := meta.Accessor(stored); m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && !held(res, stored) {
 		if g := m.GetDeletionGracePeriodSeconds(); g == nil || *g == 0 {
 			rv := m.GetResourceVersion()
 			deleted, err := s.cfg.Store.Delete(ctx, key, res.newStored, func(cur runtime.Object) error {
@@ -114,9 +116,19 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 	return res.toExternal(stored)
 }
 
+// held reports whether the strategy keeps a stored object that is being deleted.
+func held(res *resource, stored runtime.Object) bool {
+	term, ok := res.strategy.(registry.Terminator)
+	if !ok {
+		return false
+	}
+	ext, err := res.toExternal(stored)
+	return err == nil && term.Held(ext)
+}
+
 // prepareUpdate makes obj the next state of cur: it carries over what the server owns,
 // lets the strategy prepare and default it, and validates it.
-func (s *Server) prepareUpdate(ctx context.Context, res *resource, status bool, obj, cur runtime.Object) error {
+func (s *Server) prepareUpdate(ctx context.Context, res *resource, subresource string, obj, cur runtime.Object) error {
 	nm, err := meta.Accessor(obj)
 	if err != nil {
 		return apierrors.NewBadRequest(err.Error())
@@ -136,10 +148,14 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, status bool, 
 	nm.SetDeletionGracePeriodSeconds(cm.GetDeletionGracePeriodSeconds())
 	nm.SetGeneration(cm.GetGeneration())
 	nm.SetSelfLink("")
-	if status {
+	fin, _ := res.strategy.(registry.Finalizer)
+	switch {
+	case subresource == "status":
 		metav1.ResetObjectMetaForStatus(nm, cm)
 		res.strategy.PrepareForStatusUpdate(obj, cur)
-	} else {
+	case subresource == "finalize" && fin != nil:
+		fin.PrepareForFinalize(obj, cur)
+	default:
 		res.strategy.PrepareForUpdate(obj, cur)
 		if res.admit != nil {
 			if err := res.admit.AdmitUpdate(ctx, obj, cur); err != nil {
@@ -154,9 +170,12 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, status bool, 
 	if cm.GetDeletionTimestamp() != nil {
 		errs = append(errs, apivalidation.ValidateNoNewFinalizers(nm.GetFinalizers(), cm.GetFinalizers(), path.Child("finalizers"))...)
 	}
-	if status {
+	switch {
+	case subresource == "status":
 		errs = append(errs, res.strategy.ValidateStatusUpdate(obj, cur)...)
-	} else {
+	case subresource == "finalize" && fin != nil:
+		errs = append(errs, fin.ValidateFinalize(obj, cur)...)
+	default:
 		errs = append(errs, res.strategy.ValidateUpdate(obj, cur)...)
 	}
 	if len(errs) > 0 {

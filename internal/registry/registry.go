@@ -114,3 +114,31 @@ type Converter interface {
 	// NewStorage returns an empty object of the stored kind.
 	NewStorage() runtime.Object
 }
+
+// Terminator is implemented by strategies whose objects, once deleted, stay in a
+// terminating state held by more than metadata.finalizers (a namespace is held by its
+// spec.finalizers until its content is gone).
+type Terminator interface {
+	// Terminate marks obj as terminating, as a delete begins (a namespace's phase
+	// becomes Terminating). It must be idempotent.
+	Terminate(obj runtime.Object)
+	// Held reports whether obj must stay even with no metadata.finalizers left.
+	Held(obj runtime.Object) bool
+}
+
+// DeleteChecker is implemented by strategies that refuse some deletes outright (the
+// namespaces every cluster needs).
+type DeleteChecker interface {
+	// CheckDelete returns an API error if obj may not be deleted.
+	CheckDelete(obj runtime.Object) error
+}
+
+// Finalizer is implemented by strategies with a finalize subresource (namespaces),
+// through which a controller removes the spec finalizer it is done with.
+type Finalizer interface {
+	// PrepareForFinalize carries over from old everything the finalize subresource
+	// may not change.
+	PrepareForFinalize(obj, old runtime.Object)
+	// ValidateFinalize checks a write through the finalize subresource.
+	ValidateFinalize(obj, old runtime.Object) field.ErrorList
+}

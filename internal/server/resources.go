@@ -4,6 +4,7 @@ import (
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/registry/configmap"
 	"github.com/podium/podium/internal/registry/endpoints"
+	"github.com/podium/podium/internal/registry/endpointslice"
 	"github.com/podium/podium/internal/registry/event"
 	"github.com/podium/podium/internal/registry/eventsv1"
 	"github.com/podium/podium/internal/registry/lease"
@@ -30,5 +31,6 @@ func strategies() []registry.Strategy {
 		serviceaccount.New(),
 		service.New(),
 		endpoints.New(),
+		endpointslice.New(),
 	}
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
+	// AdvertiseAddress is the API server's address for pods and nodes, in the
+	// kubernetes Service's endpoints; empty picks one (advertiseAddress).
+	AdvertiseAddress string
 	// ServiceCIDR is where Services' cluster IPs come from.
 	ServiceCIDR string
 	TLSSANs     []string
@@ -179,6 +182,18 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err := bootstrap(ctx, restCfg); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)
+	}
+	address := cfg.AdvertiseAddress
+	if address == "" {
+		address = advertiseAddress(cfg.BindAddress)
+	}
+	if address == "" {
+		log.Warn("no non-loopback address to advertise: the kubernetes Service gets no endpoints; set --advertise-address")
+	}
+	if err := startControllers(runCtx, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
+		address: address, port: int32(port), log: log}); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("controllers: %w", err)
 	}
 	api.MarkReady()
 	log.Info("podium server is ready", "url", url, "kubeconfig", kcPath)

@@ -24,8 +24,9 @@ const (
 )
 
 // pendingFor is how long a handed-out address counts as taken without being seen in the
-// service list.
-const pendingFor = time.Minute
+// service list: long enough for the create that asked to be stored and reach the list,
+// short enough that a Service deleted right after it frees its address soon.
+const pendingFor = 5 * time.Second
 
 // Allocator hands out cluster IPs and node ports.
 type Allocator struct {
@@ -49,17 +50,11 @@ func New(cidr string, list func() []*corev1.Service, clk clock.PassiveClock) (*A
 // First returns the first usable address of the range, the kubernetes Service's.
 func (a *Allocator) First() string { return a.prefix.Addr().Next().String() }
 
-// taken returns the cluster IPs and node ports in use, pending ones included.
+// taken returns the cluster IPs and node ports in use: what the Services hold, and what
+// was handed out recently but is not in the list yet. A pending entry ends once the list
+// shows it (so a later delete frees it) or after pendingFor.
 func (a *Allocator) taken(except *corev1.Service) map[string]bool {
-	now := a.clock.Now()
 	used := map[string]bool{}
-	for k, at := range a.pending {
-		if now.Sub(at) > pendingFor {
-			delete(a.pending, k)
-			continue
-		}
-		used[k] = true
-	}
 	for _, svc := range a.list() {
 		if except != nil && svc.Namespace == except.Namespace && svc.Name == except.Name {
 			continue
@@ -75,6 +70,14 @@ func (a *Allocator) taken(except *corev1.Service) map[string]bool {
 				used[fmt.Sprintf("port/%d", p.NodePort)] = true
 			}
 		}
+	}
+	now := a.clock.Now()
+	for k, at := range a.pending {
+		if used[k] || now.Sub(at) > pendingFor {
+			delete(a.pending, k)
+			continue
+		}
+		used[k] = true
 	}
 	return used
 }

@@ -90,3 +90,20 @@ func TestRequestedIPsAndPorts(t *testing.T) {
 		t.Fatalf("external name: %v %s", err, ext.Spec.ClusterIP)
 	}
 }
+
+func TestDeletedServiceFreesItsIP(t *testing.T) {
+	var existing []*corev1.Service
+	a, _ := New(DefaultServiceCIDR, func() []*corev1.Service { return existing }, clocktesting.NewFakePassiveClock(time.Unix(0, 0)))
+	first := svc("kubernetes", corev1.ServiceTypeClusterIP, a.First(), 0)
+	if err := a.AdmitCreate(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	existing = []*corev1.Service{first} // the service is stored and listed
+	if err := a.AdmitCreate(context.Background(), svc("other", corev1.ServiceTypeClusterIP, a.First(), 0)); !apierrors.IsInvalid(err) {
+		t.Fatalf("taken IP given twice: %v", err)
+	}
+	existing = nil // then deleted
+	if err := a.AdmitCreate(context.Background(), svc("kubernetes", corev1.ServiceTypeClusterIP, a.First(), 0)); err != nil {
+		t.Fatalf("IP of a deleted service: %v", err)
+	}
+}

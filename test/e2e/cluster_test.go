@@ -56,10 +56,10 @@ type cluster struct {
 	extraArgs  []string
 }
 
-// startCluster starts podium server with a fresh data directory.
-func startCluster(t *testing.T) *cluster {
+// startCluster starts podium server with a fresh data directory and extra flags.
+func startCluster(t *testing.T, args ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, bin: binDir(t), dataDir: t.TempDir(),
+	c := &cluster{t: t, bin: binDir(t), dataDir: t.TempDir(), extraArgs: args,
 		port: etcdtest.FreePort(t), etcdPort: etcdtest.FreePort(t), peerPort: etcdtest.FreePort(t)}
 	c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
 	c.start()

@@ -1,10 +1,12 @@
 package namespace
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -14,19 +16,11 @@ import (
 	"github.com/podium/podium/internal/registry"
 )
 
-// Finalizer is the behaviour of the namespaces/finalize subresource. The strategy New
-// returns implements it besides registry.Strategy.
-type Finalizer interface {
-	// PrepareForFinalize carries over from old everything the finalize subresource may
-	// not change: the status (spec.finalizers is what it writes).
-	PrepareForFinalize(obj, old runtime.Object)
-	// ValidateFinalize checks a write through the finalize subresource.
-	ValidateFinalize(obj, old runtime.Object) field.ErrorList
-}
-
 var (
-	_ registry.Strategy = (*strategy)(nil)
-	_ Finalizer         = (*strategy)(nil)
+	_ registry.Strategy      = (*strategy)(nil)
+	_ registry.Finalizer     = (*strategy)(nil)
+	_ registry.Terminator    = (*strategy)(nil)
+	_ registry.DeleteChecker = (*strategy)(nil)
 )
 
 type strategy struct{}
@@ -78,6 +72,29 @@ func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 
 func (*strategy) PrepareForFinalize(obj, old runtime.Object) {
 	obj.(*corev1.Namespace).Status = old.(*corev1.Namespace).Status
+}
+
+// Terminate turns a namespace being deleted Terminating.
+func (*strategy) Terminate(obj runtime.Object) {
+	obj.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating
+}
+
+// Held keeps a namespace while spec.finalizers is not empty: the namespace controller
+// removes "kubernetes" once everything in the namespace is gone.
+func (*strategy) Held(obj runtime.Object) bool {
+	return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0
+}
+
+// immortal are the namespaces every cluster keeps.
+var immortal = map[string]bool{metav1.NamespaceDefault: true, metav1.NamespaceSystem: true, metav1.NamespacePublic: true}
+
+// CheckDelete refuses to delete default, kube-system and kube-public, as upstream.
+func (*strategy) CheckDelete(obj runtime.Object) error {
+	ns := obj.(*corev1.Namespace)
+	if immortal[ns.Name] {
+		return apierrors.NewForbidden(corev1.Resource("namespaces"), ns.Name, errors.New("this namespace may not be deleted"))
+	}
+	return nil
 }
 
 // Default sets the kubernetes.io/metadata.name label to the name (when the name is known;

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/podium/podium/internal/controller/kubernetesservice"
+	"github.com/podium/podium/internal/controller/namespace"
+	"github.com/podium/podium/internal/controller/rootca"
+	"github.com/podium/podium/internal/controller/serviceaccount"
+)
+
+// controllerConfig is what the controllers need to know of the server.
+type controllerConfig struct {
+	rest      *rest.Config
+	caPEM     []byte
+	clusterIP string
+	address   string
+	port      int32
+	log       *slog.Logger
+}
+
+// startControllers starts the cluster's controllers, which run until ctx ends. They begin
+// once their informers have synced; the server does not wait for that.
+func startControllers(ctx context.Context, cfg controllerConfig) error {
+	rc := rest.CopyConfig(cfg.rest)
+	rc.ContentType = "application/vnd.kubernetes.protobuf"
+	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	rc.UserAgent = "podium-controllers"
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg.rest)
+	if err != nil {
+		return err
+	}
+	const resync = 0
+	all := informers.NewSharedInformerFactory(client, resync)
+	rootCAMaps := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootca.Name).String()
+	}))
+	apiObjects := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithNamespace(kubernetesservice.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", kubernetesservice.Name).String()
+		}))
+
+	sa, err := serviceaccount.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	ca, err := rootca.New(client, cfg.caPEM, all, rootCAMaps, cfg.log)
+	if err != nil {
+		return err
+	}
+	ns, err := namespace.New(client, dyn, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	ks, err := kubernetesservice.New(client, kubernetesservice.Config{ClusterIP: cfg.clusterIP, Address: cfg.address, Port: cfg.port}, apiObjects, cfg.log)
+	if err != nil {
+		return err
+	}
+	factories := []informers.SharedInformerFactory{all, rootCAMaps, apiObjects}
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+	go func() {
+		for _, f := range factories {
+			for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+				if !ok && ctx.Err() == nil {
+					cfg.log.Error("controller informer did not sync", "type", typ)
+				}
+			}
+		}
+		go sa.Run(ctx)
+		go ca.Run(ctx)
+		go ns.Run(ctx)
+		go ks.Run(ctx)
+	}()
+	return nil
+}
+
+// advertiseAddress picks the address the kubernetes Service's endpoints point at: the
+// bind address when it is a specific, non-loopback one, else the host's first global
+// IPv4 address. Endpoints may not be loopback addresses; with none to offer it returns "".
+func advertiseAddress(bind string) string {
+	if ip := net.ParseIP(bind); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+		return ip.String()
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return ""
+}
