@@ -91,7 +91,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		if err != nil {
 			return err
 		}
-		defer e.Close()
+		defer func() {
+			e.Close()
+			log.Debug("etcd stopped")
+		}()
 		client = e.Client()
 	} else {
 		client, err = clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: quietZap()})
@@ -208,12 +211,16 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 			return err
 		}
 	}
+	log.Info("stopping")
 	stop() // ends watches, so Shutdown does not wait for them
-	shutCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// Requests in flight get a moment to finish; HTTP/2 clients that keep their
+	// connections open would otherwise hold Shutdown for its GOAWAY grace of a second.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		_ = srv.Close()
 	}
+	log.Debug("API server stopped")
 	return nil
 }
 
