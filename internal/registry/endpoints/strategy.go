@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	netutils "k8s.io/utils/net"
 
 	"github.com/podium/podium/internal/registry"
 )
@@ -104,32 +103,11 @@ func validateAddress(addr *corev1.EndpointAddress, path *field.Path) field.Error
 		}
 	}
 	if len(errs) == 0 {
-		errs = append(errs, validateNonSpecialIP(addr.IP, path.Child("ip"))...)
+		errs = append(errs, registry.ValidateNonSpecialIP(addr.IP, path.Child("ip"))...)
 	}
 	return errs
 }
 
-// validateNonSpecialIP rejects addresses no endpoint can have: unspecified, loopback and
-// link-local ones.
-func validateNonSpecialIP(value string, path *field.Path) field.ErrorList {
-	ip := netutils.ParseIPSloppy(value)
-	var msg string
-	switch {
-	case ip == nil:
-		msg = "must be a valid IP address"
-	case ip.IsUnspecified():
-		msg = fmt.Sprintf("may not be unspecified (%v)", value)
-	case ip.IsLoopback():
-		msg = "may not be in the loopback range (127.0.0.0/8, ::1/128)"
-	case ip.IsLinkLocalUnicast():
-		msg = "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
-	case ip.IsLinkLocalMulticast():
-		msg = "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
-	default:
-		return nil
-	}
-	return field.ErrorList{field.Invalid(path, value, msg)}
-}
 
 func validatePort(port *corev1.EndpointPort, requireName bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList

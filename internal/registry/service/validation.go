@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
+
+	"github.com/podium/podium/internal/registry"
 )
 
 // The values upstream accepts, in the sorted order its NotSupported errors list them.
@@ -102,7 +104,7 @@ func validateService(svc *corev1.Service) field.ErrorList {
 		if ipErrs := validation.IsValidIPForLegacyField(p, ip, false, nil); len(ipErrs) != 0 {
 			errs = append(errs, ipErrs...)
 		} else {
-			errs = append(errs, validateNonSpecialIP(ip, p)...)
+			errs = append(errs, registry.ValidateNonSpecialIP(ip, p)...)
 		}
 	}
 
@@ -464,24 +466,3 @@ func qualifiedName(value string, path *field.Path) field.ErrorList {
 	return errs
 }
 
-// validateNonSpecialIP rejects external IPs no client could mean: unspecified, loopback
-// and link-local ones.
-func validateNonSpecialIP(value string, path *field.Path) field.ErrorList {
-	ip := netutils.ParseIPSloppy(value)
-	var msg string
-	switch {
-	case ip == nil:
-		msg = "must be a valid IP address"
-	case ip.IsUnspecified():
-		msg = fmt.Sprintf("may not be unspecified (%v)", value)
-	case ip.IsLoopback():
-		msg = "may not be in the loopback range (127.0.0.0/8, ::1/128)"
-	case ip.IsLinkLocalUnicast():
-		msg = "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
-	case ip.IsLinkLocalMulticast():
-		msg = "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
-	default:
-		return nil
-	}
-	return field.ErrorList{field.Invalid(path, value, msg)}
-}
