@@ -30,6 +30,10 @@ func cmObj(name string, labels map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Data: map[string]string{"k": "v"}}
 }
 
+func secretObj(name string, labels map[string]string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, StringData: map[string]string{"k": "v"}}
+}
+
 func podObj(name, node string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
@@ -95,9 +99,10 @@ func TestOptimisticConcurrencyAndGenerateName(t *testing.T) {
 func TestSelectorsAndPagination(t *testing.T) {
 	c := startCluster(t)
 	cs := c.client()
-	cms := cs.CoreV1().ConfigMaps("default")
+	// Secrets, because no controller adds any of its own to a namespace.
+	cms := cs.CoreV1().Secrets("default")
 	for i := 0; i < 12; i++ {
-		if _, err := cms.Create(bg, cmObj(fmt.Sprintf("c%02d", i), map[string]string{"parity": []string{"even", "odd"}[i%2]}), metav1.CreateOptions{}); err != nil {
+		if _, err := cms.Create(bg, secretObj(fmt.Sprintf("c%02d", i), map[string]string{"parity": []string{"even", "odd"}[i%2]}), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,8 +166,8 @@ func TestSelectorsAndPagination(t *testing.T) {
 func TestWatchResumeBookmarksAndGone(t *testing.T) {
 	c := startCluster(t)
 	cs := c.client()
-	cms := cs.CoreV1().ConfigMaps("default")
-	a, err := cms.Create(bg, cmObj("a", nil), metav1.CreateOptions{})
+	cms := cs.CoreV1().Secrets("default")
+	a, err := cms.Create(bg, secretObj("a", nil), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,12 +175,12 @@ func TestWatchResumeBookmarksAndGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := cms.Create(bg, cmObj("b", nil), metav1.CreateOptions{})
+	b, err := cms.Create(bg, secretObj("b", nil), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := nextEvent(t, w)
-	if ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "b" {
+	if ev.Type != watch.Added || ev.Object.(*corev1.Secret).Name != "b" {
 		t.Fatalf("watch from rv: %v %v", ev.Type, ev.Object)
 	}
 	w.Stop()
@@ -188,7 +193,7 @@ func TestWatchResumeBookmarksAndGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev = nextEvent(t, w)
-	if ev.Type != watch.Deleted || ev.Object.(*corev1.ConfigMap).Name != "a" {
+	if ev.Type != watch.Deleted || ev.Object.(*corev1.Secret).Name != "a" {
 		t.Fatalf("resumed watch: %v %v", ev.Type, ev.Object)
 	}
 	w.Stop()
@@ -199,10 +204,10 @@ func TestWatchResumeBookmarksAndGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := nextEvent(t, w); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "b" {
+	if ev := nextEvent(t, w); ev.Type != watch.Added || ev.Object.(*corev1.Secret).Name != "b" {
 		t.Fatalf("initial event: %v %v", ev.Type, ev.Object)
 	}
-	if ev := nextEvent(t, w); ev.Type != watch.Bookmark || ev.Object.(*corev1.ConfigMap).Annotations["k8s.io/initial-events-end"] != "true" {
+	if ev := nextEvent(t, w); ev.Type != watch.Bookmark || ev.Object.(*corev1.Secret).Annotations["k8s.io/initial-events-end"] != "true" {
 		t.Fatalf("initial-events-end bookmark: %v %v", ev.Type, ev.Object)
 	}
 	w.Stop()
@@ -228,7 +233,7 @@ func TestWatchResumeBookmarksAndGone(t *testing.T) {
 	// ...and for a watch from before the server's history (after a restart).
 	c.stop()
 	c.start()
-	cms = c.client().CoreV1().ConfigMaps("default")
+	cms = c.client().CoreV1().Secrets("default")
 	_, err = cms.Watch(bg, metav1.ListOptions{ResourceVersion: a.ResourceVersion})
 	if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
 		t.Fatalf("watch from a forgotten revision: %v", err)
