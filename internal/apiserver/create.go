@@ -73,7 +73,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, r
 		if generated {
 			next = obj.DeepCopyObject()
 			nm, _ := meta.Accessor(next)
-			nm.SetName(m.GetGenerateName() + rand.String(5))
+			nm.SetName(generateName(m.GetGenerateName()))
 		}
 		stored, err := s.createOne(r.Context(), res, next, opts)
 		if generated && try < generateNameTries && errors.Is(err, storage.ErrExists) {
@@ -88,6 +88,15 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, r
 		s.writeObject(w, r, res, mt, http.StatusCreated, stored)
 		return
 	}
+}
+
+// generateName appends five random characters to base, cut so the name stays within 63.
+func generateName(base string) string {
+	const maxBase = 63 - 5
+	if len(base) > maxBase {
+		base = base[:maxBase]
+	}
+	return base + rand.String(5)
 }
 
 // createOne prepares, validates and stores one new object, and returns it as stored

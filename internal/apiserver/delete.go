@@ -51,10 +51,6 @@ func (s *Server) parseDeleteOptions(r *http.Request) (*metav1.DeleteOptions, err
 			return nil, apierrors.NewBadRequest("unsupported dryRun value: " + d)
 		}
 	}
-	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
-		zero := int64(0)
-		opts.GracePeriodSeconds = &zero
-	}
 	return opts, nil
 }
 
@@ -115,48 +111,70 @@ func (s *Server) deleteOne(ctx context.Context, res *resource, namespace, name s
 	}
 	done := s.metrics.etcdTimer("delete", res.info.Resource)
 	defer done()
-	var result runtime.Object
-	stored, err := s.cfg.Store.Update(ctx, key, res.newStored, func(cur runtime.Object) (runtime.Object, error) {
-		if err := check(cur); err != nil {
-			return nil, err
-		}
-		ext, err := res.toExternal(cur)
-		if err != nil {
-			return nil, err
-		}
-		if dc, ok := res.strategy.(registry.DeleteChecker); ok {
-			if err := dc.CheckDelete(ext); err != nil {
+	for {
+		var now runtime.Object // the object as it goes at once, when it does
+		stored, err := s.cfg.Store.Update(ctx, key, res.newStored, func(cur runtime.Object) (runtime.Object, error) {
+			if err := check(cur); err != nil {
 				return nil, err
 			}
-		}
-		next, stays := s.markDeleting(res, ext, opts)
-		if !stays {
-			result = ext
-			return nil, errDeleteNow
-		}
-		if dryRun {
-			return nil, &errDryRun{obj: next}
-		}
-		return res.toStored(next)
-	})
-	var dry *errDryRun
-	switch {
-	case errors.As(err, &dry):
-		return dry.obj, nil
-	case errors.Is(err, errDeleteNow):
-		if dryRun {
-			return result, nil
-		}
-		deleted, err := s.cfg.Store.Delete(ctx, key, res.newStored, check)
-		if err != nil {
+			ext, err := res.toExternal(cur)
+			if err != nil {
+				return nil, err
+			}
+			if dc, ok := res.strategy.(registry.DeleteChecker); ok {
+				if err := dc.CheckDelete(ext); err != nil {
+					return nil, err
+				}
+			}
+			next, stays := s.markDeleting(res, ext, opts)
+			if !stays {
+				now = ext
+				return nil, errDeleteNow
+			}
+			if dryRun {
+				return nil, &errDryRun{obj: next}
+			}
+			return res.toStored(next)
+		})
+		var dry *errDryRun
+		switch {
+		case errors.As(err, &dry):
+			return dry.obj, nil
+		case errors.Is(err, errDeleteNow):
+			if dryRun {
+				return now, nil
+			}
+			// Between the decision and the delete the object may have changed so that it
+			// must now stay (a new finalizer, a binding): decide again on what is stored.
+			deleted, err := s.cfg.Store.Delete(ctx, key, res.newStored, func(cur runtime.Object) error {
+				if err := check(cur); err != nil {
+					return err
+				}
+				ext, err := res.toExternal(cur)
+				if err != nil {
+					return err
+				}
+				if _, stays := s.markDeleting(res, ext, opts); stays {
+					return errStaysNow
+				}
+				return nil
+			})
+			if errors.Is(err, errStaysNow) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			return res.toExternal(deleted)
+		case err != nil:
 			return nil, err
 		}
-		return res.toExternal(deleted)
-	case err != nil:
-		return nil, err
+		return res.toExternal(stored)
 	}
-	return res.toExternal(stored)
 }
+
+// errStaysNow sends a delete back to marking when the object changed so that it stays.
+var errStaysNow = errors.New("object must stay")
 
 // markDeleting returns the object as a delete leaves it, and whether it stays: it stays
 // when the strategy deletes it gracefully, when it has finalizers, or when the strategy
@@ -167,12 +185,18 @@ func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.De
 	now := s.clock.Now()
 	if gd, ok := res.strategy.(registry.GracefulDeleter); ok {
 		if grace, graceful := gd.CheckGracefulDelete(next, opts); graceful {
-			if cur := m.GetDeletionGracePeriodSeconds(); m.GetDeletionTimestamp() != nil && cur != nil && *cur <= grace {
-				return obj, true // already deleting, at least as soon
+			deadline := now.Add(time.Duration(grace) * time.Second)
+			if ts, cur := m.GetDeletionTimestamp(), m.GetDeletionGracePeriodSeconds(); ts != nil && cur != nil {
+				if *cur <= grace {
+					return obj, true // already deleting, at least as soon
+				}
+				// A shorter grace period moves the deadline earlier by the difference.
+				deadline = ts.Add(time.Duration(grace-*cur) * time.Second)
 			}
-			ts := metav1.NewTime(now.Add(time.Duration(grace) * time.Second))
+			ts := metav1.NewTime(deadline)
 			m.SetDeletionTimestamp(&ts)
 			m.SetDeletionGracePeriodSeconds(&grace)
+			m.SetGeneration(m.GetGeneration() + 1)
 			return next, true
 		}
 	}
@@ -181,11 +205,13 @@ func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.De
 		term.Terminate(next)
 	}
 	if len(m.GetFinalizers()) > 0 || (term != nil && term.Held(next)) {
-		if m.GetDeletionTimestamp() == nil {
+		force := opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds == 0
+		if g := m.GetDeletionGracePeriodSeconds(); m.GetDeletionTimestamp() == nil || (force && (g == nil || *g != 0)) {
 			ts := metav1.NewTime(now)
 			zero := int64(0)
 			m.SetDeletionTimestamp(&ts)
 			m.SetDeletionGracePeriodSeconds(&zero)
+			m.SetGeneration(m.GetGeneration() + 1)
 		}
 		return next, true
 	}

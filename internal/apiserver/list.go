@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -71,6 +72,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, res *resource, ri 
 			}
 		}
 		result, err = s.listCache(r, res, prefix, minRev, limit, filter)
+		if rvParam == "" && errors.Is(err, storage.ErrTooLarge) {
+			// The cache lags behind etcd (a relist, a slow watch): read etcd itself.
+			done := s.metrics.etcdTimer("list", res.info.Resource)
+			result, err = s.cfg.Store.List(r.Context(), prefix, storage.ListOptions{Limit: limit, Filter: filter}, res.newStored)
+			done()
+		}
 	}
 	if err != nil {
 		s.writeError(w, r, err, res.groupResource(), "")

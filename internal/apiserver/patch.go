@@ -67,6 +67,14 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, res *resource, ri
 	s.writeObject(w, r, res, mt, http.StatusOK, out)
 }
 
+// maxJSONPatchOperations bounds a JSON patch, as upstream does.
+const maxJSONPatchOperations = 10000
+
+// limitJSONPatchCopies bounds what copy operations may build up, so that a small patch
+// cannot grow an object without limit. The library keeps the bound in a package
+// variable; New sets it once, as kube-apiserver does.
+func limitJSONPatchCopies() { jsonpatch.AccumulatedCopySizeLimit = maxBody }
+
 // applyPatch applies a patch of type pt to the JSON of an object; schema is an empty
 // object of the kind (dataStruct), for strategic merge patch's merge keys.
 func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.Object) ([]byte, error) {
@@ -75,6 +83,10 @@ func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.O
 		p, err := jsonpatch.DecodePatch(patch)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		if len(p) > maxJSONPatchOperations {
+			return nil, apierrors.NewRequestEntityTooLargeError(
+				fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d", maxJSONPatchOperations, len(p)))
 		}
 		out, err := p.Apply(original)
 		if err != nil {

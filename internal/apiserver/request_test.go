@@ -91,7 +91,7 @@ func TestParseRequest(t *testing.T) {
 		{name: "DELETE collection", method: "DELETE", url: "/api/v1/namespaces/default/pods", wantOK: true,
 			want: requestInfo{Version: "v1", Namespace: "default", Resource: "pods", Verb: "deletecollection"}},
 		{name: "OPTIONS", method: "OPTIONS", url: "/api/v1/namespaces/default/pods", wantOK: true,
-			want: requestInfo{Version: "v1", Namespace: "default", Resource: "pods", Verb: "options"}},
+			want: requestInfo{Version: "v1", Namespace: "default", Resource: "pods", Verb: "other"}},
 
 		// Not resource URLs.
 		{name: "api root", url: "/api"},

@@ -96,7 +96,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			u, ok = s.cfg.Authenticator.Authenticate(r)
 		}
 		if !ok {
-			s.metrics.observe(r.Method, "", "", http.StatusUnauthorized, 0)
+			s.metrics.observe("unauthenticated", "", "", http.StatusUnauthorized, 0)
 			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
 			return
 		}

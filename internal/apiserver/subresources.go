@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -24,8 +25,12 @@ func (s *Server) decodeInto(r *http.Request, into runtime.Object) error {
 	if err != nil {
 		return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "", err.Error(), 0, false)
 	}
-	if _, _, err := strict.Decode(data, nil, into); err != nil && !runtime.IsStrictDecodingError(err) {
+	out, _, err := strict.Decode(data, nil, into)
+	if err != nil && !runtime.IsStrictDecodingError(err) {
 		return apierrors.NewBadRequest(err.Error())
+	}
+	if out != into {
+		return apierrors.NewBadRequest(fmt.Sprintf("expected a %T, got a %T", into, out))
 	}
 	return nil
 }
@@ -55,18 +60,27 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request, res *resource, ri 
 		fail(apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Binding").GroupKind(), ri.Name, nil))
 		return
 	}
-	_, err = s.updateWith(r.Context(), res, requestInfo{Namespace: ri.Namespace, Name: ri.Name, Subresource: "binding"}, opts,
-		func(cur runtime.Object) (runtime.Object, error) {
-			p, ok := cur.(*corev1.Pod)
-			if !ok {
-				return nil, fmt.Errorf("binding a %T", cur)
-			}
-			if err := pod.Bind(p, b); err != nil {
-				return nil, err
-			}
-			return p, nil
-		})
-	if err != nil {
+	// A binding is not an update of the pod: it only sets what Bind sets, so it skips
+	// the strategy's update rules, under which spec.nodeName is immutable.
+	_, err = s.cfg.Store.Update(r.Context(), res.key(ri.Namespace, ri.Name), res.newStored, func(cur runtime.Object) (runtime.Object, error) {
+		p, ok := cur.(*corev1.Pod)
+		if !ok {
+			return nil, fmt.Errorf("binding a %T", cur)
+		}
+		if b.UID != "" && b.UID != p.UID {
+			return nil, apierrors.NewConflict(res.groupResource(), ri.Name,
+				fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, p.UID))
+		}
+		if err := pod.Bind(p, b); err != nil {
+			return nil, err
+		}
+		if opts.dryRun {
+			return nil, &errDryRun{obj: p}
+		}
+		return p, nil
+	})
+	var dry *errDryRun
+	if err != nil && !errors.As(err, &dry) {
 		fail(err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/storage"
 )
 
 // update serves PUT of an object or its status.
@@ -99,21 +100,37 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 	if err != nil {
 		return nil, err
 	}
-	if m, _ := meta.Accessor(stored); m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && !held(res, stored) {
-		if g := m.GetDeletionGracePeriodSeconds(); g == nil || *g == 0 {
-			rv := m.GetResourceVersion()
-			deleted, err := s.cfg.Store.Delete(ctx, key, res.newStored, func(cur runtime.Object) error {
-				if cm, _ := meta.Accessor(cur); cm.GetResourceVersion() != rv {
-					return apierrors.NewConflict(res.groupResource(), ri.Name, errors.New(conflictMessage))
-				}
-				return nil
-			})
-			if err == nil {
-				stored = deleted
+	if deletable(res, stored) {
+		// The last finalizer is gone: the object goes, unless it changed meanwhile so
+		// that it must stay.
+		deleted, err := s.cfg.Store.Delete(ctx, key, res.newStored, func(cur runtime.Object) error {
+			if !deletable(res, cur) {
+				return errStaysNow
 			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			stored = deleted
+		case errors.Is(err, errStaysNow), errors.Is(err, storage.ErrNotFound):
+		default:
+			return nil, err
 		}
 	}
 	return res.toExternal(stored)
+}
+
+// deletable reports whether a stored object being deleted has nothing left to wait for:
+// no finalizers, no grace period, and nothing the strategy holds it for.
+func deletable(res *resource, stored runtime.Object) bool {
+	m, err := meta.Accessor(stored)
+	if err != nil || m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+		return false
+	}
+	if g := m.GetDeletionGracePeriodSeconds(); g != nil && *g != 0 {
+		return false
+	}
+	return !held(res, stored)
 }
 
 // held reports whether the strategy keeps a stored object that is being deleted.

@@ -27,6 +27,12 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 	if !ok {
 		return
 	}
+	if mt.info.StreamSerializer == nil {
+		err := apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "watch", res.groupResource(), "",
+			"watches are served as application/json or application/vnd.kubernetes.protobuf, not "+mt.info.MediaType, 0, false)
+		s.writeError(w, r, err, res.groupResource(), "")
+		return
+	}
 	q := r.URL.Query()
 	filter, err := filterFor(res, q, ri.Name)
 	if err != nil {
@@ -44,8 +50,16 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 		Bookmarks: isTrue(q.Get("allowWatchBookmarks")),
 		Filter:    filter,
 	}
+	if q.Get("resourceVersion") == "" {
+		// Unset means "most recent": the start must reflect etcd's current revision.
+		if opts.MinRevision, err = s.cfg.Store.Revision(r.Context()); err != nil {
+			s.writeError(w, r, err, res.groupResource(), "")
+			return
+		}
+	}
 	if sie := q.Get("sendInitialEvents"); sie != "" {
 		opts.InitialEvents = isTrue(sie)
+		opts.SkipInitial = !opts.InitialEvents
 		var errs field.ErrorList
 		if q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
 			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))

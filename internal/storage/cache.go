@@ -123,7 +123,11 @@ func (c *Cache) follow(ctx context.Context) error {
 			}
 			evs = append(evs, e)
 		}
-		c.apply(evs, resp.Header.Revision)
+		// The header can be ahead of these events while etcd catches a slow watcher up
+		// in batches, so only the events themselves move the cache's revision.
+		if n := len(evs); n > 0 {
+			c.apply(evs, evs[n-1].rev)
+		}
 	}
 	return ctx.Err()
 }
@@ -306,6 +310,12 @@ type WatchOptions struct {
 	// Filter keeps the objects a watch sees; an object that stops matching is sent as
 	// DELETED, one that starts matching as ADDED.
 	Filter func(runtime.Object) bool
+	// MinRevision, for a watch that starts with the current state, is the revision
+	// that state must reflect at least (etcd's current one, for a consistent start).
+	MinRevision int64
+	// SkipInitial starts a watch with Revision 0 at the current state without
+	// sending it (sendInitialEvents=false).
+	SkipInitial bool
 }
 
 // ErrGone marks a watch whose start revision is older than the cache's history.
@@ -330,21 +340,31 @@ func (c *Cache) Watch(ctx context.Context, opts WatchOptions) (watch.Interface, 
 	w := newCacheWatcher(opts)
 	switch {
 	case opts.InitialEvents || opts.Revision == 0:
-		if err := c.waitFor(opts.Revision, time.Now().Add(3*time.Second)); err != nil {
+		if err := c.waitFor(max(opts.Revision, opts.MinRevision), time.Now().Add(3*time.Second)); err != nil {
 			return nil, err
 		}
-		for _, obj := range c.snapshot(opts.Prefix, opts.Filter) {
-			w.queue = append(w.queue, watch.Event{Type: watch.Added, Object: obj})
+		if c.stopped {
+			return nil, errors.New("watch cache stopped")
+		}
+		if !opts.SkipInitial || opts.InitialEvents {
+			for _, obj := range c.snapshot(opts.Prefix, opts.Filter) {
+				w.queue = append(w.queue, watch.Event{Type: watch.Added, Object: obj})
+			}
 		}
 		if opts.InitialEvents {
 			w.queue = append(w.queue, w.bookmarkEvent(c.rev, true))
 		}
 	default:
-		if opts.Revision < c.oldest {
-			return nil, fmt.Errorf("resource version %d, oldest kept %d: %w", opts.Revision, c.oldest, ErrGone)
-		}
 		if err := c.waitFor(opts.Revision, time.Now().Add(3*time.Second)); err != nil {
 			return nil, err
+		}
+		// Checked after the wait, which lets go of the lock: a relist or a trim may
+		// have happened meanwhile.
+		if c.stopped {
+			return nil, errors.New("watch cache stopped")
+		}
+		if opts.Revision < c.oldest {
+			return nil, fmt.Errorf("resource version %d, oldest kept %d: %w", opts.Revision, c.oldest, ErrGone)
 		}
 		i := sort.Search(len(c.history), func(i int) bool { return c.history[i].rev > opts.Revision })
 		for _, e := range c.history[i:] {
@@ -404,7 +424,13 @@ func (w *cacheWatcher) translate(e event) (watch.Event, bool) {
 	case cur:
 		return watch.Event{Type: watch.Added, Object: e.obj}, true
 	case prev:
-		return watch.Event{Type: watch.Deleted, Object: e.obj}, true
+		// The object left the watcher's view: it gets the last state it saw, at the
+		// revision of the change.
+		gone := e.prev.DeepCopyObject()
+		if err := setRV(gone, e.rev); err != nil {
+			return watch.Event{}, false
+		}
+		return watch.Event{Type: watch.Deleted, Object: gone}, true
 	}
 	return watch.Event{}, false
 }

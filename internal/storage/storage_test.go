@@ -151,7 +151,7 @@ func TestCacheWatchResumesAndFilters(t *testing.T) {
 	set("Running")
 	set("Succeeded")
 	expect(t, w, watch.Added, "Running")
-	expect(t, w, watch.Deleted, "Succeeded")
+	expect(t, w, watch.Deleted, "Running") // the last state the watcher saw
 	expect(t, all, watch.Modified, "Running")
 	expect(t, all, watch.Modified, "Succeeded")
 

@@ -67,8 +67,27 @@ func startCluster(t *testing.T, args ...string) *cluster {
 	return c
 }
 
-// start runs the server and returns once it says it is ready.
+// start runs the server and returns once it says it is ready. A port that FreePort
+// offered but something else took in the meantime gets new ports and another try.
 func (c *cluster) start() {
+	c.t.Helper()
+	for try := 0; ; try++ {
+		err := c.tryStart()
+		if err == nil {
+			return
+		}
+		if try < 3 && strings.Contains(err.Error(), "address already in use") {
+			c.port = etcdtest.FreePort(c.t)
+			if c.etcdPort != 0 {
+				c.etcdPort, c.peerPort = etcdtest.FreePort(c.t), etcdtest.FreePort(c.t)
+			}
+			continue
+		}
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cluster) tryStart() error {
 	t := c.t
 	t.Helper()
 	args := []string{"server", "--data-dir", c.dataDir, "--bind-address", "127.0.0.1",
@@ -79,10 +98,10 @@ func (c *cluster) start() {
 	c.cmd = exec.Command(filepath.Join(c.bin, "podium"), append(args, c.extraArgs...)...)
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	c.exited = make(chan struct{})
 	c.log = &bytes.Buffer{}
@@ -103,10 +122,12 @@ func (c *cluster) start() {
 	}()
 	select {
 	case <-ready:
+		return nil
 	case <-c.exited:
-		t.Fatalf("podium server exited before it was ready:\n%s", c.log)
+		c.cmd = nil
+		return fmt.Errorf("podium server exited before it was ready:\n%s", c.log)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("podium server not ready within 60s:\n%s", c.log)
+		return fmt.Errorf("podium server not ready within 60s:\n%s", c.log)
 	}
 }
 
