@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/pki"
 )
 
 // ControlPlaneOptions size the control-plane benchmark.
@@ -88,7 +89,11 @@ func ControlPlane(bin string, opts ControlPlaneOptions, out io.Writer) error {
 	}
 
 	// Creates: raw etcd transactions of the same bytes, then podium with both encodings.
-	ec, err := clientv3.New(clientv3.Config{Endpoints: []string{fmt.Sprintf("http://127.0.0.1:%d", s.EtcdPort)}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	tlsCfg, err := etcd.ClientTLS(pki.Files{Dir: s.DataDir}.Etcd())
+	if err != nil {
+		return err
+	}
+	ec, err := clientv3.New(clientv3.Config{Endpoints: []string{fmt.Sprintf("https://127.0.0.1:%d", s.EtcdPort)}, TLS: tlsCfg, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -9,9 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+
+	"github.com/podium/podium/internal/pki"
 )
 
 // Config says where the embedded etcd keeps its data and listens.
@@ -23,6 +27,10 @@ type Config struct {
 	// CompactionRetention is how much history is kept; 5 minutes by default, as
 	// kube-apiserver compacts.
 	CompactionRetention time.Duration
+	// TLS, when set, makes the member speak TLS to clients and peers and accept only
+	// clients with a certificate from TLS.CA. Without it the member speaks plain HTTP
+	// (tests only).
+	TLS *pki.EtcdFiles
 }
 
 // Etcd is a running embedded etcd member.
@@ -43,8 +51,12 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 	if cfg.CompactionRetention == 0 {
 		cfg.CompactionRetention = 5 * time.Minute
 	}
-	clientURL := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(cfg.ClientPort)}
-	peerURL := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(cfg.PeerPort)}
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	clientURL := url.URL{Scheme: scheme, Host: "127.0.0.1:" + strconv.Itoa(cfg.ClientPort)}
+	peerURL := url.URL{Scheme: scheme, Host: "127.0.0.1:" + strconv.Itoa(cfg.PeerPort)}
 
 	ec := embed.NewConfig()
 	ec.Name = "podium"
@@ -52,6 +64,10 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
 	ec.InitialCluster = ec.Name + "=" + peerURL.String()
+	if t := cfg.TLS; t != nil {
+		info := transport.TLSInfo{CertFile: t.ServerCert, KeyFile: t.ServerKey, TrustedCAFile: t.CA, ClientCertAuth: true}
+		ec.ClientTLSInfo, ec.PeerTLSInfo = info, info
+	}
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
 	ec.LogLevel = "fatal" // its errors reach users as failed requests
@@ -77,6 +93,11 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 // Client returns a client that reaches the member in process, without a network
 // round trip; it is closed with the member.
 func (e *Etcd) Client() *clientv3.Client { return v3client.New(e.e.Server) }
+
+// ClientTLS returns the TLS configuration of a client of a member started with files.
+func ClientTLS(files pki.EtcdFiles) (*tls.Config, error) {
+	return transport.TLSInfo{CertFile: files.ClientCert, KeyFile: files.ClientKey, TrustedCAFile: files.CA}.ClientConfig()
+}
 
 // Endpoint returns the member's client URL.
 func (e *Etcd) Endpoint() string { return e.endpoint }

@@ -57,6 +57,9 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureEtcd(f, ca, caKey); err != nil {
+		return nil, err
+	}
 	admin, err := ensureToken(f.AdminToken())
 	if err != nil {
 		return nil, err
@@ -144,9 +147,15 @@ func ensureCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 }
 
 func ensureServing(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, sans []string) (tls.Certificate, error) {
-	if cert, _, err := load(f.ServerCert(), f.ServerKey()); err == nil && covers(cert, sans) && cert.CheckSignatureFrom(ca) == nil &&
+	return ensureLeaf(f.ServerCert(), f.ServerKey(), "podium-apiserver", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, ca, caKey, sans)
+}
+
+// ensureLeaf loads a certificate signed by ca, making it anew when it is missing, lacks
+// one of sans, was signed by another CA, or expires within 30 days.
+func ensureLeaf(certPath, keyPath, cn string, usages []x509.ExtKeyUsage, ca *x509.Certificate, caKey *ecdsa.PrivateKey, sans []string) (tls.Certificate, error) {
+	if cert, _, err := load(certPath, keyPath); err == nil && covers(cert, sans) && cert.CheckSignatureFrom(ca) == nil &&
 		time.Now().Before(cert.NotAfter.Add(-30*24*time.Hour)) {
-		return tls.LoadX509KeyPair(f.ServerCert(), f.ServerKey())
+		return tls.LoadX509KeyPair(certPath, keyPath)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -155,11 +164,11 @@ func ensureServing(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, sans 
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "podium-apiserver"},
+		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.AddDate(1, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  usages,
 	}
 	for _, s := range sans {
 		if ip := net.ParseIP(s); ip != nil {
@@ -172,10 +181,33 @@ func ensureServing(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, sans 
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := save(f.ServerCert(), f.ServerKey(), der, key); err != nil {
+	if err := save(certPath, keyPath, der, key); err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.LoadX509KeyPair(f.ServerCert(), f.ServerKey())
+	return tls.LoadX509KeyPair(certPath, keyPath)
+}
+
+// EtcdFiles are the files the embedded etcd serves its members and clients with.
+type EtcdFiles struct {
+	CA                    string // the cluster CA
+	ServerCert, ServerKey string // the member's, for clients and peers
+	ClientCert, ClientKey string // a client's, for tools and tests
+}
+
+// Etcd returns where the embedded etcd's certificates are.
+func (f Files) Etcd() EtcdFiles {
+	return EtcdFiles{CA: f.CACert(), ServerCert: f.path("tls/etcd-server.crt"), ServerKey: f.path("tls/etcd-server.key"),
+		ClientCert: f.path("tls/etcd-client.crt"), ClientKey: f.path("tls/etcd-client.key")}
+}
+
+func ensureEtcd(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+	e := f.Etcd()
+	both := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	if _, err := ensureLeaf(e.ServerCert, e.ServerKey, "podium-etcd", both, ca, caKey, []string{"localhost", "127.0.0.1"}); err != nil {
+		return err
+	}
+	_, err := ensureLeaf(e.ClientCert, e.ClientKey, "podium-etcd-client", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, ca, caKey, nil)
+	return err
 }
 
 // covers reports whether cert names every one of sans.

@@ -87,7 +87,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 
 	var client *clientv3.Client
 	if len(cfg.EtcdEndpoints) == 0 {
-		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort})
+		files := pki.Files{Dir: cfg.DataDir}.Etcd()
+		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort, TLS: &files})
 		if err != nil {
 			return err
 		}

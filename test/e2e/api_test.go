@@ -22,6 +22,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/pki"
 )
 
 var bg = context.Background()
@@ -213,17 +216,13 @@ func TestWatchResumeBookmarksAndGone(t *testing.T) {
 	w.Stop()
 
 	// A compacted revision is 410 Gone for an exact list...
-	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://127.0.0.1:" + strconv.Itoa(c.etcdPort)}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer etcd.Close()
+	etcdc := c.etcdClient(true)
 	latest, err := cms.Update(bg, b, metav1.UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rev, _ := strconv.ParseInt(latest.ResourceVersion, 10, 64)
-	if _, err := etcd.Compact(bg, rev); err != nil {
+	if _, err := etcdc.Compact(bg, rev); err != nil {
 		t.Fatal(err)
 	}
 	_, err = cms.List(bg, metav1.ListOptions{ResourceVersion: a.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
@@ -389,6 +388,12 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("%s: got %v, want 401", name, err)
 		}
 	}
+	// The embedded etcd takes no client without a certificate from the cluster CA.
+	ctx, cancel := context.WithTimeout(bg, 3*time.Second)
+	defer cancel()
+	if _, err := c.etcdClient(false).Get(ctx, "/registry/secrets/", clientv3.WithPrefix()); err == nil {
+		t.Fatal("etcd answered a client without a certificate")
+	}
 	node := c.nodeClient("node-a")
 	mk := func(name string) *corev1.Node { return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}} }
 	if _, err := node.CoreV1().Nodes().Create(bg, mk("node-a"), metav1.CreateOptions{}); err != nil {
@@ -418,6 +423,26 @@ func TestAuthentication(t *testing.T) {
 	if st, ok := res.Error().(apierrors.APIStatus); !ok || st.Status().Code != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /api/v1/configmaps: %v", res.Error())
 	}
+}
+
+// etcdClient returns a client of the server's embedded etcd, with the client certificate
+// from the data directory when withCert is set.
+func (c *cluster) etcdClient(withCert bool) *clientv3.Client {
+	c.t.Helper()
+	tlsCfg, err := etcd.ClientTLS(pki.Files{Dir: c.dataDir}.Etcd())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if !withCert {
+		tlsCfg.Certificates, tlsCfg.GetClientCertificate = nil, nil
+	}
+	ec, err := clientv3.New(clientv3.Config{Endpoints: []string{"https://127.0.0.1:" + strconv.Itoa(c.etcdPort)},
+		TLS: tlsCfg, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { ec.Close() })
+	return ec
 }
 
 // nodeClient returns a client with the credential of node name.
