@@ -108,7 +108,6 @@ func validateAddress(addr *corev1.EndpointAddress, path *field.Path) field.Error
 	return errs
 }
 
-
 func validatePort(port *corev1.EndpointPort, requireName bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if requireName && port.Name == "" {

@@ -465,4 +465,3 @@ func qualifiedName(value string, path *field.Path) field.ErrorList {
 	}
 	return errs
 }
-
