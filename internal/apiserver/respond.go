@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,7 +53,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, g
 	if code == 0 {
 		code = http.StatusInternalServerError
 	}
-	if code == http.StatusInternalServerError {
+	if code == http.StatusInternalServerError && !errors.Is(err, context.Canceled) {
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	mt, ok := s.codecs.negotiate(r.Header.Get("Accept"), false)
