@@ -1,0 +1,148 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func testPod(policy corev1.RestartPolicy, inits []string, apps ...string) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "uid-1"},
+		Spec: corev1.PodSpec{RestartPolicy: policy}}
+	for _, n := range inits {
+		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: n, Image: "busybox"})
+	}
+	for _, n := range apps {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: n, Image: "busybox"})
+	}
+	return p
+}
+
+func running(name string, attempt uint32) *ContainerState {
+	return &ContainerState{ID: name + "-" + string(rune('0'+attempt)), Name: name, Attempt: attempt,
+		State: runtimeapi.ContainerState_CONTAINER_RUNNING, Started: t0}
+}
+
+func exited(name string, attempt uint32, code int32, finished time.Time) *ContainerState {
+	return &ContainerState{ID: name + "-" + string(rune('0'+attempt)), Name: name, Attempt: attempt,
+		State: runtimeapi.ContainerState_CONTAINER_EXITED, ExitCode: code, Started: t0, Finished: finished}
+}
+
+func ready() *SandboxState { return &SandboxState{ID: "sb", Ready: true, IP: "10.42.0.5"} }
+
+func names(starts []Start) string {
+	var out []string
+	for _, s := range starts {
+		out = append(out, s.Spec.Name+"#"+string(rune('0'+s.Attempt)))
+	}
+	return strings.Join(out, ",")
+}
+
+func TestPlan(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pod     *corev1.Pod
+		rp      *RuntimePod
+		sandbox bool
+		kill    bool
+		starts  string
+		waiting string
+	}{
+		{name: "new pod", pod: testPod(corev1.RestartPolicyAlways, nil, "a", "b"), rp: &RuntimePod{}, sandbox: true, starts: "a#0,b#0"},
+		{name: "new pod with init containers starts the first", pod: testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "a"), rp: &RuntimePod{}, sandbox: true, starts: "i1#0"},
+		{name: "init running: wait", pod: testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "a"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("i1", 0)}}},
+		{name: "init done: next", pod: testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "a"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("i1", 0, 0, t0)}}, starts: "i2#0"},
+		{name: "inits done: apps", pod: testPod(corev1.RestartPolicyAlways, []string{"i1"}, "a", "b"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("i1", 0, 0, t0)}}, starts: "a#0,b#0"},
+		{name: "init failed under Never: nothing", pod: testPod(corev1.RestartPolicyNever, []string{"i1"}, "a"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("i1", 0, 1, t0)}}, kill: true},
+		{name: "Never: exited stays", pod: testPod(corev1.RestartPolicyNever, nil, "a", "b"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 1, t0), running("b", 0)}}},
+		{name: "finished pod stops its sandbox", pod: testPod(corev1.RestartPolicyNever, nil, "a"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 0, t0)}}, kill: true},
+		{name: "OnFailure: success stays", pod: testPod(corev1.RestartPolicyOnFailure, nil, "a", "b"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 0, t0), running("b", 0)}}},
+		{name: "OnFailure: failure restarts", pod: testPod(corev1.RestartPolicyOnFailure, nil, "a"),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 2, t0)}}, starts: "a#1"},
+		{name: "sandbox died: new one, counts go on", pod: testPod(corev1.RestartPolicyAlways, nil, "a"),
+			rp: &RuntimePod{Sandbox: &SandboxState{ID: "sb", Attempt: 0}, Containers: []*ContainerState{exited("a", 3, 137, t0)}},
+			sandbox: true, kill: true, starts: "a#4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pl := NewPlanner(clocktesting.NewFakeClock(t0), 10*time.Second, 300*time.Second)
+			plan := pl.Plan(tc.pod, tc.rp)
+			if plan.CreateSandbox != tc.sandbox || plan.KillPod != tc.kill || names(plan.Start) != tc.starts {
+				t.Fatalf("plan: sandbox %v kill %v starts %q; want %v %v %q", plan.CreateSandbox, plan.KillPod, names(plan.Start), tc.sandbox, tc.kill, tc.starts)
+			}
+		})
+	}
+}
+
+// TestRestartBackOff steps a fake clock through upstream's back-off: the first restart
+// at once, then 10 s, 20 s, 40 s..., capped at 300 s, and reset after ten minutes of
+// running.
+func TestRestartBackOff(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	pl := NewPlanner(clk, 10*time.Second, 300*time.Second)
+	pod := testPod(corev1.RestartPolicyAlways, nil, "app")
+	attempt := uint32(0)
+	crash := func() *RuntimePod {
+		return &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", attempt, 1, clk.Now())}}
+	}
+	// First crash: restart at once.
+	plan := pl.Plan(pod, crash())
+	if names(plan.Start) != "app#1" {
+		t.Fatalf("first restart: %q", names(plan.Start))
+	}
+	for _, wantDelay := range []time.Duration{10, 20, 40, 80, 160, 300, 300} {
+		attempt++
+		rp := crash()
+		plan = pl.Plan(pod, rp)
+		w, ok := plan.Waiting["app"]
+		if len(plan.Start) != 0 || !ok || w.Reason != "CrashLoopBackOff" || plan.Retry != wantDelay*time.Second {
+			t.Fatalf("attempt %d: starts %q waiting %+v retry %v; want back-off %ds", attempt, names(plan.Start), w, plan.Retry, wantDelay)
+		}
+		wantMsg := "back-off " + (wantDelay * time.Second).String() + " restarting failed container=app pod=p_default(uid-1)"
+		if w.Message != wantMsg {
+			t.Fatalf("message %q, want %q", w.Message, wantMsg)
+		}
+		clk.Step(wantDelay*time.Second - time.Millisecond)
+		if plan := pl.Plan(pod, rp); len(plan.Start) != 0 {
+			t.Fatalf("restarted before the back-off ended")
+		}
+		clk.Step(time.Millisecond)
+		if plan := pl.Plan(pod, rp); names(plan.Start) != "app#"+string(rune('0'+attempt+1)) {
+			t.Fatalf("attempt %d: no restart when the back-off ended: %q", attempt, names(plan.Start))
+		}
+	}
+	// Ten minutes of running later, a crash restarts at once again.
+	attempt++
+	clk.Step(RestartBackOffReset + time.Second)
+	if plan := pl.Plan(pod, crash()); len(plan.Start) != 1 {
+		t.Fatalf("back-off did not reset after ten minutes: %+v", plan.Waiting)
+	}
+}
+
+func TestPlanReplacesChangedContainer(t *testing.T) {
+	pl := NewPlanner(clocktesting.NewFakeClock(t0), 10*time.Second, 300*time.Second)
+	pod := testPod(corev1.RestartPolicyAlways, nil, "a")
+	cur := running("a", 0)
+	cur.Hash = HashContainer(&pod.Spec.Containers[0])
+	if plan := pl.Plan(pod, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}}); len(plan.Kill)+len(plan.Start) != 0 {
+		t.Fatalf("unchanged container touched: %+v", plan)
+	}
+	pod.Spec.Containers[0].Image = "busybox:1.37"
+	plan := pl.Plan(pod, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}})
+	if len(plan.Kill) != 1 || plan.Kill[0].Message != "Container a definition changed, will be restarted" || names(plan.Start) != "a#1" {
+		t.Fatalf("changed container: %+v", plan)
+	}
+}

@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podium/podium/internal/registry/pod"
+)
+
+func status(p *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting) corev1.PodStatus {
+	return ComputeStatus(StatusInput{Pod: p, RP: rp, Waiting: waiting, HostIP: "192.0.2.1", Now: t0})
+}
+
+// kubectlStatus is the STATUS column kubectl get pods shows.
+func kubectlStatus(p *corev1.Pod) string {
+	return pod.New().Row(p, t0)[2].(string)
+}
+
+func condition(st corev1.PodStatus, t corev1.PodConditionType) corev1.PodCondition {
+	for _, c := range st.Conditions {
+		if c.Type == t {
+			return c
+		}
+	}
+	return corev1.PodCondition{}
+}
+
+func TestComputeStatus(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, nil, "app")
+	st := status(p, &RuntimePod{}, nil)
+	if st.Phase != corev1.PodPending || st.ContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" ||
+		condition(st, corev1.PodReady).Reason != "ContainersNotReady" || condition(st, corev1.PodReadyToStartContainers).Status != corev1.ConditionFalse {
+		t.Fatalf("creating: %+v", st)
+	}
+	st = status(p, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("app", 0)}}, nil)
+	cs := st.ContainerStatuses[0]
+	if st.Phase != corev1.PodRunning || cs.State.Running == nil || !cs.Ready || !*cs.Started || cs.ContainerID != "runc://app-0" ||
+		condition(st, corev1.PodReady).Status != corev1.ConditionTrue || st.PodIP != "10.42.0.5" || st.HostIP != "192.0.2.1" {
+		t.Fatalf("running: %+v", st)
+	}
+	// Crash-looping: waiting with the back-off, the last run as lastState.
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", 3, 1, t0), exited("app", 2, 1, t0)}}
+	st = status(p, rp, map[string]Waiting{"app": {Reason: "CrashLoopBackOff", Message: "back-off 40s restarting failed container=app pod=p_default(uid-1)"}})
+	cs = st.ContainerStatuses[0]
+	if st.Phase != corev1.PodRunning || cs.State.Waiting == nil || cs.State.Waiting.Reason != "CrashLoopBackOff" || cs.RestartCount != 3 ||
+		cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.Reason != "Error" {
+		t.Fatalf("crash loop: %+v", cs)
+	}
+	if got := kubectlStatus(&corev1.Pod{Spec: p.Spec, Status: st}); got != "CrashLoopBackOff" {
+		t.Fatalf("kubectl STATUS: %s", got)
+	}
+	// Never: success and failure.
+	never := testPod(corev1.RestartPolicyNever, nil, "app")
+	if st := status(never, &RuntimePod{Containers: []*ContainerState{exited("app", 0, 0, t0)}}, nil); st.Phase != corev1.PodSucceeded ||
+		condition(st, corev1.PodReady).Reason != "PodCompleted" {
+		t.Fatalf("succeeded: %+v", st)
+	}
+	oom := exited("app", 0, 137, t0)
+	oom.Reason = "OOMKilled"
+	if st := status(never, &RuntimePod{Containers: []*ContainerState{oom}}, nil); st.Phase != corev1.PodFailed ||
+		st.ContainerStatuses[0].State.Terminated.Reason != "OOMKilled" {
+		t.Fatalf("failed: %+v", st)
+	}
+	// Init containers: app containers wait in PodInitializing.
+	withInit := testPod(corev1.RestartPolicyAlways, []string{"init"}, "app")
+	st = status(withInit, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("init", 0)}}, nil)
+	if st.Phase != corev1.PodPending || st.ContainerStatuses[0].State.Waiting.Reason != "PodInitializing" ||
+		condition(st, corev1.PodInitialized).Message != "containers with incomplete status: [init]" {
+		t.Fatalf("initializing: %+v", st)
+	}
+	if got := kubectlStatus(&corev1.Pod{Spec: withInit.Spec, Status: st}); got != "Init:0/1" {
+		t.Fatalf("kubectl STATUS while initializing: %s", got)
+	}
+}
