@@ -74,7 +74,7 @@ func TestPlan(t *testing.T) {
 		{name: "OnFailure: failure restarts", pod: testPod(corev1.RestartPolicyOnFailure, nil, "a"),
 			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 2, t0)}}, starts: "a#1"},
 		{name: "sandbox died: new one, counts go on", pod: testPod(corev1.RestartPolicyAlways, nil, "a"),
-			rp: &RuntimePod{Sandbox: &SandboxState{ID: "sb", Attempt: 0}, Containers: []*ContainerState{exited("a", 3, 137, t0)}},
+			rp:      &RuntimePod{Sandbox: &SandboxState{ID: "sb", Attempt: 0}, Containers: []*ContainerState{exited("a", 3, 137, t0)}},
 			sandbox: true, kill: true, starts: "a#4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

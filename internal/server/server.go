@@ -31,6 +31,7 @@ import (
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/internal/servicealloc"
@@ -51,6 +52,8 @@ type Config struct {
 	// AdvertiseAddress is the API server's address for pods and nodes, in the
 	// kubernetes Service's endpoints; empty picks one (advertiseAddress).
 	AdvertiseAddress string
+	// ClusterCIDR is where Nodes' pod CIDRs (a /24 each) come from.
+	ClusterCIDR string
 	// ServiceCIDR is where Services' cluster IPs come from.
 	ServiceCIDR string
 	TLSSANs     []string
@@ -150,6 +153,17 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	api.Admit(schema.GroupResource{Resource: "services"}, alloc)
+	podCIDRs, err := nodeipam.New(cfg.ClusterCIDR, func() []*corev1.Node {
+		var out []*corev1.Node
+		for _, obj := range api.Cached(schema.GroupResource{Resource: "nodes"}) {
+			out = append(out, obj.(*corev1.Node))
+		}
+		return out
+	})
+	if err != nil {
+		return err
+	}
+	api.Admit(schema.GroupResource{Resource: "nodes"}, podCIDRs)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := api.Run(runCtx); err != nil {

@@ -1,0 +1,80 @@
+package nodeipam
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// DefaultClusterCIDR is where pod CIDRs come from.
+const DefaultClusterCIDR = "10.42.0.0/16"
+
+// nodeBits is the size of each node's range: a /24.
+const nodeBits = 24
+
+// Allocator hands out pod CIDRs to Nodes.
+type Allocator struct {
+	cluster netip.Prefix
+	list    func() []*corev1.Node
+
+	mu      sync.Mutex        // guards pending
+	pending map[string]string // CIDR -> node, handed out but maybe not listed yet
+}
+
+// New returns an allocator for cidr; list returns the existing Nodes.
+func New(cidr string, list func() []*corev1.Node) (*Allocator, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil || !p.Addr().Is4() || p.Bits() > nodeBits {
+		return nil, fmt.Errorf("cluster CIDR %q: want an IPv4 prefix of /%d or larger", cidr, nodeBits)
+	}
+	return &Allocator{cluster: p.Masked(), list: list, pending: map[string]string{}}, nil
+}
+
+// AdmitCreate gives a new Node a pod CIDR unless it asks for one.
+func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
+	node, ok := obj.(*corev1.Node)
+	if !ok || node.Spec.PodCIDR != "" {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	used := map[string]bool{}
+	for _, n := range a.list() {
+		for _, c := range n.Spec.PodCIDRs {
+			used[c] = true
+		}
+		if n.Spec.PodCIDR != "" {
+			used[n.Spec.PodCIDR] = true
+		}
+		delete(a.pending, n.Spec.PodCIDR)
+	}
+	for c, owner := range a.pending {
+		if owner == node.Name {
+			delete(a.pending, c) // a retried create of the same node
+			continue
+		}
+		used[c] = true
+	}
+	count := 1 << (nodeBits - a.cluster.Bits())
+	base := a.cluster.Addr().As4()
+	for i := 0; i < count; i++ {
+		b := base
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		v += uint32(i) << (32 - nodeBits)
+		c := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), nodeBits).String()
+		if !used[c] {
+			node.Spec.PodCIDR, node.Spec.PodCIDRs = c, []string{c}
+			a.pending[c] = node.Name
+			return nil
+		}
+	}
+	return apierrors.NewServiceUnavailable(fmt.Sprintf("no free pod CIDR left in %s", a.cluster))
+}
+
+// AdmitUpdate changes nothing: a Node keeps its pod CIDR.
+func (a *Allocator) AdmitUpdate(context.Context, runtime.Object, runtime.Object) error { return nil }
