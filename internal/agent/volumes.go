@@ -1,0 +1,371 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// podDirs lays out a pod's files on the host under root/pods/<uid>:
+// volumes/<plugin>/<name> and containers/<name>/<attempt>/termination-log.
+type podDirs struct {
+	root string
+}
+
+func (d podDirs) pod(uid string) string { return filepath.Join(d.root, "pods", uid) }
+
+func (d podDirs) volume(uid, plugin, name string) string {
+	return filepath.Join(d.pod(uid), "volumes", plugin, name)
+}
+
+func (d podDirs) terminationLog(uid, container string, attempt uint32) string {
+	return filepath.Join(d.pod(uid), "containers", container, fmt.Sprint(attempt), "termination-log")
+}
+
+// volumePlugin names the directory a volume kind lives in, as upstream's.
+func volumePlugin(v *corev1.Volume) string {
+	switch {
+	case v.EmptyDir != nil:
+		return "kubernetes.io~empty-dir"
+	case v.ConfigMap != nil:
+		return "kubernetes.io~configmap"
+	case v.Secret != nil:
+		return "kubernetes.io~secret"
+	case v.DownwardAPI != nil:
+		return "kubernetes.io~downward-api"
+	case v.Projected != nil:
+		return "kubernetes.io~projected"
+	}
+	return "unsupported"
+}
+
+// setUpVolumes makes every volume of a pod on the host and returns the host path of
+// each by volume name. It is idempotent: a second call refreshes file contents.
+func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *corev1.Pod, hostIP string) (map[string]string, error) {
+	paths := map[string]string{}
+	uid := string(pod.UID)
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if v.HostPath != nil {
+			if err := hostPathCheck(v.HostPath); err != nil {
+				return nil, err
+			}
+			paths[v.Name] = v.HostPath.Path
+			continue
+		}
+		dir := dirs.volume(uid, volumePlugin(v), v.Name)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		paths[v.Name] = dir
+		var files map[string]fileContent
+		var err error
+		switch {
+		case v.EmptyDir != nil:
+			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
+				if err := mountTmpfs(dir, v.EmptyDir.SizeLimit.Value()); err != nil {
+					return nil, err
+				}
+			}
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return nil, err
+			}
+			continue
+		case v.ConfigMap != nil:
+			files, err = configMapFiles(ctx, src, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional)
+		case v.Secret != nil:
+			if err := mountTmpfs(dir, 0); err != nil {
+				return nil, err
+			}
+			files, err = secretFiles(ctx, src, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.DefaultMode, v.Secret.Optional)
+		case v.DownwardAPI != nil:
+			files, err = downwardFiles(pod, v.DownwardAPI.Items, v.DownwardAPI.DefaultMode, hostIP)
+		case v.Projected != nil:
+			files = map[string]fileContent{}
+			for _, s := range v.Projected.Sources {
+				var part map[string]fileContent
+				switch {
+				case s.ConfigMap != nil:
+					part, err = configMapFiles(ctx, src, pod.Namespace, s.ConfigMap.Name, s.ConfigMap.Items, v.Projected.DefaultMode, s.ConfigMap.Optional)
+				case s.Secret != nil:
+					part, err = secretFiles(ctx, src, pod.Namespace, s.Secret.Name, s.Secret.Items, v.Projected.DefaultMode, s.Secret.Optional)
+				case s.DownwardAPI != nil:
+					part, err = downwardFiles(pod, s.DownwardAPI.Items, v.Projected.DefaultMode, hostIP)
+				}
+				if err != nil {
+					break
+				}
+				for k, f := range part {
+					files[k] = f
+				}
+			}
+		default:
+			return nil, &configError{msg: fmt.Sprintf("volume %q: this volume type is not supported", v.Name)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFiles(dir, files); err != nil {
+			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+		}
+	}
+	return paths, nil
+}
+
+type fileContent struct {
+	data []byte
+	mode os.FileMode
+}
+
+func mode(item *int32, def *int32) os.FileMode {
+	switch {
+	case item != nil:
+		return os.FileMode(*item)
+	case def != nil:
+		return os.FileMode(*def)
+	}
+	return 0o644
+}
+
+func configMapFiles(ctx context.Context, src objectSource, ns, name string, items []corev1.KeyToPath, def *int32, opt *bool) (map[string]fileContent, error) {
+	cm, err := src.configMap(ctx, ns, name)
+	if err != nil {
+		if optional(opt) && apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, refError("configmap", name, err)
+	}
+	data := map[string][]byte{}
+	for k, v := range cm.Data {
+		data[k] = []byte(v)
+	}
+	for k, v := range cm.BinaryData {
+		data[k] = v
+	}
+	return keyFiles(data, items, def, "ConfigMap", ns, name, opt)
+}
+
+func secretFiles(ctx context.Context, src objectSource, ns, name string, items []corev1.KeyToPath, def *int32, opt *bool) (map[string]fileContent, error) {
+	sec, err := src.secret(ctx, ns, name)
+	if err != nil {
+		if optional(opt) && apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, refError("secret", name, err)
+	}
+	return keyFiles(sec.Data, items, def, "Secret", ns, name, opt)
+}
+
+func keyFiles(data map[string][]byte, items []corev1.KeyToPath, def *int32, kind, ns, name string, opt *bool) (map[string]fileContent, error) {
+	out := map[string]fileContent{}
+	if len(items) == 0 {
+		for k, v := range data {
+			out[k] = fileContent{data: v, mode: mode(nil, def)}
+		}
+		return out, nil
+	}
+	for _, it := range items {
+		v, ok := data[it.Key]
+		if !ok {
+			if optional(opt) {
+				continue
+			}
+			return nil, &configError{msg: fmt.Sprintf("couldn't find key %s in %s %s/%s", it.Key, kind, ns, name)}
+		}
+		out[it.Path] = fileContent{data: v, mode: mode(it.Mode, def)}
+	}
+	return out, nil
+}
+
+func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def *int32, hostIP string) (map[string]fileContent, error) {
+	out := map[string]fileContent{}
+	for _, it := range items {
+		var v string
+		var err error
+		switch {
+		case it.FieldRef != nil:
+			v, err = fieldValue(pod, it.FieldRef.FieldPath, hostIP)
+		case it.ResourceFieldRef != nil:
+			c := findContainer(pod, it.ResourceFieldRef.ContainerName)
+			if c == nil {
+				return nil, &configError{msg: fmt.Sprintf("container %q not found", it.ResourceFieldRef.ContainerName)}
+			}
+			v, err = resourceValue(c, it.ResourceFieldRef)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[it.Path] = fileContent{data: []byte(v), mode: mode(it.Mode, def)}
+	}
+	return out, nil
+}
+
+func findContainer(pod *corev1.Pod, name string) *corev1.Container {
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			if cs[i].Name == name {
+				return &cs[i]
+			}
+		}
+	}
+	return nil
+}
+
+// writeFiles writes files below dir, refusing paths that leave it.
+func writeFiles(dir string, files map[string]fileContent) error {
+	for rel, f := range files {
+		clean := filepath.Clean(rel)
+		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Errorf("path %q leaves the volume", rel)
+		}
+		p := filepath.Join(dir, clean)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		tmp := p + ".tmp"
+		if err := os.WriteFile(tmp, f.data, f.mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(tmp, f.mode); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hostPathCheck(h *corev1.HostPathVolumeSource) error {
+	t := corev1.HostPathUnset
+	if h.Type != nil {
+		t = *h.Type
+	}
+	fi, err := os.Stat(h.Path)
+	switch t {
+	case corev1.HostPathDirectoryOrCreate:
+		if errors.Is(err, fs.ErrNotExist) {
+			return os.MkdirAll(h.Path, 0o755)
+		}
+	case corev1.HostPathFileOrCreate:
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+	case corev1.HostPathDirectory:
+		if err != nil || !fi.IsDir() {
+			return &configError{msg: fmt.Sprintf("hostPath type check failed: %s is not a directory", h.Path)}
+		}
+	case corev1.HostPathFile:
+		if err != nil || !fi.Mode().IsRegular() {
+			return &configError{msg: fmt.Sprintf("hostPath type check failed: %s is not a file", h.Path)}
+		}
+	}
+	return nil
+}
+
+func mountTmpfs(dir string, size int64) error {
+	if mounted(dir) {
+		return nil
+	}
+	opts := "mode=0777"
+	if size > 0 {
+		opts += fmt.Sprintf(",size=%d", size)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mounting tmpfs on %s: %w", dir, err)
+	}
+	return nil
+}
+
+// mounted reports whether dir is a mount point.
+func mounted(dir string) bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// tearDownPodDir unmounts whatever the agent mounted for a pod and removes its files.
+func tearDownPodDir(dir string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err == nil {
+		var mounts []string
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+				mounts = append(mounts, f[4])
+			}
+		}
+		// Deepest first.
+		for i := len(mounts) - 1; i >= 0; i-- {
+			_ = unix.Unmount(mounts[i], unix.MNT_DETACH)
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+// containerMounts turns a container's volumeMounts into runtime mounts, plus its
+// termination-message file.
+func containerMounts(c *corev1.Container, volumes map[string]string, terminationLog string) ([]*runtimeapi.Mount, error) {
+	var out []*runtimeapi.Mount
+	for _, vm := range c.VolumeMounts {
+		host, ok := volumes[vm.Name]
+		if !ok {
+			return nil, &configError{msg: fmt.Sprintf("volume %q not found", vm.Name)}
+		}
+		if vm.SubPath != "" {
+			host = filepath.Join(host, filepath.Clean("/"+vm.SubPath))
+			if _, err := os.Stat(host); errors.Is(err, fs.ErrNotExist) {
+				if err := os.MkdirAll(host, 0o755); err != nil {
+					return nil, err
+				}
+			}
+		}
+		m := &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: host, Readonly: vm.ReadOnly}
+		if vm.MountPropagation != nil {
+			switch *vm.MountPropagation {
+			case corev1.MountPropagationHostToContainer:
+				m.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+			case corev1.MountPropagationBidirectional:
+				m.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+			}
+		}
+		out = append(out, m)
+	}
+	if c.TerminationMessagePath != "" && terminationLog != "" {
+		if err := os.MkdirAll(filepath.Dir(terminationLog), 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(terminationLog, os.O_CREATE|os.O_WRONLY, 0o666)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		_ = os.Chmod(terminationLog, 0o666)
+		out = append(out, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: terminationLog})
+	}
+	return out, nil
+}
