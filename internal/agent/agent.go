@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/runtime"
+)
+
+// Config is what an agent is built from.
+type Config struct {
+	NodeName string
+	Client   kubernetes.Interface
+	// NewRuntime makes the container runtime once the node's pod CIDR is known.
+	NewRuntime func(podCIDR string) (runtime.Runtime, runtime.ImageService, error)
+	Info       NodeInfo
+	// DataDir holds the pods' volumes and termination messages.
+	DataDir string
+	// PodLogDir is where container logs go (/var/log/pods).
+	PodLogDir string
+	Clock     clock.WithTicker
+	// BackOffBase and BackOffMax bound the restart back-off (upstream: 10 s, 300 s).
+	BackOffBase, BackOffMax time.Duration
+	// Relist is how often the runtime is read for changes (upstream's PLEG: 1 s).
+	Relist time.Duration
+	// Heartbeat is how often the Lease is renewed and the Node status reported.
+	Heartbeat time.Duration
+	Logger    *slog.Logger
+}
+
+// Agent is a kubelet.
+type Agent struct {
+	cfg          Config
+	rt           runtime.Runtime
+	images       runtime.ImageService
+	planner      *Planner
+	imageBackOff *flowcontrol.Backoff
+	recorder     record.EventRecorder
+	dirs         podDirs
+	src          objectSource
+	log          *slog.Logger
+
+	mu      sync.Mutex // guards workers and synced
+	workers map[types.UID]*worker
+	synced  bool
+	node    *corev1.Node
+}
+
+// New returns an agent; Run starts it.
+func New(cfg Config) *Agent {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.BackOffBase == 0 {
+		cfg.BackOffBase = 10 * time.Second
+	}
+	if cfg.BackOffMax == 0 {
+		cfg.BackOffMax = 300 * time.Second
+	}
+	if cfg.Relist == 0 {
+		cfg.Relist = time.Second
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Info.Name = cfg.NodeName
+	return &Agent{
+		cfg:          cfg,
+		planner:      NewPlanner(cfg.Clock, cfg.BackOffBase, cfg.BackOffMax),
+		imageBackOff: flowcontrol.NewFakeBackOff(cfg.BackOffBase, cfg.BackOffMax, cfg.Clock),
+		dirs:         podDirs{root: cfg.DataDir},
+		src:          objectSource{client: cfg.Client},
+		log:          cfg.Logger.With("node", cfg.NodeName),
+		workers:      map[types.UID]*worker{},
+	}
+}
+
+// Run registers the node and runs its pods until ctx ends. It returns an error if the
+// node cannot be registered or the runtime cannot start.
+func (a *Agent) Run(ctx context.Context) error {
+	node, err := register(ctx, a.cfg.Client, a.cfg.Info, metav1.NewTime(a.cfg.Clock.Now()))
+	if err != nil {
+		return err
+	}
+	if node.Spec.PodCIDR == "" {
+		return fmt.Errorf("node %s has no pod CIDR: the server allocates one when the Node is created (--cluster-cidr)", node.Name)
+	}
+	a.node = node
+	a.rt, a.images, err = a.cfg.NewRuntime(node.Spec.PodCIDR)
+	if err != nil {
+		return fmt.Errorf("container runtime: %w", err)
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
+
+	go every(ctx, a.cfg.Clock, a.cfg.Heartbeat, func() { a.heartbeat(ctx) })
+
+	factory := informers.NewSharedInformerFactoryWithOptions(a.cfg.Client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.NodeName).String()
+	}))
+	podInformer := factory.Core().V1().Pods().Informer()
+	if _, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.podChanged(ctx, obj.(*corev1.Pod)) },
+		UpdateFunc: func(_, obj any) { a.podChanged(ctx, obj.(*corev1.Pod)) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				a.podGone(pod.UID)
+			}
+		},
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
+		return ctx.Err()
+	}
+	a.mu.Lock()
+	a.synced = true
+	a.mu.Unlock()
+	a.log.Info("node agent is running", "podCIDR", node.Spec.PodCIDR)
+	every(ctx, a.cfg.Clock, a.cfg.Relist, func() { a.relist(ctx) })
+	factory.Shutdown()
+	return nil
+}
+
+// heartbeat renews the Lease and reports the Node ready.
+func (a *Agent) heartbeat(ctx context.Context) {
+	if err := renewLease(ctx, a.cfg.Client, &a.node.ObjectMeta, a.cfg.Clock); err != nil && ctx.Err() == nil {
+		a.log.Warn("renewing the node lease", "err", err)
+	}
+	node, err := a.cfg.Client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("reading the node", "err", err)
+		}
+		return
+	}
+	next := node.DeepCopy()
+	next.Status = a.cfg.Info.nodeStatus(metav1.NewTime(a.cfg.Clock.Now()), true, "")
+	next.Status.Images = node.Status.Images
+	mergeConditions(next.Status.Conditions, node.Status.Conditions)
+	if _, err := a.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
+		a.log.Warn("reporting node status", "err", err)
+	}
+}
+
+// podChanged hands a pod's new state to its worker, starting one if needed.
+func (a *Agent) podChanged(ctx context.Context, pod *corev1.Pod) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.workers[pod.UID]
+	if w == nil {
+		w = newWorker(a, pod.UID)
+		a.workers[pod.UID] = w
+		go w.run(ctx)
+	}
+	w.update(pod)
+}
+
+// podGone tells a pod's worker that its object was deleted from the API.
+func (a *Agent) podGone(uid types.UID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if w := a.workers[uid]; w != nil {
+		w.gone()
+	}
+}
+
+func (a *Agent) workerDone(uid types.UID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.workers, uid)
+}
+
+// relist reads the runtime and wakes the workers whose pods changed there; it cleans
+// up pods the runtime holds that the API no longer has.
+func (a *Agent) relist(ctx context.Context) {
+	snap, _, err := takeSnapshot(ctx, a.rt, a.dirs)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("reading the runtime", "err", err)
+		}
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for uid, w := range a.workers {
+		w.runtimeChanged(snap[uid].signature())
+	}
+	if !a.synced {
+		return
+	}
+	for uid := range snap {
+		if _, ok := a.workers[uid]; ok {
+			continue
+		}
+		// An orphan: its pod was deleted while the agent was away.
+		w := newWorker(a, uid)
+		a.workers[uid] = w
+		w.gone()
+		go w.run(ctx)
+	}
+	a.planner.backOff.GC()
+	a.imageBackOff.GC()
+}

@@ -1,0 +1,547 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// worker runs one pod: it syncs whenever the pod changes in the API or in the runtime,
+// or a back-off ends, until the pod is gone.
+type worker struct {
+	a   *Agent
+	uid types.UID
+
+	mu        sync.Mutex // guards pod, deleted, sig
+	pod       *corev1.Pod
+	deleted   bool   // the API object is gone
+	sig       string // the runtime state last seen
+	kick      chan struct{}
+	waiting   map[string]Waiting // reasons from failed starts, kept between syncs
+	terminate bool
+}
+
+func newWorker(a *Agent, uid types.UID) *worker {
+	return &worker{a: a, uid: uid, kick: make(chan struct{}, 1), waiting: map[string]Waiting{}}
+}
+
+func (w *worker) wake() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) update(pod *corev1.Pod) {
+	w.mu.Lock()
+	w.pod = pod
+	w.mu.Unlock()
+	w.wake()
+}
+
+func (w *worker) gone() {
+	w.mu.Lock()
+	w.deleted = true
+	w.mu.Unlock()
+	w.wake()
+}
+
+func (w *worker) runtimeChanged(sig string) {
+	w.mu.Lock()
+	changed := sig != w.sig
+	w.sig = sig
+	w.mu.Unlock()
+	if changed {
+		w.wake()
+	}
+}
+
+func (w *worker) run(ctx context.Context) {
+	defer w.a.workerDone(w.uid)
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.kick:
+		case <-retry:
+		}
+		done, again := w.sync(ctx)
+		if done {
+			return
+		}
+		retry = nil
+		if again > 0 {
+			retry = w.a.cfg.Clock.After(again)
+		}
+	}
+}
+
+// sync does what the pod needs now. It reports whether the worker is done, and when to
+// look again without a change.
+func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
+	w.mu.Lock()
+	pod, deleted := w.pod, w.deleted
+	w.mu.Unlock()
+	a := w.a
+	snap, sandboxes, err := takeSnapshot(ctx, a.rt, a.dirs)
+	if err != nil {
+		return false, time.Second
+	}
+	rp := snap[w.uid]
+	if rp == nil {
+		rp = &RuntimePod{}
+	}
+	if deleted || pod == nil {
+		// The API object is gone (or never seen: an orphan). Stop and remove all.
+		w.killPod(ctx, pod, rp, 0)
+		w.cleanUp(ctx, pod, sandboxes[w.uid])
+		a.planner.Forget(orEmpty(pod))
+		return true, 0
+	}
+	if pod.DeletionTimestamp != nil {
+		grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+		if pod.DeletionGracePeriodSeconds != nil {
+			grace = *pod.DeletionGracePeriodSeconds
+		} else if pod.Spec.TerminationGracePeriodSeconds != nil {
+			grace = *pod.Spec.TerminationGracePeriodSeconds
+		}
+		w.killPod(ctx, pod, rp, grace)
+		w.cleanUp(ctx, pod, sandboxes[w.uid])
+		a.planner.Forget(pod)
+		zero := int64(0)
+		err := a.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			a.log.Warn("deleting a terminated pod", "pod", describe(pod), "err", err)
+			return false, time.Second
+		}
+		return true, 0
+	}
+
+	plan := a.planner.Plan(pod, rp)
+	retry := w.execute(ctx, pod, rp, plan)
+	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs); err == nil && snap[w.uid] != nil {
+		rp = snap[w.uid]
+	}
+	waiting := map[string]Waiting{}
+	for k, v := range w.waiting {
+		waiting[k] = v
+	}
+	for k, v := range plan.Waiting {
+		waiting[k] = v
+		w.backOffEvent(pod, k, v)
+	}
+	w.reportStatus(ctx, pod, rp, waiting)
+	if plan.Retry > 0 && (retry == 0 || plan.Retry < retry) {
+		retry = plan.Retry
+	}
+	return false, retry
+}
+
+func orEmpty(pod *corev1.Pod) *corev1.Pod {
+	if pod == nil {
+		return &corev1.Pod{}
+	}
+	return pod
+}
+
+// execute carries out a plan and returns how soon to look again (an image back-off).
+func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, plan Plan) time.Duration {
+	a := w.a
+	if plan.KillPod {
+		w.killPod(ctx, pod, rp, gracePeriod(pod))
+		if plan.CreateSandbox && rp.Sandbox != nil {
+			for _, c := range rp.Containers {
+				_ = a.rt.RemoveContainer(ctx, c.ID)
+			}
+			_ = a.rt.RemovePodSandbox(ctx, rp.Sandbox.ID)
+		}
+	}
+	for _, k := range plan.Kill {
+		w.event(pod, k.Container.Name, corev1.EventTypeNormal, "Killing", k.Message)
+		_ = a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod))
+	}
+	sandboxID := ""
+	if rp.Sandbox != nil && rp.Sandbox.Ready {
+		sandboxID = rp.Sandbox.ID
+	}
+	sbConfig := sandboxConfig(pod, plan.SandboxAttempt, a.cfg.PodLogDir)
+	if rp.Sandbox != nil && !plan.CreateSandbox {
+		sbConfig = sandboxConfig(pod, rp.Sandbox.Attempt, a.cfg.PodLogDir)
+	}
+	if plan.CreateSandbox {
+		id, err := a.rt.RunPodSandbox(ctx, sbConfig)
+		if err != nil {
+			a.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+			return 5 * time.Second
+		}
+		sandboxID = id
+	}
+	if len(plan.Start) == 0 {
+		return 0
+	}
+	hostIP := a.cfg.Info.InternalIP
+	volumes, err := setUpVolumes(ctx, a.dirs, a.src, pod, hostIP)
+	if err != nil {
+		for _, s := range plan.Start {
+			w.failStart(pod, s.Spec.Name, "CreateContainerConfigError", err)
+		}
+		return 5 * time.Second
+	}
+	var retry time.Duration
+	for _, s := range plan.Start {
+		if again, ok := w.startContainer(ctx, pod, sandboxID, sbConfig, s, volumes, hostIP); !ok {
+			if again > 0 && (retry == 0 || again < retry) {
+				retry = again
+			}
+			if s.Init {
+				break // the next init container waits for this one
+			}
+		}
+	}
+	return retry
+}
+
+// failStart records why a container could not start: an event and its waiting reason.
+func (w *worker) failStart(pod *corev1.Pod, name, reason string, err error) {
+	msg := err.Error()
+	w.event(pod, name, corev1.EventTypeWarning, "Failed", "Error: "+msg)
+	w.waiting[name] = Waiting{Reason: reason, Message: msg}
+}
+
+// startContainer pulls the image, creates and starts one container, and runs its
+// postStart hook. It reports false, with when to retry, if the container did not start.
+func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID string, sb *runtimeapi.PodSandboxConfig, s Start, volumes map[string]string, hostIP string) (time.Duration, bool) {
+	a := w.a
+	c := s.Spec
+	if again, ok := w.ensureImage(ctx, pod, c); !ok {
+		return again, false
+	}
+	env, err := containerEnv(ctx, a.src, pod, c, hostIP)
+	if err != nil {
+		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
+		return 5 * time.Second, false
+	}
+	mounts, err := containerMounts(c, volumes, a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt))
+	if err != nil {
+		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
+		return 5 * time.Second, false
+	}
+	cfg, err := containerConfig(pod, c, s, env, mounts)
+	if err != nil {
+		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
+		return 5 * time.Second, false
+	}
+	id, err := a.rt.CreateContainer(ctx, sandboxID, cfg, sb)
+	if err != nil {
+		w.failStart(pod, c.Name, "CreateContainerError", err)
+		return 5 * time.Second, false
+	}
+	w.event(pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
+	if err := a.rt.StartContainer(ctx, id); err != nil {
+		w.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
+		w.waiting[c.Name] = Waiting{Reason: "RunContainerError", Message: err.Error()}
+		return 5 * time.Second, false
+	}
+	delete(w.waiting, c.Name)
+	w.event(pod, c.Name, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		if msg, err := w.runHook(ctx, pod, id, c, c.Lifecycle.PostStart); err != nil {
+			w.event(pod, c.Name, corev1.EventTypeWarning, "FailedPostStartHook", msg)
+			w.event(pod, c.Name, corev1.EventTypeNormal, "Killing", "FailedPostStartHook")
+			_ = a.rt.StopContainer(ctx, id, gracePeriod(pod))
+		}
+	}
+	return 0, true
+}
+
+// ensureImage makes sure a container's image is present as its pull policy says, with
+// upstream's events, and a back-off after failed pulls.
+func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (time.Duration, bool) {
+	a := w.a
+	spec := &runtimeapi.ImageSpec{Image: c.Image}
+	present, _ := a.images.ImageStatus(ctx, spec)
+	policy := c.ImagePullPolicy
+	if policy == corev1.PullIfNotPresent && present != nil {
+		w.event(pod, c.Name, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+		return 0, true
+	}
+	if policy == corev1.PullNever {
+		if present != nil {
+			w.event(pod, c.Name, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+			return 0, true
+		}
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+		w.event(pod, c.Name, corev1.EventTypeWarning, "ErrImageNeverPull", msg)
+		w.waiting[c.Name] = Waiting{Reason: "ErrImageNeverPull", Message: msg}
+		return 10 * time.Second, false
+	}
+	key := string(pod.UID) + "/" + c.Image
+	if a.imageBackOff.IsInBackOffSinceUpdate(key, a.cfg.Clock.Now()) {
+		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+		w.event(pod, c.Name, corev1.EventTypeNormal, "BackOff", msg)
+		w.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ImagePullBackOff")
+		w.waiting[c.Name] = Waiting{Reason: "ImagePullBackOff", Message: msg}
+		return a.imageBackOff.Get(key), false
+	}
+	w.event(pod, c.Name, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	start := a.cfg.Clock.Now()
+	auth := w.pullAuth(ctx, pod, c.Image)
+	_, err := a.images.PullImage(ctx, spec, auth)
+	if err != nil {
+		a.imageBackOff.Next(key, a.cfg.Clock.Now())
+		w.event(pod, c.Name, corev1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		w.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ErrImagePull")
+		w.waiting[c.Name] = Waiting{Reason: "ErrImagePull", Message: err.Error()}
+		return a.imageBackOff.Get(key), false
+	}
+	a.imageBackOff.Reset(key)
+	took := a.cfg.Clock.Since(start).Round(time.Millisecond)
+	var size uint64
+	if img, err := a.images.ImageStatus(ctx, spec); err == nil && img != nil {
+		size = img.Size
+	}
+	w.event(pod, c.Name, corev1.EventTypeNormal, "Pulled",
+		fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.", c.Image, took, took, size))
+	return 0, true
+}
+
+// killPod runs preStop hooks and stops every running container with the grace period,
+// app containers before sidecars, then stops the sandbox.
+func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, grace int64) {
+	a := w.a
+	var wg sync.WaitGroup
+	stop := func(c *ContainerState) {
+		defer wg.Done()
+		spec := (*corev1.Container)(nil)
+		if pod != nil {
+			spec = findContainer(pod, c.Name)
+			w.event(pod, c.Name, corev1.EventTypeNormal, "Killing", "Stopping container "+c.Name)
+		}
+		deadline := a.cfg.Clock.Now().Add(time.Duration(grace) * time.Second)
+		if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && grace > 0 {
+			hookCtx, cancel := context.WithDeadline(ctx, deadline)
+			if msg, err := w.runHook(hookCtx, pod, c.ID, spec, spec.Lifecycle.PreStop); err != nil {
+				w.event(pod, c.Name, corev1.EventTypeWarning, "FailedPreStopHook", msg)
+			}
+			cancel()
+		}
+		left := int64(deadline.Sub(a.cfg.Clock.Now()).Seconds())
+		if left < 0 {
+			left = 0
+		}
+		_ = a.rt.StopContainer(ctx, c.ID, left)
+	}
+	var sidecars []*ContainerState
+	for _, c := range rp.Containers {
+		if !c.Running() {
+			continue
+		}
+		if pod != nil && isSidecarName(pod, c.Name) {
+			sidecars = append(sidecars, c)
+			continue
+		}
+		wg.Add(1)
+		go stop(c)
+	}
+	wg.Wait()
+	for _, c := range sidecars {
+		wg.Add(1)
+		go stop(c)
+	}
+	wg.Wait()
+	if rp.Sandbox != nil {
+		_ = a.rt.StopPodSandbox(ctx, rp.Sandbox.ID)
+	}
+}
+
+func isSidecarName(pod *corev1.Pod, name string) bool {
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return isSidecar(&pod.Spec.InitContainers[i])
+		}
+	}
+	return false
+}
+
+// cleanUp removes every container and sandbox of the pod and its files on the host.
+func (w *worker) cleanUp(ctx context.Context, pod *corev1.Pod, sandboxes []string) {
+	a := w.a
+	for _, sb := range sandboxes {
+		if cs, err := a.rt.ListContainers(ctx, sb); err == nil {
+			for _, c := range cs {
+				_ = a.rt.RemoveContainer(ctx, c.Id)
+			}
+		}
+		_ = a.rt.StopPodSandbox(ctx, sb)
+		if err := a.rt.RemovePodSandbox(ctx, sb); err != nil {
+			a.log.Warn("removing a sandbox", "sandbox", sb, "err", err)
+		}
+	}
+	if err := tearDownPodDir(a.dirs.pod(string(w.uid))); err != nil {
+		a.log.Warn("removing pod files", "uid", w.uid, "err", err)
+	}
+}
+
+func gracePeriod(pod *corev1.Pod) int64 {
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		return *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return corev1.DefaultTerminationGracePeriodSeconds
+}
+
+// runHook runs a lifecycle hook: exec in the container, or an HTTP GET to the pod.
+func (w *worker) runHook(ctx context.Context, pod *corev1.Pod, containerID string, c *corev1.Container, h *corev1.LifecycleHandler) (string, error) {
+	switch {
+	case h.Exec != nil:
+		out, errOut, code, err := w.a.rt.ExecSync(ctx, containerID, h.Exec.Command, 0)
+		if err != nil {
+			return fmt.Sprintf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %v", h.Exec.Command, c.Name, pod.Name+"_"+pod.Namespace+"("+string(pod.UID)+")", err), err
+		}
+		if code != 0 {
+			err := fmt.Errorf("command '%v' exited with %d: %s", h.Exec.Command, code, string(append(out, errOut...)))
+			return fmt.Sprintf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %v, message: %q", h.Exec.Command, c.Name, pod.Name+"_"+pod.Namespace+"("+string(pod.UID)+")", err, string(out)), err
+		}
+		return "", nil
+	case h.HTTPGet != nil:
+		host := h.HTTPGet.Host
+		if host == "" {
+			host = pod.Status.PodIP
+			if snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs); err == nil && snap[pod.UID] != nil && snap[pod.UID].Sandbox != nil {
+				host = snap[pod.UID].Sandbox.IP
+			}
+		}
+		port, err := resolvePort(&h.HTTPGet.Port, c)
+		if err != nil {
+			return err.Error(), err
+		}
+		scheme := "http"
+		if h.HTTPGet.Scheme == corev1.URISchemeHTTPS {
+			scheme = "https"
+		}
+		url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + h.HTTPGet.Path
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err.Error(), err
+		}
+		for _, hd := range h.HTTPGet.HTTPHeaders {
+			req.Header.Add(hd.Name, hd.Value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v", h.HTTPGet.Path, c.Name, pod.Name+"_"+pod.Namespace+"("+string(pod.UID)+")", err), err
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+			err := fmt.Errorf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: HTTP status code %d", h.HTTPGet.Path, c.Name, pod.Name, resp.StatusCode)
+			return err.Error(), err
+		}
+		return "", nil
+	case h.Sleep != nil:
+		select {
+		case <-ctx.Done():
+		case <-w.a.cfg.Clock.After(time.Duration(h.Sleep.Seconds) * time.Second):
+		}
+		return "", nil
+	}
+	return "", nil
+}
+
+// resolvePort turns a port number or name into a number.
+func resolvePort(p interface{ String() string }, c *corev1.Container) (int, error) {
+	s := p.String()
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, nil
+	}
+	for _, cp := range c.Ports {
+		if cp.Name == s {
+			return int(cp.ContainerPort), nil
+		}
+	}
+	return 0, fmt.Errorf("couldn't find port %q in container %q", s, c.Name)
+}
+
+// event records an event about a pod's container (or the pod when name is "").
+func (w *worker) event(pod *corev1.Pod, container, typ, reason, msg string) {
+	ref := &corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
+	if container != "" {
+		ref.FieldPath = fieldPath(pod, container)
+	}
+	w.a.recorder.Event(ref, typ, reason, msg)
+}
+
+func fieldPath(pod *corev1.Pod, name string) string {
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return fmt.Sprintf("spec.initContainers{%s}", name)
+		}
+	}
+	return fmt.Sprintf("spec.containers{%s}", name)
+}
+
+// backOffEvent reports a container in CrashLoopBackOff, once per back-off.
+func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
+	if wt.Reason != "CrashLoopBackOff" || w.waiting[name+"\x00event"] == wt {
+		return
+	}
+	w.waiting[name+"\x00event"] = wt
+	w.event(pod, name, corev1.EventTypeWarning, "BackOff",
+		fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", name, pod.Name, pod.Namespace, pod.UID))
+}
+
+// reportStatus writes the pod's status when it changed.
+func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting) {
+	for k := range waiting {
+		if strings.Contains(k, "\x00") {
+			delete(waiting, k) // bookkeeping of backOffEvent, not a container
+		}
+	}
+	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now()})
+	if equality.Semantic.DeepEqual(st, pod.Status) {
+		return
+	}
+	next := pod.DeepCopy()
+	next.Status = st
+	updated, err := w.a.cfg.Client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	switch {
+	case err == nil:
+		w.mu.Lock()
+		if w.pod != nil && w.pod.ResourceVersion == pod.ResourceVersion {
+			w.pod = updated
+		}
+		w.mu.Unlock()
+	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
+		// A newer pod is on its way through the informer.
+	default:
+		if ctx.Err() == nil {
+			w.a.log.Warn("reporting pod status", "pod", describe(pod), "err", err)
+		}
+	}
+}
+
+// pullAuth finds credentials for an image in the pod's imagePullSecrets.
+func (w *worker) pullAuth(ctx context.Context, pod *corev1.Pod, image string) *runtimeapi.AuthConfig {
+	for _, ref := range pod.Spec.ImagePullSecrets {
+		sec, err := w.a.src.secret(ctx, pod.Namespace, ref.Name)
+		if err != nil {
+			continue
+		}
+		if auth := dockerAuth(sec, image); auth != nil {
+			return auth
+		}
+	}
+	return nil
+}
