@@ -99,6 +99,9 @@ func New(cfg Config) *Agent {
 func (a *Agent) Run(ctx context.Context) error {
 	node, err := register(ctx, a.cfg.Client, a.cfg.Info, metav1.NewTime(a.cfg.Clock.Now()))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	if node.Spec.PodCIDR == "" {
@@ -136,7 +139,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
-		return ctx.Err()
+		return nil // stopped before it began
 	}
 	a.mu.Lock()
 	a.synced = true

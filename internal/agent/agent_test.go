@@ -1,0 +1,201 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apitypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/runtime"
+	"github.com/podium/podium/internal/runtime/fake"
+)
+
+// startAgent runs an agent on a fake API and a fake runtime, with short back-offs.
+func startAgent(t *testing.T) (*kubefake.Clientset, *fake.Runtime) {
+	t.Helper()
+	client := kubefake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Spec: corev1.NodeSpec{PodCIDR: "10.42.0.0/24"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
+	rt := fake.New(clock.RealClock{})
+	a := New(Config{
+		NodeName: "node-1", Client: client, DataDir: t.TempDir(), PodLogDir: t.TempDir(),
+		NewRuntime:  func(string) (runtime.Runtime, runtime.ImageService, error) { return rt, rt, nil },
+		BackOffBase: 100 * time.Millisecond, BackOffMax: 400 * time.Millisecond,
+		Relist: 20 * time.Millisecond, Heartbeat: time.Second,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return client, rt
+}
+
+func boundPod(name, image string, policy corev1.RestartPolicy) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: apitypes.UID("uid-" + name)},
+		Spec: corev1.PodSpec{NodeName: "node-1", RestartPolicy: policy, Containers: []corev1.Container{
+			{Name: "app", Image: image, ImagePullPolicy: corev1.PullIfNotPresent}}},
+	}
+}
+
+// waitPod watches a pod until cond holds.
+func waitPod(t *testing.T, client *kubefake.Clientset, name string, what string, cond func(*corev1.Pod, bool) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w, err := client.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if p, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{}); (err == nil && cond(p, true)) || (err != nil && cond(nil, false)) {
+		return
+	}
+	for {
+		select {
+		case ev := <-w.ResultChan():
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || p.Name != name {
+				continue
+			}
+			if cond(p, ev.Type != watch.Deleted) {
+				return
+			}
+		case <-ctx.Done():
+			p, _ := client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+			t.Fatalf("pod %s never %s; last: %+v", name, what, p)
+		}
+	}
+}
+
+// waitEvent watches events until one reads "Reason: message..." with want in it; events
+// are sent asynchronously.
+func waitEvent(t *testing.T, client *kubefake.Clientset, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w, err := client.CoreV1().Events("default").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if strings.Contains(events(t, client), want) {
+		return
+	}
+	for {
+		select {
+		case ev := <-w.ResultChan():
+			if e, ok := ev.Object.(*corev1.Event); ok && strings.Contains(e.Reason+": "+e.Message, want) {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("no event %q; have:\n%s", want, events(t, client))
+		}
+	}
+}
+
+func events(t *testing.T, client *kubefake.Clientset) string {
+	t.Helper()
+	l, err := client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range l.Items {
+		b.WriteString(e.Reason + ": " + e.Message + "\n")
+	}
+	return b.String()
+}
+
+func TestAgentRunsRestartsAndDeletes(t *testing.T) {
+	client, rt := startAgent(t)
+	if _, err := client.CoreV1().Pods("default").Create(context.Background(), boundPod("web", "nginx", corev1.RestartPolicyAlways), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "web", "running and ready", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodRunning && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready &&
+			p.Status.PodIP != ""
+	})
+	// The container dies: restarted at once, then CrashLoopBackOff with the back-off.
+	for i := 0; i < 2; i++ {
+		ids := rt.Running("app")
+		if len(ids) != 1 {
+			waitPod(t, client, "web", "running again", func(p *corev1.Pod, ok bool) bool {
+				return ok && p.Status.ContainerStatuses[0].State.Running != nil
+			})
+			ids = rt.Running("app")
+		}
+		rt.Exit(ids[0], 1)
+		waitPod(t, client, "web", "restarted", func(p *corev1.Pod, ok bool) bool {
+			cs := p.Status.ContainerStatuses[0]
+			return ok && cs.RestartCount == int32(i+1) && cs.LastTerminationState.Terminated != nil
+		})
+	}
+	waitPod(t, client, "web", "running after the back-off", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.ContainerStatuses[0].State.Running != nil && p.Status.ContainerStatuses[0].RestartCount == 2
+	})
+	for _, want := range []string{`Pulling: Pulling image "nginx"`, `Pulled: Successfully pulled image "nginx" in`, "Created: Created container: app", "Started: Started container app",
+		"BackOff: Back-off restarting failed container app in pod web_default(uid-web)"} {
+		waitEvent(t, client, want)
+	}
+	// Deletion: the agent stops everything and removes the pod object.
+	p, err := client.CoreV1().Pods("default").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	grace := int64(30)
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
+	if _, err := client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "web", "deleted", func(_ *corev1.Pod, ok bool) bool { return !ok })
+	if !rt.Empty() {
+		t.Fatal("the runtime still holds the deleted pod")
+	}
+	waitEvent(t, client, "Killing: Stopping container app")
+}
+
+func TestAgentPhasesAndPullErrors(t *testing.T) {
+	client, rt := startAgent(t)
+	for _, p := range []*corev1.Pod{
+		boundPod("ok", "exit:0", corev1.RestartPolicyNever),
+		boundPod("bad", "exit:3", corev1.RestartPolicyNever),
+		boundPod("missing", "missing:1", corev1.RestartPolicyAlways),
+	} {
+		if _, err := client.CoreV1().Pods("default").Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPod(t, client, "ok", "Succeeded", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodSucceeded && p.Status.ContainerStatuses[0].State.Terminated.Reason == "Completed"
+	})
+	waitPod(t, client, "bad", "Failed", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodFailed && p.Status.ContainerStatuses[0].State.Terminated.ExitCode == 3
+	})
+	waitPod(t, client, "missing", "in ImagePullBackOff", func(p *corev1.Pod, ok bool) bool {
+		return ok && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == "ImagePullBackOff"
+	})
+	// After the back-off the pull is tried again, and fails again.
+	waitPod(t, client, "missing", "back in ErrImagePull", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.ContainerStatuses[0].State.Waiting != nil && p.Status.ContainerStatuses[0].State.Waiting.Reason == "ErrImagePull"
+	})
+	if n := rt.PullCount("missing:1"); n < 2 {
+		t.Fatalf("pull tried %d times", n)
+	}
+	for _, want := range []string{`Failed: Failed to pull image "missing:1"`, "Failed: Error: ErrImagePull", `BackOff: Back-off pulling image "missing:1"`} {
+		waitEvent(t, client, want)
+	}
+}
