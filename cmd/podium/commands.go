@@ -77,7 +77,16 @@ func newTokenCommand() *cobra.Command {
 		Short: "Print the token that agents join the cluster with",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := pki.ReadJoinToken(pki.Files{Dir: dataDir})
+			f := pki.Files{Dir: dataDir}
+			secret, err := pki.ReadJoinToken(f)
+			if err != nil {
+				return err
+			}
+			caPEM, err := os.ReadFile(f.CACert())
+			if err != nil {
+				return fmt.Errorf("reading the cluster CA: %w", err)
+			}
+			t, err := pki.FullJoinToken(caPEM, secret)
 			if err != nil {
 				return err
 			}

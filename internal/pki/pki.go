@@ -68,6 +68,9 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The chain carries the CA, so that agents can check the server against the CA
+	// hash in their join token before they trust anything else.
+	serving.Certificate = append(serving.Certificate, ca.Raw)
 	return &Credentials{
 		CAPEM:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
 		Serving:    serving,

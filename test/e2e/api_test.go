@@ -452,8 +452,12 @@ func (c *cluster) nodeClient(name string) *kubernetes.Clientset {
 	if err != nil {
 		c.t.Fatalf("podium server token: %v", err)
 	}
+	_, secret, err := pki.ParseJoinToken(string(out))
+	if err != nil {
+		c.t.Fatalf("join token %q: %v", out, err)
+	}
 	r := rest.CopyConfig(c.restConfig())
-	r.BearerToken = "node:" + name + ":" + strings.TrimSpace(string(out))
+	r.BearerToken = "node:" + name + ":" + secret
 	cs, err := kubernetes.NewForConfig(r)
 	if err != nil {
 		c.t.Fatal(err)
