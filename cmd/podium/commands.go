@@ -27,7 +27,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newKubectlCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand())
 	return root
 }
 
@@ -60,6 +60,10 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "loopback client port of the embedded etcd")
 	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
+	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
+	f.StringVar(&cfg.NodeName, "node-name", "", "name of this server's node (default: the host name)")
+	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
+	f.IntVar(&cfg.AgentPort, "agent-port", 10250, "port of the node agent's HTTPS endpoint")
 	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address of the API server for pods and nodes (default: the bind address, or the host's first IPv4 address)")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "IPv4 range of pod IPs; each node gets a /24 of it")
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", servicealloc.DefaultServiceCIDR, "IPv4 range of Services' cluster IPs")

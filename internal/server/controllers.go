@@ -16,6 +16,7 @@ import (
 	"github.com/podium/podium/internal/controller/namespace"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/serviceaccount"
+	"github.com/podium/podium/internal/scheduler"
 )
 
 // controllerConfig is what the controllers need to know of the server.
@@ -26,6 +27,8 @@ type controllerConfig struct {
 	address   string
 	port      int32
 	log       *slog.Logger
+	// disableScheduler leaves pods unscheduled (--disable-scheduler).
+	disableScheduler bool
 }
 
 // startControllers starts the cluster's controllers, which run until ctx ends. They begin
@@ -65,6 +68,12 @@ func startControllers(ctx context.Context, cfg controllerConfig) error {
 	if err != nil {
 		return err
 	}
+	var sched *scheduler.Scheduler
+	if !cfg.disableScheduler {
+		if sched, err = scheduler.New(client, all, cfg.log); err != nil {
+			return err
+		}
+	}
 	ks, err := kubernetesservice.New(client, kubernetesservice.Config{ClusterIP: cfg.clusterIP, Address: cfg.address, Port: cfg.port}, apiObjects, cfg.log)
 	if err != nil {
 		return err
@@ -85,6 +94,9 @@ func startControllers(ctx context.Context, cfg controllerConfig) error {
 		go ca.Run(ctx)
 		go ns.Run(ctx)
 		go ks.Run(ctx)
+		if sched != nil {
+			go sched.Run(ctx)
+		}
 	}()
 	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/node"
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
@@ -49,6 +50,11 @@ type Config struct {
 	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
+	DisableScheduler             bool
+	// NodeName, PodLogDir and AgentPort configure the server's own node agent.
+	NodeName  string
+	PodLogDir string
+	AgentPort int
 	// AdvertiseAddress is the API server's address for pods and nodes, in the
 	// kubernetes Service's endpoints; empty picks one (advertiseAddress).
 	AdvertiseAddress string
@@ -209,7 +215,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		log.Warn("no non-loopback address to advertise: the kubernetes Service gets no endpoints; set --advertise-address")
 	}
 	if err := startControllers(runCtx, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
-		address: address, port: int32(port), log: log}); err != nil {
+		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}
@@ -219,11 +225,27 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		ready(Running{URL: url, Kubeconfig: kcPath, Rest: restCfg})
 	}
 
+	agentErr := make(chan error, 1)
+	if !cfg.DisableAgent {
+		go func() {
+			agentErr <- node.Run(runCtx, node.Config{
+				ServerURL: url, Token: creds.JoinToken, CAPEM: creds.CAPEM, NodeName: cfg.NodeName,
+				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
+				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
+			})
+		}()
+	}
+
+	var runErr error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+			runErr = err
+		}
+	case err := <-agentErr:
+		if err != nil {
+			runErr = fmt.Errorf("node agent: %w", err)
 		}
 	}
 	log.Info("stopping")
@@ -236,7 +258,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 	}
 	log.Debug("API server stopped")
-	return nil
+	return runErr
 }
 
 func kubeconfig(url string, creds *pki.Credentials) *clientcmdapi.Config {

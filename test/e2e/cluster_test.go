@@ -54,6 +54,7 @@ type cluster struct {
 	exited     chan struct{}
 	log        *bytes.Buffer
 	extraArgs  []string
+	withAgent  bool // run the server's node agent
 }
 
 // startCluster starts podium server with a fresh data directory and extra flags.
@@ -91,7 +92,10 @@ func (c *cluster) tryStart() error {
 	t := c.t
 	t.Helper()
 	args := []string{"server", "--data-dir", c.dataDir, "--bind-address", "127.0.0.1",
-		"--https-listen-port", strconv.Itoa(c.port), "--disable-agent"}
+		"--https-listen-port", strconv.Itoa(c.port)}
+	if !c.withAgent {
+		args = append(args, "--disable-agent")
+	}
 	if c.etcdPort != 0 {
 		args = append(args, "--etcd-client-port", strconv.Itoa(c.etcdPort), "--etcd-peer-port", strconv.Itoa(c.peerPort))
 	}

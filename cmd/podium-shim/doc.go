@@ -1,0 +1,22 @@
+// Command podium-shim provides the per-pod monitor of podium's runc runtime: one
+// process per pod, started by the agent and outliving it, that creates and starts the
+// pod's containers with runc, is the subreaper of their init processes (so it learns
+// their exit codes), copies their stdout and stderr to CRI log files, records exits and
+// OOM kills in a state file per container, and answers the agent on a unix socket (the
+// protocol is in package runtime/runc/shimproto).
+//
+// Usage (the agent runs it; the working directory is the sandbox directory):
+//
+//	podium-shim -id SANDBOX_ID -runc /usr/sbin/runc -root RUNC_ROOT
+//
+// When file descriptor 3 is open, the shim writes "ok\n" to it once it listens, or an
+// error message if it cannot start, and closes it.
+//
+// The shim links only the standard library, golang.org/x/sys and shimproto, so that it
+// costs a megabyte or two of memory per pod.
+//
+// If the shim dies, its containers keep running but lose their log copier: their next
+// write to stdout or stderr fails (EPIPE, or SIGPIPE kills them), and their exit codes
+// are lost, because their init processes are reparented past the shim. The agent reports
+// such a sandbox as not ready and cleans it up with runc directly.
+package main

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"k8s.io/component-base/version"
+
+	"github.com/podium/podium/internal/node"
+	"github.com/podium/podium/internal/nodeipam"
+)
+
+func newAgentCommand() *cobra.Command {
+	var cfg node.Config
+	var dataDir string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "agent --server URL --token TOKEN",
+		Short: "Run a worker node: the node agent and its container runtime",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.ServerURL == "" || cfg.Token == "" {
+				return errors.New("--server and --token are required (the token is what `podium server token` prints)")
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.DataDir = filepath.Join(dataDir, "agent")
+			cfg.Version = version.Get().GitVersion
+			return node.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ServerURL, "server", "", "URL of the API server, https://HOST:6443")
+	f.StringVar(&cfg.Token, "token", "", "join token, as `podium server token` prints it")
+	f.StringVar(&cfg.NodeName, "node-name", "", "name of this node (default: the host name)")
+	f.StringVar(&dataDir, "data-dir", defaultDataDir, "directory for state: images, containers, pod files")
+	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
+	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the cluster's pod network (as the server's --cluster-cidr)")
+	f.IntVar(&cfg.Port, "agent-port", 10250, "port of the agent's HTTPS endpoint for logs, exec and port-forward")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	return cmd
+}
