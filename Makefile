@@ -28,10 +28,11 @@ deps:
 	fi
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed (https://go.dev/dl)"; exit 1; }
 
-## build: write bin/podium and bin/podium-kubectl.
+## build: write bin/podium, bin/podium-kubectl and bin/podium-shim.
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/podium ./cmd/podium
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/podium-kubectl ./cmd/podium-kubectl
+	$(GO) build -trimpath -ldflags '-s -w' -o bin/podium-shim ./cmd/podium-shim
 
 ## run: start a single-node cluster in the foreground.
 run: deps build

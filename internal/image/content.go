@@ -198,7 +198,18 @@ func (s *store) ensureLayer(ctx context.Context, src source, desc v1.Descriptor,
 	if exists(s.blobPath(desc.Digest)) && exists(s.layerPath(diffID)) {
 		return nil
 	}
-	_, err = s.layers.do(ctx, lr.Digest+" "+lr.DiffID, func(ctx context.Context) (string, error) {
+	for attempt := 0; ; attempt++ {
+		err = s.fetchLayer(ctx, src, desc, lr, diffID)
+		// A flight started by another pull reads through that pull's source; if
+		// that pull was abandoned, fetch again through ours.
+		if err == nil || attempt > 0 || ctx.Err() != nil || !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+}
+
+func (s *store) fetchLayer(ctx context.Context, src source, desc v1.Descriptor, lr layerRecord, diffID v1.Hash) error {
+	_, err := s.layers.do(ctx, lr.Digest+" "+lr.DiffID, func(ctx context.Context) (string, error) {
 		if !exists(s.blobPath(desc.Digest)) {
 			rc, err := src.layer(desc.Digest)
 			if err != nil {

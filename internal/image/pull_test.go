@@ -5,6 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -173,6 +177,10 @@ func TestPullThroughMirror(t *testing.T) {
 	img := twoLayerImage(t)
 	reg.push(t, "library/busybox:latest", img)
 	reg.push(t, "mirrored/busybox:1.36", img)
+	// The registry again, under a path: http://proxy/prefix/v2/... is its /v2/....
+	target, _ := url.Parse(reg.srv.URL)
+	proxy := httptest.NewServer(http.StripPrefix("/prefix", httputil.NewSingleHostReverseProxy(target)))
+	t.Cleanup(proxy.Close)
 
 	tests := []struct {
 		name     string
@@ -197,6 +205,11 @@ func TestPullThroughMirror(t *testing.T) {
 	}, {
 		name:     "endpoint with the /v2 path",
 		registry: fmt.Sprintf("mirrors:\n  registry.example.com:\n    endpoint: [\"http://%s/v2\"]\n", reg.host),
+		ref:      "registry.example.com/library/busybox",
+		wantTag:  "registry.example.com/library/busybox:latest",
+	}, {
+		name:     "endpoint with a path",
+		registry: fmt.Sprintf("mirrors:\n  registry.example.com:\n    endpoint: [\"%s/prefix/v2\"]\n", proxy.URL),
 		ref:      "registry.example.com/library/busybox",
 		wantTag:  "registry.example.com/library/busybox:latest",
 	}, {

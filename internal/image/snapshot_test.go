@@ -201,10 +201,21 @@ func TestRemoveImageAndGarbageCollection(t *testing.T) {
 		t.Fatalf("%d blobs, want 6", n)
 	}
 
+	// Content a crashed operation left behind goes at the next collection.
+	stray := filepath.Join(root, "blobs", "sha256", strings.Repeat("e", 64))
+	strayLayer := filepath.Join(root, "layers", strings.Repeat("f", 64))
+	os.WriteFile(stray, []byte("stray"), 0o644)
+	os.MkdirAll(filepath.Join(strayLayer, "bin"), 0o755)
+
 	// A second tag: removing one tag keeps the image.
 	reg.push(t, "test/a:2", a)
 	pull(t, s, reg.host+"/test/a:2", nil)
 	remove(refA)
+	for _, p := range []string{stray, strayLayer} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s survived a collection", p)
+		}
+	}
 	if img := status(t, s, reg.host+"/test/a:2"); img == nil || img.Id != idA || !slices.Equal(img.RepoTags, []string{reg.host + "/test/a:2"}) {
 		t.Fatalf("after removing one of two tags: %v", img)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -34,14 +35,14 @@ type Config struct {
 
 // Layout of Root:
 //
-//	index.json                   references and images (see index), replaced atomically
-//	lock                         flock(2) held while index.json or snapshots change
-//	blobs/sha256/<hex>           manifests, indexes, configs and compressed layers
-//	layers/<diffID hex>/         unpacked layers, overlayfs lower directories
+//	index.json                     references and images (see index), replaced atomically
+//	lock                           flock(2) held while index.json or snapshots change
+//	blobs/sha256/<hex>             manifests, indexes, configs and compressed layers
+//	layers/<diffID hex>/           unpacked layers: overlayfs lower directories
 //	snapshots/<key>/snapshot.json  the image and layers a snapshot uses
-//	snapshots/<key>/{upper,work} the snapshot's overlayfs upper and work directories
-//	empty/                       the lower directory of an image without layers
-//	tmp/                         downloads, unpacks and deletions in progress
+//	snapshots/<key>/upper, work    the snapshot's overlayfs upper and work directories
+//	empty/                         the lower directory of an image without layers
+//	tmp/                           downloads, unpacks and deletions in progress
 //
 // Several processes may share a Root (the agent and `podium image`): every change of
 // index.json or of the snapshot set happens under the lock file, and readers read
@@ -333,7 +334,7 @@ func exists(path string) bool {
 // ctxReader fails reads once ctx is done, so that long copies stop on cancellation.
 type ctxReader struct {
 	ctx context.Context
-	r   interface{ Read([]byte) (int, error) }
+	r   io.Reader
 }
 
 func (c ctxReader) Read(p []byte) (int, error) {

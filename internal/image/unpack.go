@@ -16,10 +16,11 @@ import (
 )
 
 const (
-	whiteoutPrefix = ".wh."
-	opaqueMarker   = ".wh..wh..opq"
-	opaqueXattr    = "trusted.overlay.opaque"
-	paxXattrPrefix = "SCHILY.xattr."
+	whiteoutPrefix     = ".wh."
+	whiteoutMetaPrefix = ".wh..wh."
+	opaqueMarker       = ".wh..wh..opq"
+	opaqueXattr        = "trusted.overlay.opaque"
+	paxXattrPrefix     = "SCHILY.xattr."
 )
 
 // applyLayer extracts the layer tar r into the empty directory dir in the form
@@ -103,6 +104,9 @@ func (a *applier) apply(hdr *tar.Header, r io.Reader) error {
 	parent, base := path.Dir(name), path.Base(name)
 	if base == opaqueMarker {
 		return a.opaque(parent)
+	}
+	if strings.HasPrefix(base, whiteoutMetaPrefix) {
+		return nil // aufs metadata (.wh..wh.plnk and the like): no meaning to overlayfs
 	}
 	if strings.HasPrefix(base, whiteoutPrefix) {
 		return a.whiteout(parent, strings.TrimPrefix(base, whiteoutPrefix), hdr)
@@ -322,7 +326,8 @@ func (a *applier) node(name, parent, base string, hdr *tar.Header) error {
 }
 
 // whiteout records that this layer deletes name from the layers below: a character
-// device 0/0, as overlayfs expects.
+// device 0/0, as overlayfs expects. A whiteout hides only lower layers' files, so an
+// entry this layer has itself is kept.
 func (a *applier) whiteout(parent, name string, hdr *tar.Header) error {
 	if name == "" || name == "." || name == ".." {
 		return errors.New("bad whiteout")
@@ -331,8 +336,9 @@ func (a *applier) whiteout(parent, name string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.clear(pfd, path.Join(parent, name), name, false); err != nil {
-		return err
+	var st unix.Stat_t
+	if err := unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		return nil
 	}
 	if err := unix.Mknodat(pfd, name, unix.S_IFCHR, 0); err != nil {
 		return fmt.Errorf("whiteout: %w", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -58,17 +59,25 @@ func TestApplyLayerReplacesEntries(t *testing.T) {
 		file("c", 0o644, "not a link"), // replaces the link, not its target
 		file("/abs/path", 0o644, "leading slash"),
 		tarEntry{Header: tar.Header{Typeflag: tar.TypeFifo, Name: "fifo", Mode: 0o600}},
+		file("d", 0o644, "kept"),
+		file(".wh.d", 0o644, ""), // hides lower layers' d only
+		file(".wh.e", 0o644, ""),
+		file("e", 0o644, "recreated"), // replaces the whiteout
+		file(".wh..wh.plnk", 0o644, ""),
 	)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p, want := range map[string]string{"a": "a file now", "b": "second", "c": "not a link", "abs/path": "leading slash"} {
+	for p, want := range map[string]string{"a": "a file now", "b": "second", "c": "not a link", "abs/path": "leading slash", "d": "kept", "e": "recreated"} {
 		if b, err := os.ReadFile(filepath.Join(layer, p)); err != nil || string(b) != want {
 			t.Errorf("%s = %q, %v; want %q", p, b, err, want)
 		}
 	}
 	if fi, err := os.Lstat(filepath.Join(layer, "fifo")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("fifo: %v, %v", fi, err)
+	}
+	if names := dirNames(t, layer); slices.Contains(names, ".wh.plnk") || slices.Contains(names, ".wh..wh.plnk") {
+		t.Errorf("aufs metadata unpacked: %v", names)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -98,7 +99,7 @@ func testImage(t *testing.T, entrypoint, cmd []string, extra map[string]string) 
 // pushed under every name given.
 func testRegistry(t *testing.T, images map[string]v1.Image) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(nil)))
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	for ref, img := range images {

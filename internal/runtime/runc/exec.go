@@ -99,18 +99,30 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, cmd []string, st
 	}()
 	var copiers sync.WaitGroup
 	var drain []*os.File // output we read until the command has ended
-	var console *os.File
-	consoleDone := make(chan consoleResult, 1)
 	command := exec.Command(r.cfg.RuncBinary)
+	var master *os.File
 	if streams.TTY {
-		sock := filepath.Join(tmp, "console.sock")
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		// runc exec allocates the container's terminal itself and copies between it
+		// and its own stdio, which must be a terminal: our pty's slave side. It takes
+		// the size of our pty at start and on SIGWINCH.
+		m, slave, err := openPty()
 		if err != nil {
-			return -1, err
+			return -1, fmt.Errorf("exec in container %s: %w", c.id, err)
 		}
-		defer ln.Close()
-		args = append(args, "--tty", "--console-socket", sock)
-		go func() { consoleDone <- receiveConsole(ln) }()
+		master = m
+		ours = append(ours, master)
+		theirs = append(theirs, slave)
+		drain = append(drain, master)
+		select {
+		case size, ok := <-streams.Resize:
+			if ok {
+				setWinsize(master, size.Width, size.Height)
+			}
+		default:
+			setWinsize(master, 80, 24)
+		}
+		command.Stdin, command.Stdout, command.Stderr = slave, slave, slave
+		args = append(args, "--tty")
 	} else {
 		if streams.Stdin != nil {
 			pr, pw, err := os.Pipe()
@@ -159,33 +171,30 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, cmd []string, st
 	}
 	theirs = nil
 	exited := make(chan error, 1)
-	go func() { exited <- command.Wait() }()
+	exited2 := make(chan struct{}) // closed when the command has ended
+	go func() {
+		err := command.Wait()
+		close(exited2)
+		exited <- err
+	}()
 
-	if streams.TTY {
-		var res consoleResult
-		select {
-		case res = <-consoleDone:
-		case werr := <-exited:
-			exited <- werr
-			res.err = fmt.Errorf("runc exited before sending the terminal: %s", runcLogError(logFile))
-		case <-time.After(10 * time.Second):
-			res.err = errors.New("runc sent no terminal")
-		}
-		if res.err != nil {
-			command.Process.Kill()
-			<-exited
-			return -1, fmt.Errorf("exec in container %s: %w", c.id, res.err)
-		}
-		console = res.master
-		ours = append(ours, console)
-		drain = append(drain, console)
+	if master != nil {
 		if streams.Stdin != nil {
-			go io.Copy(console, streams.Stdin)
+			go io.Copy(master, streams.Stdin)
 		}
 		if streams.Resize != nil {
 			go func() {
-				for size := range streams.Resize {
-					setWinsize(console, size.Width, size.Height)
+				for {
+					select {
+					case size, ok := <-streams.Resize:
+						if !ok {
+							return
+						}
+						setWinsize(master, size.Width, size.Height)
+						command.Process.Signal(unix.SIGWINCH)
+					case <-exited2:
+						return
+					}
 				}
 			}()
 		}
@@ -196,7 +205,7 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, cmd []string, st
 		copiers.Add(1)
 		go func() {
 			defer copiers.Done()
-			io.Copy(w, console)
+			io.Copy(w, master)
 		}()
 	}
 
@@ -261,44 +270,28 @@ func setWinsize(f *os.File, width, height uint16) {
 	})
 }
 
-type consoleResult struct {
-	master *os.File
-	err    error
-}
-
-// receiveConsole accepts runc's connection and receives the terminal's master side.
-func receiveConsole(ln *net.UnixListener) consoleResult {
-	conn, err := ln.AcceptUnix()
+// openPty opens a new pseudo-terminal and returns its master side (non-blocking,
+// for the runtime poller) and its slave side.
+func openPty() (master, slave *os.File, err error) {
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return consoleResult{err: err}
+		return nil, nil, fmt.Errorf("opening /dev/ptmx: %w", err)
 	}
-	defer conn.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return consoleResult{err: err}
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(m)
+		return nil, nil, fmt.Errorf("unlocking the pty: %w", err)
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return consoleResult{err: err}
+	s, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(m), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		unix.Close(m)
+		return nil, nil, fmt.Errorf("opening the pty's slave: %w", errno)
 	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil || len(fds) == 0 {
-			continue
-		}
-		for _, fd := range fds[1:] {
-			unix.Close(fd)
-		}
-		unix.CloseOnExec(fds[0])
-		if err := unix.SetNonblock(fds[0], true); err != nil {
-			unix.Close(fds[0])
-			return consoleResult{err: err}
-		}
-		return consoleResult{master: os.NewFile(uintptr(fds[0]), "pty-master")}
+	if err := unix.SetNonblock(m, true); err != nil {
+		unix.Close(m)
+		unix.Close(int(s))
+		return nil, nil, err
 	}
-	return consoleResult{err: errors.New("no file descriptor in runc's message")}
+	return os.NewFile(uintptr(m), "pty-master"), os.NewFile(s, "pty-slave"), nil
 }
 
 // runcLogError returns the last error in a runc JSON log.

@@ -1,0 +1,580 @@
+package runc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podium/podium/internal/runtime"
+)
+
+func syscallKill(pid int) { unix.Kill(pid, unix.SIGKILL) }
+
+// logLine is one line of a CRI log file.
+type logLine struct {
+	time   time.Time
+	stream string
+	tag    string
+	text   string
+}
+
+func readLog(t *testing.T, path string) []logLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []logLine
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		f := strings.SplitN(l, " ", 4)
+		if len(f) < 3 {
+			t.Fatalf("bad log line %q", l)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, f[0])
+		if err != nil {
+			t.Fatalf("bad timestamp in %q: %v", l, err)
+		}
+		ll := logLine{time: ts, stream: f[1], tag: f[2]}
+		if len(f) == 4 {
+			ll.text = f[3]
+		}
+		out = append(out, ll)
+	}
+	return out
+}
+
+func hasLine(lines []logLine, stream, tag, text string) bool {
+	for _, l := range lines {
+		if l.stream == stream && l.tag == tag && l.text == text {
+			return true
+		}
+	}
+	return false
+}
+
+func TestContainerExitCodeAndLog(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("exit")
+	facts := e.facts(sid)
+
+	failing := e.start(sid, pod, containerConfig("failing", "sh", "-c", "echo hello; echo err >&2; exit 3"))
+	st := waitState(t, e.r, failing, runtimeapi.ContainerState_CONTAINER_EXITED, 10*time.Second)
+	if st.ExitCode != 3 || st.Reason != "Error" {
+		t.Errorf("exit code %d reason %q, want 3 Error", st.ExitCode, st.Reason)
+	}
+	if st.StartedAt == 0 || st.FinishedAt < st.StartedAt || st.CreatedAt > st.StartedAt {
+		t.Errorf("times created %d started %d finished %d", st.CreatedAt, st.StartedAt, st.FinishedAt)
+	}
+	wantLog := filepath.Join(pod.LogDirectory, "failing", "0.log")
+	if st.LogPath != wantLog {
+		t.Errorf("log path %q, want %q", st.LogPath, wantLog)
+	}
+	if st.ImageRef == "" || st.Image.GetImage() != "busybox" || st.Metadata.GetName() != "failing" {
+		t.Errorf("status image %v ref %q metadata %v", st.Image, st.ImageRef, st.Metadata)
+	}
+	lines := readLog(t, wantLog)
+	if !hasLine(lines, "stdout", "F", "hello") || !hasLine(lines, "stderr", "F", "err") {
+		t.Errorf("log lines %+v lack stdout hello and stderr err", lines)
+	}
+
+	ok := e.start(sid, pod, containerConfig("ok", "sh", "-c", `printf 'full\npartial'`))
+	st = waitState(t, e.r, ok, runtimeapi.ContainerState_CONTAINER_EXITED, 10*time.Second)
+	if st.ExitCode != 0 || st.Reason != "Completed" {
+		t.Errorf("exit code %d reason %q, want 0 Completed", st.ExitCode, st.Reason)
+	}
+	lines = readLog(t, st.LogPath)
+	if !hasLine(lines, "stdout", "F", "full") || !hasLine(lines, "stdout", "P", "partial") {
+		t.Errorf("log lines %+v lack F full and P partial", lines)
+	}
+
+	list, err := e.r.ListContainers(ctx, sid)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListContainers: %v, %d containers", err, len(list))
+	}
+	if err := e.r.RemoveContainer(ctx, failing); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.r.RemoveContainer(ctx, failing); err != nil {
+		t.Errorf("removing again: %v", err)
+	}
+	if _, err := e.r.ContainerStatus(ctx, failing); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("status of a removed container: %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(wantLog); err != nil {
+		t.Errorf("the log must stay after RemoveContainer: %v", err)
+	}
+	if err := e.r.StopPodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.r.PodSandboxStatus(ctx, sid); st.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("stopped sandbox is %s", st.State)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Errorf("removing again: %v", err)
+	}
+}
+
+func TestStopContainerGracePeriod(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("stop")
+	facts := e.facts(sid)
+
+	// sleep as PID 1 has no handler for SIGTERM, so the kernel drops it.
+	stubborn := e.start(sid, pod, containerConfig("stubborn", "sleep", "1000"))
+	trapping := e.start(sid, pod, containerConfig("trapping", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"))
+	waitState(t, e.r, stubborn, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	waitState(t, e.r, trapping, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	time.Sleep(200 * time.Millisecond) // let the shell install its trap
+
+	t0 := time.Now()
+	if err := e.r.StopContainer(ctx, stubborn, 1); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d < time.Second || d > 4*time.Second {
+		t.Errorf("stopping took %v, want the 1s grace period", d)
+	}
+	st, _ := e.r.ContainerStatus(ctx, stubborn)
+	if st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 137 || st.Reason != "Error" {
+		t.Errorf("stubborn: %s exit %d %s, want EXITED 137 Error", st.State, st.ExitCode, st.Reason)
+	}
+
+	t0 = time.Now()
+	if err := e.r.StopContainer(ctx, trapping, 10); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Errorf("stopping a container that handles SIGTERM took %v", d)
+	}
+	st, _ = e.r.ContainerStatus(ctx, trapping)
+	if st.ExitCode != 0 || st.Reason != "Completed" {
+		t.Errorf("trapping: exit %d %s, want 0 Completed", st.ExitCode, st.Reason)
+	}
+	if err := e.r.StopContainer(ctx, trapping, 10); err != nil {
+		t.Errorf("stopping again: %v", err)
+	}
+
+	// A container that was created but never started.
+	created, err := e.r.CreateContainer(ctx, sid, containerConfig("created", "sleep", "1000"), pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.r.ContainerStatus(ctx, created); st.State != runtimeapi.ContainerState_CONTAINER_CREATED {
+		t.Errorf("created container is %s", st.State)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestPodSharesNetworkIPCAndVolume(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("shared-pod")
+	facts := e.facts(sid)
+	vol := t.TempDir()
+	mount := []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: vol}}
+
+	server := containerConfig("server", "sh", "-c",
+		"echo shared > /data/a.txt; echo shm > /dev/shm/x; exec nc -ll -p 7777 -e echo hi")
+	server.Mounts = mount
+	e.start(sid, pod, server)
+
+	client := containerConfig("client", "sh", "-c", `
+		for i in $(seq 100); do [ -f /data/a.txt ] && [ -f /dev/shm/x ] && out=$(nc 127.0.0.1 7777) && [ -n "$out" ] && break; sleep 0.05; done
+		echo "got:$out"
+		echo "file:$(cat /data/a.txt)"
+		echo "shm:$(cat /dev/shm/x)"
+		echo "hostname:$(hostname)"
+		echo "env:$HOSTNAME:$FROM_IMAGE:$FROM_CONFIG"
+		cat /etc/hosts /etc/resolv.conf
+		echo written > /data/b.txt`)
+	client.Mounts = mount
+	client.Envs = []*runtimeapi.KeyValue{{Key: "FROM_CONFIG", Value: []byte("yes")}}
+	cid := e.start(sid, pod, client)
+	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 15*time.Second)
+	out, _ := os.ReadFile(st.LogPath)
+	status, err := e.r.PodSandboxStatus(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"stdout F got:hi\n",
+		"stdout F file:shared\n",
+		"stdout F shm:shm\n",
+		"stdout F hostname:shared-pod\n",
+		"stdout F env:shared-pod:yes:yes\n",
+		"stdout F 127.0.0.1\tlocalhost\n",
+		fmt.Sprintf("stdout F %s\tshared-pod\n", status.Network.Ip),
+		"stdout F nameserver 10.96.0.10\n",
+		"stdout F search default.svc.cluster.local\n",
+		"stdout F options ndots:5\n",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("client log lacks %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(vol, "b.txt")); err != nil || string(b) != "written\n" {
+		t.Errorf("volume file: %q, %v", b, err)
+	}
+	if status.State != runtimeapi.PodSandboxState_SANDBOX_READY || status.Network.Ip == "" {
+		t.Errorf("sandbox status %v", status)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestResourcesAndOOM(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("resources")
+	facts := e.facts(sid)
+
+	limited := containerConfig("limited", "sleep", "1000")
+	limited.Linux = &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{
+		MemoryLimitInBytes: 64 << 20, CpuShares: 512, CpuQuota: 50000, CpuPeriod: 100000,
+		Unified: map[string]string{"pids.max": "100"},
+	}}
+	cid := e.start(sid, pod, limited)
+	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	cg := facts.cgroup + "/" + cid
+	for file, want := range map[string]string{
+		"memory/memory.limit_in_bytes": "67108864",
+		"cpu/cpu.shares":               "512",
+		"cpu/cpu.cfs_quota_us":         "50000",
+		"cpu/cpu.cfs_period_us":        "100000",
+		"pids/pids.max":                "100",
+	} {
+		ctrl, name, _ := strings.Cut(file, "/")
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, cg, name))
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s: %q, %v; want %s", file, b, err, want)
+		}
+	}
+
+	hog := containerConfig("hog", "tail", "/dev/zero")
+	hog.Linux = &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 24 << 20}}
+	hid := e.start(sid, pod, hog)
+	st := waitState(t, e.r, hid, runtimeapi.ContainerState_CONTAINER_EXITED, 30*time.Second)
+	if st.Reason != "OOMKilled" || st.ExitCode != 137 {
+		t.Errorf("hog: reason %q exit %d, want OOMKilled 137", st.Reason, st.ExitCode)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestExec(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("exec")
+	facts := e.facts(sid)
+	cid := e.start(sid, pod, containerConfig("main", "sleep", "1000"))
+	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+
+	stdout, stderr, code, err := e.r.ExecSync(ctx, cid, []string{"sh", "-c", "echo out; echo err >&2; exit 7"}, 10)
+	if err != nil || string(stdout) != "out\n" || string(stderr) != "err\n" || code != 7 {
+		t.Errorf("ExecSync: %q %q %d %v", stdout, stderr, code, err)
+	}
+
+	t0 := time.Now()
+	_, _, _, err = e.r.ExecSync(ctx, cid, []string{"sleep", "30"}, 1)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ExecSync past its timeout: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("ExecSync with a 1s timeout took %v", d)
+	}
+	ps, _, _, err := e.r.ExecSync(ctx, cid, []string{"ps", "-o", "args"}, 10)
+	if err != nil || strings.Contains(string(ps), "sleep 30") {
+		t.Errorf("the timed-out command still runs: %s %v", ps, err)
+	}
+
+	var out bytes.Buffer
+	code, err = e.r.Exec(ctx, cid, []string{"cat"}, runtime.Streams{Stdin: strings.NewReader("piped\n"), Stdout: &out})
+	if err != nil || code != 0 || out.String() != "piped\n" {
+		t.Errorf("Exec with stdin: %q %d %v", out.String(), code, err)
+	}
+
+	resize := make(chan runtime.TerminalSize, 1)
+	resize <- runtime.TerminalSize{Width: 100, Height: 40}
+	var tty syncBuffer
+	code, err = e.r.Exec(ctx, cid, []string{"sh", "-c", "sleep 0.3; stty size; tty; exit 4"},
+		runtime.Streams{Stdout: &tty, TTY: true, Resize: resize})
+	if err != nil || code != 4 || !strings.Contains(tty.String(), "40 100") || !strings.Contains(tty.String(), "/dev/pts/") {
+		t.Errorf("Exec with a tty: %q %d %v", tty.String(), code, err)
+	}
+
+	if _, _, _, err := e.r.ExecSync(ctx, cid, []string{"/no/such/command"}, 10); err == nil {
+		t.Errorf("ExecSync of a missing command succeeded")
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestAttach(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("attach")
+	facts := e.facts(sid)
+	cfg := containerConfig("reader", "sh", "-c", "while read line; do echo got:$line; done; echo bye")
+	cfg.Stdin = true
+	cid := e.start(sid, pod, cfg)
+	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+
+	pr, pw := io.Pipe()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- e.r.Attach(ctx, cid, runtime.Streams{Stdin: pr, Stdout: &out, Stderr: &out}) }()
+	pw.Write([]byte("one\n"))
+	waitFor(t, "the container's echo", 5*time.Second, func() bool { return strings.Contains(out.String(), "got:one") })
+	pw.Close() // the container's stdin closes, its loop ends
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Attach: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Attach did not return when the container exited")
+	}
+	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 5*time.Second)
+	if !strings.Contains(out.String(), "bye") {
+		t.Errorf("attach output %q lacks bye", out.String())
+	}
+	lines := readLog(t, st.LogPath)
+	if !hasLine(lines, "stdout", "F", "got:one") {
+		t.Errorf("log %+v lacks got:one", lines)
+	}
+	if err := e.r.Attach(ctx, cid, runtime.Streams{Stdout: &out}); err == nil {
+		t.Errorf("attaching to an exited container succeeded")
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestPortForward(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("portforward")
+	facts := e.facts(sid)
+	e.start(sid, pod, containerConfig("server", "nc", "-ll", "-p", "8080", "-e", "echo", "forwarded"))
+
+	var got string
+	waitFor(t, "a forwarded connection", 10*time.Second, func() bool {
+		a, b := net.Pipe()
+		defer a.Close()
+		errc := make(chan error, 1)
+		go func() { errc <- e.r.PortForward(ctx, sid, 8080, b) }()
+		a.SetReadDeadline(time.Now().Add(2 * time.Second))
+		data, _ := io.ReadAll(a)
+		<-errc
+		got = string(data)
+		return got == "forwarded\n"
+	})
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+// TestReadoption: a new Runtime on the same state directory (as after an agent
+// restart) finds the sandbox and its running container, whose shim, process and log
+// carried on, and can stop and remove them.
+func TestReadoption(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("readopt")
+	facts := e.facts(sid)
+	cid := e.start(sid, pod, containerConfig("ticker", "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done"))
+	before := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	logSize := func() int64 {
+		fi, err := os.Stat(before.LogPath)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	waitFor(t, "log lines", 5*time.Second, func() bool { return logSize() > 0 })
+
+	r2, err := New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbs, err := r2.ListPodSandbox(ctx)
+	if err != nil || len(sbs) != 1 || sbs[0].Id != sid || sbs[0].State != runtimeapi.PodSandboxState_SANDBOX_READY {
+		t.Fatalf("ListPodSandbox after re-adoption: %v %v", sbs, err)
+	}
+	if sbs[0].Metadata.GetUid() != pod.Metadata.Uid || sbs[0].Labels["app"] != "readopt" {
+		t.Errorf("re-adopted sandbox %v", sbs[0])
+	}
+	status, err := r2.PodSandboxStatus(ctx, sid)
+	if err != nil || status.Network.GetIp() == "" {
+		t.Errorf("PodSandboxStatus: %v %v", status, err)
+	}
+	cs, err := r2.ListContainers(ctx, "")
+	if err != nil || len(cs) != 1 || cs[0].Id != cid || cs[0].State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("ListContainers after re-adoption: %v %v", cs, err)
+	}
+	after, err := r2.ContainerStatus(ctx, cid)
+	if err != nil || after.StartedAt != before.StartedAt || after.LogPath != before.LogPath {
+		t.Errorf("status after re-adoption %v, before %v (%v)", after, before, err)
+	}
+	size := logSize()
+	waitFor(t, "the log to grow", 5*time.Second, func() bool { return logSize() > size })
+	stdout, _, code, err := r2.ExecSync(ctx, cid, []string{"echo", "still here"}, 10)
+	if err != nil || code != 0 || string(stdout) != "still here\n" {
+		t.Errorf("ExecSync after re-adoption: %q %d %v", stdout, code, err)
+	}
+	if s := e.facts(sid); s.shimPid != facts.shimPid {
+		t.Errorf("the shim changed: %d, was %d", s.shimPid, facts.shimPid)
+	}
+	if err := r2.StopContainer(ctx, cid, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r2.ContainerStatus(ctx, cid); st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 137 {
+		t.Errorf("after stop: %s %d", st.State, st.ExitCode)
+	}
+	e.r = r2
+	if err := r2.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+// TestShimKilled: when a pod's shim dies, the sandbox is not ready, a container that
+// still runs is reported running, and removing the sandbox cleans everything up with
+// runc directly.
+func TestShimKilled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("shimkilled")
+	facts := e.facts(sid)
+	quiet := e.start(sid, pod, containerConfig("quiet", "sleep", "1000"))
+	noisy := e.start(sid, pod, containerConfig("noisy", "sh", "-c", "while true; do echo x; sleep 0.05; done"))
+	quietSt := waitState(t, e.r, quiet, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	waitState(t, e.r, noisy, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	_ = quietSt
+
+	if err := unix.Kill(facts.shimPid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the shim to die", 5*time.Second, func() bool { return !processAlive(facts.shimPid, facts.shimStart) })
+	st, err := e.r.PodSandboxStatus(ctx, sid)
+	if err != nil || st.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("sandbox with a dead shim: %v %v", st, err)
+	}
+	// The quiet container never writes, so it runs on; the noisy one dies of SIGPIPE
+	// at its next write and is reported exited with an unknown status.
+	if st, _ := e.r.ContainerStatus(ctx, quiet); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("quiet container: %s", st.State)
+	}
+	ns := waitState(t, e.r, noisy, runtimeapi.ContainerState_CONTAINER_EXITED, 5*time.Second)
+	if ns.ExitCode != 255 || !strings.Contains(ns.Message, "shim") {
+		t.Errorf("noisy container: exit %d message %q", ns.ExitCode, ns.Message)
+	}
+	if _, err := e.r.CreateContainer(ctx, sid, containerConfig("late", "true"), pod); err == nil {
+		t.Errorf("creating a container in a sandbox without a shim succeeded")
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestHostNetworkSandbox(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	pod := podConfig("hostnet")
+	pod.LogDirectory = filepath.Join(e.logDir, "hostnet")
+	pod.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+		NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+	}}
+	sid, err := e.r.RunPodSandbox(ctx, pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := e.facts(sid)
+	hostname, _ := os.Hostname()
+	cid := e.start(sid, pod, containerConfig("main", "sh", "-c", "hostname; readlink /proc/self/ns/net"))
+	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 10*time.Second)
+	hostNet, _ := os.Readlink("/proc/self/ns/net")
+	lines := readLog(t, st.LogPath)
+	if !hasLine(lines, "stdout", "F", hostname) || !hasLine(lines, "stdout", "F", hostNet) {
+		t.Errorf("log %+v lacks the host's hostname %s and network namespace %s", lines, hostname, hostNet)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestSecurityContext(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("security")
+	facts := e.facts(sid)
+	cfg := containerConfig("app", "sh", "-c", "id; grep Cap /proc/self/status; touch /x 2>&1 || echo readonly-root")
+	cfg.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+		RunAsUsername:  "app",
+		ReadonlyRootfs: true,
+		Capabilities:   &runtimeapi.Capability{DropCapabilities: []string{"ALL"}, AddCapabilities: []string{"NET_BIND_SERVICE"}},
+	}}
+	cid := e.start(sid, pod, cfg)
+	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 10*time.Second)
+	out, _ := os.ReadFile(st.LogPath)
+	for _, want := range []string{"uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)", "CapBnd:\t0000000000000400", "readonly-root"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
