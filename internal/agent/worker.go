@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,6 +135,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 
 	plan := a.planner.Plan(pod, rp)
 	retry := w.execute(ctx, pod, rp, plan)
+	w.pruneContainers(ctx, pod, rp)
 	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs); err == nil && snap[w.uid] != nil {
 		rp = snap[w.uid]
 	}
@@ -213,6 +216,23 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		}
 	}
 	return retry
+}
+
+// pruneContainers removes the exited runs of each container but the newest two (the
+// current one and the one --previous shows), with their logs, as upstream's container
+// garbage collection keeps them.
+func (w *worker) pruneContainers(ctx context.Context, pod *corev1.Pod, rp *RuntimePod) {
+	seen := map[string]int{}
+	for _, c := range rp.Containers { // newest first for each name
+		seen[c.Name]++
+		if seen[c.Name] <= 2 || c.Running() {
+			continue
+		}
+		if err := w.a.rt.RemoveContainer(ctx, c.ID); err != nil {
+			continue
+		}
+		_ = os.Remove(filepath.Join(PodLogDir(w.a.cfg.PodLogDir, pod), ContainerLogPath(c.Name, c.Attempt)))
+	}
 }
 
 // failStart records why a container could not start: an event and its waiting reason.
