@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 
+	"github.com/podium/podium/internal/agent/prober"
 	"github.com/podium/podium/internal/runtime"
 )
 
@@ -55,6 +56,8 @@ type Agent struct {
 	dirs         podDirs
 	src          objectSource
 	log          *slog.Logger
+
+	probes  *prober.Manager
 
 	mu      sync.Mutex // guards workers and synced
 	workers map[types.UID]*worker
@@ -112,6 +115,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("container runtime: %w", err)
 	}
+	a.probes = prober.NewManager(a.cfg.Clock, a.rt, probeEvents{a: a})
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()

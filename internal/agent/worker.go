@@ -108,6 +108,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	}
 	if deleted || pod == nil {
 		// The API object is gone (or never seen: an orphan). Stop and remove all.
+		a.probes.Stop(string(w.uid))
 		w.killPod(ctx, pod, rp, 0)
 		w.cleanUp(ctx, pod, sandboxes[w.uid])
 		a.planner.Forget(orEmpty(pod))
@@ -120,6 +121,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 		} else if pod.Spec.TerminationGracePeriodSeconds != nil {
 			grace = *pod.Spec.TerminationGracePeriodSeconds
 		}
+		a.probes.Stop(string(w.uid))
 		w.killPod(ctx, pod, rp, grace)
 		w.cleanUp(ctx, pod, sandboxes[w.uid])
 		a.planner.Forget(pod)
@@ -147,7 +149,8 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 		waiting[k] = v
 		w.backOffEvent(pod, k, v)
 	}
-	w.reportStatus(ctx, pod, rp, waiting)
+	ready, started := a.syncProbes(ctx, pod, rp)
+	w.reportStatus(ctx, pod, rp, waiting, ready, started)
 	if plan.Retry > 0 && (retry == 0 || plan.Retry < retry) {
 		retry = plan.Retry
 	}
@@ -523,13 +526,14 @@ func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
 }
 
 // reportStatus writes the pod's status when it changed.
-func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting) {
+func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting, ready, started map[string]bool) {
 	for k := range waiting {
 		if strings.Contains(k, "\x00") {
 			delete(waiting, k) // bookkeeping of backOffEvent, not a container
 		}
 	}
-	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now()})
+	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, Ready: ready, Started: started,
+		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now()})
 	if equality.Semantic.DeepEqual(st, pod.Status) {
 		return
 	}
