@@ -57,7 +57,7 @@ type Agent struct {
 	src          objectSource
 	log          *slog.Logger
 
-	probes  *prober.Manager
+	probes *prober.Manager
 
 	mu      sync.Mutex // guards workers and synced
 	workers map[types.UID]*worker

@@ -54,7 +54,7 @@ type Manager struct {
 	exec   Execer
 	events Events
 
-	mu      sync.Mutex // guards entries
+	mu      sync.Mutex        // guards entries
 	entries map[string]*entry // by pod UID + "/" + container name
 }
 

@@ -28,8 +28,12 @@ func (r *recorder) Unhealthy(_ Container, k Kind, msg string) {
 	defer r.mu.Unlock()
 	r.unhealthy = append(r.unhealthy, k.String()+" probe failed: "+msg)
 }
-func (r *recorder) Failed(_ Container, k Kind) { r.mu.Lock(); r.failed = append(r.failed, k); r.mu.Unlock() }
-func (r *recorder) Changed(Container)         { r.mu.Lock(); r.changed++; r.mu.Unlock() }
+func (r *recorder) Failed(_ Container, k Kind) {
+	r.mu.Lock()
+	r.failed = append(r.failed, k)
+	r.mu.Unlock()
+}
+func (r *recorder) Changed(Container) { r.mu.Lock(); r.changed++; r.mu.Unlock() }
 
 // server answers /ok with 200, /moved with a redirect, everything else with 404.
 func server(t *testing.T) (ip string, port int) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,10 +170,10 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, cmd []string, st
 	}
 	theirs = nil
 	exited := make(chan error, 1)
-	exited2 := make(chan struct{}) // closed when the command has ended
+	ended := make(chan struct{}) // closed when the command has ended
 	go func() {
 		err := command.Wait()
-		close(exited2)
+		close(ended)
 		exited <- err
 	}()
 
@@ -192,7 +191,7 @@ func (r *Runtime) Exec(ctx context.Context, containerID string, cmd []string, st
 						}
 						setWinsize(master, size.Width, size.Height)
 						command.Process.Signal(unix.SIGWINCH)
-					case <-exited2:
+					case <-ended:
 						return
 					}
 				}

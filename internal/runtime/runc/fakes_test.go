@@ -176,34 +176,48 @@ func (n *fakeNetwork) isAttached(id string) bool {
 func loopbackUp(nsPath string) error {
 	errc := make(chan error, 1)
 	go func() {
-		goruntime.LockOSThread() // never unlocked: the thread ends in the pod's namespace
+		goruntime.LockOSThread()
+		orig, err := unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			goruntime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer unix.Close(orig)
 		ns, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			goruntime.UnlockOSThread()
 			errc <- err
 			return
 		}
 		defer unix.Close(ns)
 		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			goruntime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
+		err = setIfUp("lo")
+		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
+			goruntime.UnlockOSThread()
 		}
-		defer unix.Close(fd)
-		ifr, err := unix.NewIfreq("lo")
-		if err != nil {
-			errc <- err
-			return
-		}
-		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-			errc <- err
-			return
-		}
-		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-		errc <- unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+		errc <- err
 	}()
 	return <-errc
+}
+
+func setIfUp(name string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }

@@ -56,6 +56,7 @@ func setupIntegration(tmp string) error {
 	shimBinary = filepath.Join(tmp, "podium-shim")
 	build := exec.Command("go", "build", "-o", shimBinary, "./cmd/podium-shim")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("building podium-shim: %v: %s", err, out)
 	}

@@ -11,9 +11,10 @@ import (
 )
 
 // pinNamespace makes a new namespace of one kind (unix.CLONE_NEWNET, CLONE_NEWIPC or
-// CLONE_NEWUTS) on a thread of its own, runs setup in it, and bind-mounts it onto the
-// file path, which keeps it alive with no process in it. The thread is thrown away
-// afterwards, so no goroutine ever runs in the new namespace.
+// CLONE_NEWUTS) on a locked thread, runs setup in it, bind-mounts it onto the file
+// path, which keeps it alive with no process in it, and returns the thread to its
+// namespace. A thread that cannot go back is not unlocked, so that it ends with its
+// goroutine.
 func pinNamespace(kind int, path string, setup func() error) error {
 	names := map[int]string{unix.CLONE_NEWNET: "net", unix.CLONE_NEWIPC: "ipc", unix.CLONE_NEWUTS: "uts"}
 	name, ok := names[kind]
@@ -27,30 +28,46 @@ func pinNamespace(kind int, path string, setup func() error) error {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread ends with this goroutine.
-		goruntime.LockOSThread()
-		if err := unix.Unshare(kind); err != nil {
-			errc <- fmt.Errorf("unshare %s namespace: %w", name, err)
-			return
-		}
-		if setup != nil {
-			if err := setup(); err != nil {
-				errc <- err
-				return
+		errc <- inNewNamespace(kind, name, func(tid int) error {
+			if setup != nil {
+				if err := setup(); err != nil {
+					return err
+				}
 			}
-		}
-		src := fmt.Sprintf("/proc/self/task/%d/ns/%s", unix.Gettid(), name)
-		if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("pinning %s namespace at %s: %w", name, path, err)
-			return
-		}
-		errc <- nil
+			src := fmt.Sprintf("/proc/self/task/%d/ns/%s", tid, name)
+			if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("pinning %s namespace at %s: %w", name, path, err)
+			}
+			return nil
+		})
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)
 		return err
 	}
 	return nil
+}
+
+// inNewNamespace runs f on this goroutine's thread in a new namespace of kind, then
+// puts the thread back in its namespace.
+func inNewNamespace(kind int, name string, f func(tid int) error) error {
+	goruntime.LockOSThread()
+	tid := unix.Gettid()
+	orig, err := unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/%s", tid, name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		goruntime.UnlockOSThread()
+		return err
+	}
+	defer unix.Close(orig)
+	if err := unix.Unshare(kind); err != nil {
+		goruntime.UnlockOSThread()
+		return fmt.Errorf("unshare %s namespace: %w", name, err)
+	}
+	ferr := f(tid)
+	if err := unix.Setns(orig, kind); err == nil {
+		goruntime.UnlockOSThread()
+	} // else the thread stays locked and ends with the goroutine
+	return ferr
 }
 
 // unpinNamespace unmounts and removes a namespace pin; a missing one is fine.

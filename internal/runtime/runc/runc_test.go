@@ -487,8 +487,9 @@ func TestReadoption(t *testing.T) {
 	e.assertRemoved(facts)
 }
 
-// TestShimKilled: when a pod's shim dies, the sandbox is not ready, a container that
-// still runs is reported running, and removing the sandbox cleans everything up with
+// TestShimKilled: when a pod's shim dies, the sandbox is not ready; its containers
+// run on (a PID 1 ignores the SIGPIPE of writing to its dead log pipe, another process
+// dies of it), exec still works, and removing the sandbox cleans everything up with
 // runc directly.
 func TestShimKilled(t *testing.T) {
 	e := newEnv(t)
@@ -496,10 +497,9 @@ func TestShimKilled(t *testing.T) {
 	sid, pod := e.runPod("shimkilled")
 	facts := e.facts(sid)
 	quiet := e.start(sid, pod, containerConfig("quiet", "sleep", "1000"))
-	noisy := e.start(sid, pod, containerConfig("noisy", "sh", "-c", "while true; do echo x; sleep 0.05; done"))
-	quietSt := waitState(t, e.r, quiet, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	noisy := e.start(sid, pod, containerConfig("noisy", "sh", "-c", "while true; do echo x || touch /tmp/epipe; sleep 0.05; done"))
+	waitState(t, e.r, quiet, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
 	waitState(t, e.r, noisy, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
-	_ = quietSt
 
 	if err := unix.Kill(facts.shimPid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -509,17 +509,66 @@ func TestShimKilled(t *testing.T) {
 	if err != nil || st.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
 		t.Errorf("sandbox with a dead shim: %v %v", st, err)
 	}
-	// The quiet container never writes, so it runs on; the noisy one dies of SIGPIPE
-	// at its next write and is reported exited with an unknown status.
-	if st, _ := e.r.ContainerStatus(ctx, quiet); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
-		t.Errorf("quiet container: %s", st.State)
-	}
-	ns := waitState(t, e.r, noisy, runtimeapi.ContainerState_CONTAINER_EXITED, 5*time.Second)
-	if ns.ExitCode != 255 || !strings.Contains(ns.Message, "shim") {
-		t.Errorf("noisy container: exit %d message %q", ns.ExitCode, ns.Message)
+	waitFor(t, "a failed write to stdout", 5*time.Second, func() bool {
+		out, _, _, err := e.r.ExecSync(ctx, noisy, []string{"ls", "/tmp"}, 10)
+		return err == nil && strings.Contains(string(out), "epipe")
+	})
+	for _, id := range []string{quiet, noisy} {
+		if st, _ := e.r.ContainerStatus(ctx, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+			t.Errorf("container %s: %s, want RUNNING", id, st.State)
+		}
 	}
 	if _, err := e.r.CreateContainer(ctx, sid, containerConfig("late", "true"), pod); err == nil {
 		t.Errorf("creating a container in a sandbox without a shim succeeded")
+	}
+	if err := e.r.StopContainer(ctx, quiet, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.r.ContainerStatus(ctx, quiet); st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 255 || !strings.Contains(st.Message, "shim") {
+		t.Errorf("container stopped without its shim: %s exit %d %q", st.State, st.ExitCode, st.Message)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+func TestTTYContainer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("tty")
+	facts := e.facts(sid)
+	cfg := containerConfig("term", "sh", "-c", "read size; stty size; tty; echo done")
+	cfg.Tty, cfg.Stdin = true, true
+	cid := e.start(sid, pod, cfg)
+	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	resize := make(chan runtime.TerminalSize, 1)
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- e.r.Attach(ctx, cid, runtime.Streams{Stdin: pr, Stdout: &out, TTY: true, Resize: resize})
+	}()
+	resize <- runtime.TerminalSize{Width: 120, Height: 50}
+	time.Sleep(200 * time.Millisecond) // the resize frame goes first
+	pw.Write([]byte("go\n"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Attach: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Attach did not end with the container")
+	}
+	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 5*time.Second)
+	if !strings.Contains(out.String(), "50 120") || !strings.Contains(out.String(), "/dev/pts/") {
+		t.Errorf("attached output %q", out.String())
+	}
+	log, _ := os.ReadFile(st.LogPath)
+	if !strings.Contains(string(log), "stdout F /dev/pts/0\r") || !strings.Contains(string(log), "stdout F done\r") {
+		t.Errorf("tty log:\n%s", log)
 	}
 	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
 		t.Fatal(err)

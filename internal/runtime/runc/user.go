@@ -134,13 +134,15 @@ func resolveUser(in userInput) (specs.User, error) {
 	if sc.GetRunAsGroup() != nil {
 		u.GID = uint32(sc.GetRunAsGroup().GetValue())
 	}
-	seen := map[uint32]bool{u.GID: true}
+	// As containerd does, the primary group is also the first additional group.
+	seen := map[uint32]bool{}
 	add := func(g uint32) {
 		if !seen[g] {
 			seen[g] = true
 			u.AdditionalGids = append(u.AdditionalGids, g)
 		}
 	}
+	add(u.GID)
 	if name != "" {
 		for _, g := range in.Group {
 			for _, m := range g.members {
