@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/version"
@@ -43,6 +44,8 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the cluster's pod network (as the server's --cluster-cidr)")
 	f.IntVar(&cfg.Port, "agent-port", 10250, "port of the agent's HTTPS endpoint for logs, exec and port-forward")
+	f.DurationVar(&cfg.BackOffBase, "restart-backoff-base", 10*time.Second, "first delay before a crashed container restarts again")
+	f.DurationVar(&cfg.BackOffMax, "restart-backoff-max", 300*time.Second, "longest delay before a crashed container restarts")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }

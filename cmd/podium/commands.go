@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/version"
@@ -64,6 +65,8 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.NodeName, "node-name", "", "name of this server's node (default: the host name)")
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.IntVar(&cfg.AgentPort, "agent-port", 10250, "port of the node agent's HTTPS endpoint")
+	f.DurationVar(&cfg.RestartBackOffBase, "restart-backoff-base", 10*time.Second, "first delay before a crashed container restarts again")
+	f.DurationVar(&cfg.RestartBackOffMax, "restart-backoff-max", 300*time.Second, "longest delay before a crashed container restarts")
 	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address of the API server for pods and nodes (default: the bind address, or the host's first IPv4 address)")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "IPv4 range of pod IPs; each node gets a /24 of it")
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", servicealloc.DefaultServiceCIDR, "IPv4 range of Services' cluster IPs")

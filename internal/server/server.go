@@ -51,10 +51,12 @@ type Config struct {
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
 	DisableScheduler             bool
-	// NodeName, PodLogDir and AgentPort configure the server's own node agent.
-	NodeName  string
-	PodLogDir string
-	AgentPort int
+	// NodeName, PodLogDir, AgentPort and the restart back-off configure the server's
+	// own node agent.
+	NodeName                              string
+	PodLogDir                             string
+	AgentPort                             int
+	RestartBackOffBase, RestartBackOffMax time.Duration
 	// AdvertiseAddress is the API server's address for pods and nodes, in the
 	// kubernetes Service's endpoints; empty picks one (advertiseAddress).
 	AdvertiseAddress string
@@ -232,6 +234,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				ServerURL: url, Token: creds.JoinToken, CAPEM: creds.CAPEM, NodeName: cfg.NodeName,
 				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
+				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax,
 			})
 		}()
 	}

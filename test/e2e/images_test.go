@@ -3,12 +3,15 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -60,7 +63,11 @@ func busyboxLayer(t *testing.T, extra map[string]string) v1.Layer {
 			dir(strings.TrimSuffix(p, "/"))
 			continue
 		}
-		file(p, []byte(content), 0o644)
+		mode := int64(0o644)
+		if p == "echo" {
+			mode = 0o755
+		}
+		file(p, []byte(content), mode)
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
@@ -115,19 +122,55 @@ func testRegistry(t *testing.T, images map[string]v1.Image) string {
 }
 
 // seedImages are the images the seed's examples use, built locally: nginx (an HTTP
-// server on port 80) and busybox.
+// server on port 80), busybox, and subicura/echo (test/images/echo: HTTP on port 3000,
+// gRPC health on 3001), which the ghcr.io mirror serves.
 func seedImages(t *testing.T) map[string]v1.Image {
 	index := map[string]string{"var/www/": "", "var/www/index.html": "<h1>Welcome to nginx!</h1>\n"}
 	return map[string]v1.Image{
 		"library/nginx:latest":   testImage(t, []string{"/bin/httpd", "-f", "-v", "-p", "80", "-h", "/var/www"}, nil, index),
 		"library/busybox:latest": testImage(t, nil, []string{"sh"}, nil),
+		"subicura/echo:v1":       testImage(t, []string{"/echo"}, nil, map[string]string{"echo": echoBinary(t)}),
 	}
+}
+
+var (
+	echoOnce sync.Once
+	echoData string
+	echoErr  error
+)
+
+// echoBinary builds test/images/echo once per test run and returns its bytes.
+func echoBinary(t *testing.T) string {
+	t.Helper()
+	echoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "podium-echo-")
+		if err != nil {
+			echoErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		out := filepath.Join(dir, "echo")
+		cmd := exec.Command("go", "build", "-ldflags", "-s -w", "-o", out, "./test/images/echo")
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			echoErr = fmt.Errorf("building the echo image: %v\n%s", err, msg)
+			return
+		}
+		data, err := os.ReadFile(out)
+		echoData, echoErr = string(data), err
+	})
+	if echoErr != nil {
+		t.Fatal(echoErr)
+	}
+	return echoData
 }
 
 // writeMirror points docker.io at the test registry in a data dir's registries.yaml.
 func writeMirror(t *testing.T, dataDir, host string) {
 	t.Helper()
-	yaml := "mirrors:\n  docker.io:\n    endpoint:\n      - \"http://" + host + "\"\n"
+	yaml := "mirrors:\n  docker.io:\n    endpoint:\n      - \"http://" + host + "\"\n" +
+		"  ghcr.io:\n    endpoint:\n      - \"http://" + host + "\"\n"
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

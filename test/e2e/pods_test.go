@@ -25,7 +25,7 @@ const testClusterCIDR = "10.244.96.0/20"
 // startAgentCluster starts podium server with its node agent, which pulls the seed's
 // images from a loopback registry through a docker.io mirror. At the end it deletes
 // every pod, stops the server and checks that nothing is left on the host.
-func startAgentCluster(t *testing.T) *cluster {
+func startAgentCluster(t *testing.T, args ...string) *cluster {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -47,6 +47,7 @@ func startAgentCluster(t *testing.T) *cluster {
 		withAgent: true,
 		extraArgs: []string{"--node-name", "e2e-node", "--pod-log-dir", logDir, "--cluster-cidr", testClusterCIDR,
 			"--agent-port", strconv.Itoa(etcdtest.FreePort(t))}}
+	c.extraArgs = append(c.extraArgs, args...)
 	c.start()
 	t.Cleanup(func() {
 		out, errOut, err := c.kubectl("delete", "pods", "--all", "--all-namespaces", "--wait=true", "--timeout=60s")
