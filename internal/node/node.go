@@ -19,12 +19,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/podium/podium/internal/agent"
+	"github.com/podium/podium/internal/agent/stream"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/image"
 	"github.com/podium/podium/internal/network"
@@ -108,8 +110,9 @@ func Run(ctx context.Context, cfg Config) error {
 	info.RuntimeVersion = "runc://" + runcVersion()
 	info.KubeletPort = int32(ln.Addr().(*net.TCPAddr).Port)
 
-	var rt runtime.Runtime
-	a := agent.New(agent.Config{
+	endpoint := &lazyHandler{}
+	var a *agent.Agent
+	a = agent.New(agent.Config{
 		NodeName: cfg.NodeName, Client: client, Info: info,
 		DataDir: filepath.Join(cfg.DataDir, "pods-data"), PodLogDir: cfg.PodLogDir,
 		BackOffBase: cfg.BackOffBase, BackOffMax: cfg.BackOffMax, Logger: log,
@@ -128,12 +131,13 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return nil, nil, err
 			}
-			rt = r
+			endpoint.set(stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log,
+				Authorize: func(req *http.Request) bool { return req.Header.Get("Authorization") == "Bearer "+APIServerToken(secret) }}))
 			return r, images, nil
 		},
 	})
 	srv := &http.Server{
-		Handler:           streamHandler(a, &rt, APIServerToken(secret)),
+		Handler:           endpoint,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 	}
@@ -221,14 +225,18 @@ func selfSigned(name string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
-// streamHandler serves the agent's endpoint; until the stream package lands it only
-// checks the caller.
-func streamHandler(a *agent.Agent, rt *runtime.Runtime, token string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
-			http.Error(w, "Unauthorized", http.StatusUnauthorized)
-			return
-		}
-		http.Error(w, "not served yet", http.StatusNotImplemented)
-	})
+// lazyHandler serves the agent's endpoint once the runtime exists; before, 503.
+type lazyHandler struct {
+	h atomic.Value // http.Handler
+}
+
+func (l *lazyHandler) set(h http.Handler) { l.h.Store(h) }
+
+func (l *lazyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, ok := l.h.Load().(http.Handler)
+	if !ok {
+		http.Error(w, "the node agent is starting", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
