@@ -203,7 +203,7 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 			res.err = errors.New("runc sent no terminal")
 		}
 		if res.err != nil {
-			s.runc.command("kill", id, "KILL")
+			s.runc.command("delete", "--force", id)
 			return fail(fmt.Errorf("receiving the terminal: %w", res.err))
 		}
 		c.console = res.master
@@ -213,6 +213,7 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 	}
 	pid, err := readPidFile(pidFile)
 	if err != nil {
+		s.runc.command("delete", "--force", id)
 		closeAll(ours)
 		if c.console != nil {
 			c.console.Close()

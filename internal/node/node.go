@@ -132,7 +132,9 @@ func Run(ctx context.Context, cfg Config) error {
 				return nil, nil, err
 			}
 			endpoint.set(stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log,
-				Authorize: func(req *http.Request) bool { return req.Header.Get("Authorization") == "Bearer "+APIServerToken(secret) }}))
+				Authorize: func(req *http.Request) bool {
+					return req.Header.Get("Authorization") == "Bearer "+APIServerToken(secret)
+				}}))
 			return r, images, nil
 		},
 	})

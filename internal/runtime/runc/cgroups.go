@@ -3,7 +3,6 @@ package runc
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -51,16 +50,6 @@ func removeCgroup(hierarchies []string, path string, ifEmpty bool) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// cgroupExists reports whether path exists in any hierarchy.
-func cgroupExists(hierarchies []string, path string) bool {
-	for _, h := range hierarchies {
-		if _, err := os.Stat(filepath.Join(h, path)); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // podCgroupName is the directory of a pod under the cgroup parent: "pod" and its UID,

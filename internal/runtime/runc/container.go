@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,12 +116,18 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
 		return "", err
 	}
-	snapshot := false
+	snapshot, createSent := false, false
 	defer func() {
 		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if createSent {
+				// The shim may have created it even though we saw no answer.
+				sb.shim().call(cctx, &shimproto.Request{Op: shimproto.OpDelete, ID: id})
+			}
 			unmountAll(dir)
 			if snapshot {
-				r.cfg.Images.RemoveSnapshot(context.WithoutCancel(ctx), id)
+				r.cfg.Images.RemoveSnapshot(cctx, id)
 			}
 			removeCgroup(r.hierarchies, meta.CgroupParent+"/"+id, false)
 			os.RemoveAll(dir)
@@ -195,6 +202,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	if sc.GetPrivileged() {
 		in.Devices = hostDevices()
 	}
+	in.AllCaps = ownCapabilities()
 	devs, rules, err := criDevices(config.GetDevices())
 	if err != nil {
 		return "", err
@@ -230,6 +238,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	if err := shimproto.WriteFileAtomic(filepath.Join(dir, containerMetaFile), metaJSON, 0o600); err != nil {
 		return "", err
 	}
+	createSent = true
 	_, err = sb.shim().call(ctx, &shimproto.Request{Op: shimproto.OpCreate, ID: id, Create: &shimproto.CreateRequest{
 		LogPath:     logPath,
 		CgroupsPath: c.meta.CgroupsPath,
@@ -245,6 +254,24 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	r.mu.Unlock()
 	r.log.Info("container created", "sandbox", sandboxID, "container", id, "name", name)
 	return id, nil
+}
+
+// ownCapabilities is this process's bounding set: a container can have no more.
+func ownCapabilities() []string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return nil
+			}
+			return boundingCapabilities(mask)
+		}
+	}
+	return nil
 }
 
 // hostDevices lists the host's device nodes for a privileged container.

@@ -22,6 +22,17 @@ import (
 
 func syscallKill(pid int) { unix.Kill(pid, unix.SIGKILL) }
 
+// ownCapEff is this process's bounding set as /proc/PID/status shows it.
+func ownCapEff() string {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
 // logLine is one line of a CRI log file.
 type logLine struct {
 	time   time.Time
@@ -620,6 +631,17 @@ func TestSecurityContext(t *testing.T) {
 	for _, want := range []string{"uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)", "CapBnd:\t0000000000000400", "readonly-root"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+
+	priv := containerConfig("privileged", "sh", "-c", "grep CapEff /proc/self/status; ls /dev/loop-control /dev/null && mount -t tmpfs t /tmp && echo mounted")
+	priv.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{Privileged: true}}
+	pid := e.start(sid, pod, priv)
+	st = waitState(t, e.r, pid, runtimeapi.ContainerState_CONTAINER_EXITED, 10*time.Second)
+	out, _ = os.ReadFile(st.LogPath)
+	for _, want := range []string{"CapEff:\t" + ownCapEff(), "/dev/loop-control", "mounted"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("privileged log lacks %q:\n%s", want, out)
 		}
 	}
 	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {

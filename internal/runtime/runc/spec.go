@@ -32,6 +32,9 @@ type specInput struct {
 	HostPID bool
 
 	CgroupsPath string
+	// AllCaps is what "all capabilities" means (privileged, or ALL added): the
+	// capabilities this process may pass on; nil for allCapabilities.
+	AllCaps []string
 	// Devices are device nodes to create, with cgroup rules allowing them: the host's
 	// for a privileged container, plus the CRI config's devices.
 	Devices     []specs.LinuxDevice
@@ -125,14 +128,17 @@ func containerEnv(hostname string, image []string, cfg []*runtimeapi.KeyValue) [
 // capabilities applies a CRI security context to the default set as containerd does:
 // ALL in add gives every capability, ALL in drop removes every one, then the named
 // ones are added and dropped.
-func capabilities(sc *runtimeapi.LinuxContainerSecurityContext) []string {
+func capabilities(sc *runtimeapi.LinuxContainerSecurityContext, all []string) []string {
+	if all == nil {
+		all = allCapabilities
+	}
 	if sc.GetPrivileged() {
-		return append([]string(nil), allCapabilities...)
+		return append([]string(nil), all...)
 	}
 	caps := append([]string(nil), defaultCapabilities...)
 	add, drop := sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities()
 	if containsFold(add, "ALL") {
-		caps = append([]string(nil), allCapabilities...)
+		caps = append([]string(nil), all...)
 	}
 	if containsFold(drop, "ALL") {
 		caps = nil
@@ -147,6 +153,18 @@ func capabilities(sc *runtimeapi.LinuxContainerSecurityContext) []string {
 		caps = remove(caps, c)
 	}
 	return caps
+}
+
+// boundingCapabilities returns the names of the capabilities in a CapBnd mask of
+// /proc/PID/status.
+func boundingCapabilities(mask uint64) []string {
+	var out []string
+	for i, name := range allCapabilities {
+		if mask&(1<<uint(i)) != 0 {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func capName(c string) string {
@@ -261,7 +279,7 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 		return nil, fmt.Errorf("working directory %q is not absolute", cwd)
 	}
 
-	caps := capabilities(sc)
+	caps := capabilities(sc, in.AllCaps)
 	proc := &specs.Process{
 		Terminal: cfg.GetTty(),
 		User:     in.User,
