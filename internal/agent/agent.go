@@ -42,7 +42,9 @@ type Config struct {
 	Relist time.Duration
 	// Heartbeat is how often the Lease is renewed and the Node status reported.
 	Heartbeat time.Duration
-	Logger    *slog.Logger
+	// ProbeMetrics, when set, receives probe durations and results.
+	ProbeMetrics *prober.Metrics
+	Logger       *slog.Logger
 }
 
 // Agent is a kubelet.
@@ -115,7 +117,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("container runtime: %w", err)
 	}
-	a.probes = prober.NewManager(a.cfg.Clock, a.rt, probeEvents{a: a})
+	a.probes = prober.NewManager(a.cfg.Clock, a.rt, probeEvents{a: a}, a.cfg.ProbeMetrics)
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()

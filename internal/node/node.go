@@ -22,10 +22,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/podium/podium/internal/agent"
+	"github.com/podium/podium/internal/agent/prober"
 	"github.com/podium/podium/internal/agent/stream"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/image"
@@ -111,11 +115,14 @@ func Run(ctx context.Context, cfg Config) error {
 	info.KubeletPort = int32(ln.Addr().(*net.TCPAddr).Port)
 
 	endpoint := &lazyHandler{}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var a *agent.Agent
 	a = agent.New(agent.Config{
 		NodeName: cfg.NodeName, Client: client, Info: info,
 		DataDir: filepath.Join(cfg.DataDir, "pods-data"), PodLogDir: cfg.PodLogDir,
 		BackOffBase: cfg.BackOffBase, BackOffMax: cfg.BackOffMax, Logger: log,
+		ProbeMetrics: prober.NewMetrics(metrics),
 		NewRuntime: func(podCIDR string) (runtime.Runtime, runtime.ImageService, error) {
 			images, err := image.New(image.Config{Root: filepath.Join(cfg.DataDir, "images"),
 				RegistriesFile: filepath.Join(filepath.Dir(cfg.DataDir), "registries.yaml"), Logger: log})
@@ -131,10 +138,20 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return nil, nil, err
 			}
-			endpoint.set(stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log,
-				Authorize: func(req *http.Request) bool {
-					return req.Header.Get("Authorization") == "Bearer "+APIServerToken(secret)
-				}}))
+			authorized := func(req *http.Request) bool {
+				return req.Header.Get("Authorization") == "Bearer "+APIServerToken(secret)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/", stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log, Authorize: authorized}))
+			promHandler := promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})
+			mux.HandleFunc("/metrics", func(w http.ResponseWriter, req *http.Request) {
+				if !authorized(req) {
+					http.Error(w, "Unauthorized", http.StatusUnauthorized)
+					return
+				}
+				promHandler.ServeHTTP(w, req)
+			})
+			endpoint.set(mux)
 			return r, images, nil
 		},
 	})

@@ -50,17 +50,19 @@ type entry struct {
 
 // Manager runs the probe workers of every running container.
 type Manager struct {
-	clock  clock.WithTicker
-	exec   Execer
-	events Events
+	clock   clock.WithTicker
+	exec    Execer
+	events  Events
+	metrics *Metrics
 
 	mu      sync.Mutex        // guards entries
 	entries map[string]*entry // by pod UID + "/" + container name
 }
 
-// NewManager returns a manager that execs through exec and reports to events.
-func NewManager(clk clock.WithTicker, exec Execer, events Events) *Manager {
-	return &Manager{clock: clk, exec: exec, events: events, entries: map[string]*entry{}}
+// NewManager returns a manager that execs through exec and reports to events; metrics
+// may be nil.
+func NewManager(clk clock.WithTicker, exec Execer, events Events, metrics *Metrics) *Manager {
+	return &Manager{clock: clk, exec: exec, events: events, metrics: metrics, entries: map[string]*entry{}}
 }
 
 // Sync makes the probe workers match the running containers of a pod: it starts
@@ -101,7 +103,7 @@ func (m *Manager) start(ctx context.Context, c Container) *entry {
 		if p.probe == nil {
 			continue
 		}
-		w := &worker{kind: p.kind, probe: p.probe, c: c, clock: m.clock, exec: m.exec, events: m.events, state: st, last: -1}
+		w := &worker{kind: p.kind, probe: p.probe, c: c, clock: m.clock, exec: m.exec, events: m.events, state: st, last: -1, metrics: m.metrics}
 		go w.run(wctx)
 	}
 	return &entry{id: c.ID, state: st, cancel: cancel}

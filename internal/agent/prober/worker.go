@@ -53,6 +53,8 @@ type worker struct {
 	exec   Execer
 	events Events
 	state  *state // shared with the manager for reads
+	// metrics may be nil.
+	metrics *Metrics
 
 	resultRun int    // consecutive results equal to last
 	last      Result // the last result counted
@@ -100,7 +102,9 @@ func (w *worker) doProbe(ctx context.Context) bool {
 	if w.onHold {
 		return true
 	}
+	start := time.Now()
 	res, msg := Run(ctx, w.probe, Target{PodIP: w.c.PodIP, ContainerID: w.c.ID, Container: w.c.Spec}, w.exec)
+	w.metrics.observe(w.kind, res, time.Since(start))
 	if ctx.Err() != nil {
 		return false
 	}
