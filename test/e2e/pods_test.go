@@ -40,7 +40,7 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 		t.Skip("runc is missing")
 	}
 	dataDir := t.TempDir()
-	writeMirror(t, dataDir, testRegistry(t, seedImages(t)))
+	seedRegistry(t, dataDir)
 	logDir := t.TempDir()
 	c := &cluster{t: t, bin: binDir(t), dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"),
 		port: etcdtest.FreePort(t), etcdPort: etcdtest.FreePort(t), peerPort: etcdtest.FreePort(t),
