@@ -23,8 +23,10 @@ import (
 type Server struct {
 	Bin, DataDir             string
 	Port, EtcdPort, PeerPort int
-	cmd                      *exec.Cmd
-	exited                   chan error
+	// Args are extra flags for podium server.
+	Args   []string
+	cmd    *exec.Cmd
+	exited chan error
 }
 
 func freePort() int {
@@ -47,6 +49,7 @@ func (s *Server) Start() (time.Duration, error) {
 	s.cmd = exec.Command(filepath.Join(s.Bin, "podium"), "server", "--data-dir", s.DataDir,
 		"--bind-address", "127.0.0.1", "--https-listen-port", strconv.Itoa(s.Port),
 		"--etcd-client-port", strconv.Itoa(s.EtcdPort), "--etcd-peer-port", strconv.Itoa(s.PeerPort), "--disable-agent")
+	s.cmd.Args = append(s.cmd.Args, s.Args...)
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		return 0, err

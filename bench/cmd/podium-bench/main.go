@@ -23,10 +23,23 @@ func main() {
 	flag.IntVar(&opts.Workers, "workers", 16, "concurrent creators")
 	flag.IntVar(&opts.Watchers, "watchers", 500, "watchers for the fan-out figure")
 	flag.IntVar(&opts.Events, "events", 20, "events for the fan-out figure")
+	probes := bench.ProbeOptions{}
+	flag.IntVar(&probes.Pods, "probe-pods", 200, "pods with probes")
+	flag.DurationVar(&probes.Window, "probe-window", 30*time.Second, "how long the probes are measured")
+	only := flag.String("only", "", "run only this benchmark: controlplane or probes")
 	flag.Parse()
-	fmt.Println("== control plane (issue: API server on embedded etcd) ==")
-	if err := bench.ControlPlane(bin, opts, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	if *only == "" || *only == "controlplane" {
+		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
+		if err := bench.ControlPlane(bin, opts, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "probes" {
+		fmt.Println("== container health (issue: probes and back-off) ==")
+		if err := bench.Probes(bin, ".", probes, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 	}
 }
