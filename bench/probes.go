@@ -103,9 +103,10 @@ func Probes(bin, moduleRoot string, opts ProbeOptions, out io.Writer) error {
 		}
 	}
 	defer func() {
-		zero := int64(0)
-		_ = cs.CoreV1().Pods("default").DeleteCollection(bg, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
-		waitGone(cs, 2*time.Minute)
+		// A graceful delete: the agent removes each pod's object once it has cleaned
+		// the pod up on the host, so waiting for the objects waits for the cleanup.
+		_ = cs.CoreV1().Pods("default").DeleteCollection(bg, metav1.DeleteOptions{}, metav1.ListOptions{})
+		waitGone(cs, 5*time.Minute)
 	}()
 	var ips []string
 	for deadline := time.Now().Add(5 * time.Minute); ; {

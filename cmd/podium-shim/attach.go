@@ -118,7 +118,9 @@ func (s *shim) attach(conn net.Conn, br *bufio.Reader, req *shimproto.Request) {
 				c.writeStdin(p)
 			}
 		case shimproto.FrameStdinClose:
-			if want.Stdin {
+			// Only a StdinOnce container's stdin ends with its first client's; others
+			// stay open for the next attach.
+			if want.Stdin && c.req.StdinOnce {
 				c.closeStdin()
 			}
 		case shimproto.FrameResize:

@@ -15,8 +15,10 @@
 // The shim links only the standard library, golang.org/x/sys and shimproto, so that it
 // costs a megabyte or two of memory per pod.
 //
-// If the shim dies, its containers keep running but lose their log copier: their next
-// write to stdout or stderr fails (EPIPE, or SIGPIPE kills them), and their exit codes
-// are lost, because their init processes are reparented past the shim. The agent reports
-// such a sandbox as not ready and cleans it up with runc directly.
+// If the shim dies, its containers keep running but lose their log copier: their
+// writes to stdout and stderr fail from then on (a container's PID 1 gets EPIPE, since
+// it ignores SIGPIPE; other processes die of SIGPIPE), attach no longer works, and their
+// exit codes are lost, because their init processes are reparented past the shim. The
+// runtime then reports the sandbox not ready, a container whose process is gone as
+// exited with code 255, and cleans up with runc directly. Nothing restarts a shim.
 package main

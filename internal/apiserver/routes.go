@@ -205,7 +205,11 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		s.methodNotAllowed(w, r, res, ri)
 		return
 	default:
-		s.writeError(w, r, apierrors.NewServiceUnavailable("the "+ri.Subresource+" subresource needs a node agent, which this server does not run yet"), res.groupResource(), ri.Name)
+		if res.info.Group == "" && res.info.Resource == "pods" && nodeSubresources[ri.Subresource] {
+			s.proxyToNode(w, r, res, ri)
+			return
+		}
+		s.writeError(w, r, apierrors.NewServiceUnavailable("the "+ri.Subresource+" subresource is not served"), res.groupResource(), ri.Name)
 		return
 	}
 	switch ri.Verb {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"sync/atomic"
@@ -35,6 +36,21 @@ type Config struct {
 	Logger  *slog.Logger
 	// BookmarkInterval is how often watchers that asked for bookmarks get one.
 	BookmarkInterval time.Duration
+
+	// Node agents: pods/log, exec, attach and portforward are proxied to the agent on
+	// the pod's node, at its Node's InternalIP and status.daemonEndpoints.kubeletEndpoint
+	// port, over HTTPS. The agent serves a self-signed certificate, so both may skip
+	// verifying it (InsecureSkipVerify) for now; the agent checks NodeToken instead.
+	// With NodeTransport or NodeDialer unset those subresources answer 503 "no node
+	// agent is reachable".
+	//
+	// NodeTransport carries plain requests to agents (logs); it must speak TLS.
+	NodeTransport http.RoundTripper
+	// NodeDialer opens a connection to an agent's host:port for an upgrade (exec,
+	// attach, portforward): a TLS connection, handshake done, ready for HTTP/1.1.
+	NodeDialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// NodeToken is the bearer token sent to agents ("Authorization: Bearer TOKEN").
+	NodeToken string
 }
 
 // resource is one served group/version/resource with its strategy.

@@ -152,6 +152,15 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		},
 	}
 
+	// The metadata goes first, so that a Runtime started after a crash from here on
+	// finds the container and can remove it.
+	metaJSON, err := json.MarshalIndent(&c.meta, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := shimproto.WriteFileAtomic(filepath.Join(dir, containerMetaFile), metaJSON, 0o600); err != nil {
+		return "", err
+	}
 	m, err := r.cfg.Images.Prepare(ctx, img.GetId(), id)
 	if err != nil {
 		return "", fmt.Errorf("preparing the rootfs: %w", err)
@@ -229,13 +238,6 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(dir, shimproto.SpecFile), specJSON, 0o600); err != nil {
-		return "", err
-	}
-	metaJSON, err := json.MarshalIndent(&c.meta, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	if err := shimproto.WriteFileAtomic(filepath.Join(dir, containerMetaFile), metaJSON, 0o600); err != nil {
 		return "", err
 	}
 	createSent = true
@@ -450,8 +452,8 @@ func (r *Runtime) removeContainerLocked(ctx context.Context, sb *sandbox, c *con
 	r.mu.Lock()
 	delete(r.containers, c.id)
 	r.mu.Unlock()
-	if len(r.containersOf(sb.id)) == 0 {
-		removeCgroup(r.hierarchies, sb.snapshot().CgroupParent, true)
+	if podCgroup := sb.snapshot().CgroupParent; len(r.containersOf(sb.id)) == 0 && r.ownsCgroup(podCgroup) {
+		removeCgroup(r.hierarchies, podCgroup, true)
 	}
 	r.log.Info("container removed", "sandbox", sb.id, "container", c.id)
 	return nil

@@ -8,8 +8,9 @@ import (
 )
 
 // PortForward connects to port on the pod's loopback, inside its network namespace,
-// and copies between it and stream until both directions end or ctx ends. It closes
-// stream when done.
+// and copies between it and stream. It returns when the pod's side closes the
+// connection or ctx ends; when the client's side ends first, the pod's side gets a
+// half-close and its answer still comes back. It closes stream when done.
 func (r *Runtime) PortForward(ctx context.Context, sandboxID string, port int32, stream io.ReadWriteCloser) error {
 	defer stream.Close()
 	sb, err := r.getSandbox(sandboxID)
@@ -26,16 +27,12 @@ func (r *Runtime) PortForward(ctx context.Context, sandboxID string, port int32,
 		stream.Close()
 	})
 	defer stop()
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
 		io.Copy(conn, stream)
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.CloseWrite()
 		}
 	}()
 	io.Copy(stream, conn)
-	stream.Close()
-	<-done
 	return ctx.Err()
 }

@@ -373,7 +373,7 @@ func TestAttach(t *testing.T) {
 	sid, pod := e.runPod("attach")
 	facts := e.facts(sid)
 	cfg := containerConfig("reader", "sh", "-c", "while read line; do echo got:$line; done; echo bye")
-	cfg.Stdin = true
+	cfg.Stdin, cfg.StdinOnce = true, true
 	cid := e.start(sid, pod, cfg)
 	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
 
@@ -402,6 +402,28 @@ func TestAttach(t *testing.T) {
 	}
 	if err := e.r.Attach(ctx, cid, runtime.Streams{Stdout: &out}); err == nil {
 		t.Errorf("attaching to an exited container succeeded")
+	}
+
+	// Without StdinOnce, stdin stays open for the next client.
+	cfg = containerConfig("server", "sh", "-c", "while read line; do echo got:$line; done")
+	cfg.Stdin = true
+	sid2 := e.start(sid, pod, cfg)
+	waitState(t, e.r, sid2, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
+	for _, word := range []string{"first", "second"} {
+		actx, cancel := context.WithCancel(ctx)
+		var out syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- e.r.Attach(actx, sid2, runtime.Streams{Stdin: strings.NewReader(word + "\n"), Stdout: &out})
+		}()
+		waitFor(t, "got:"+word, 5*time.Second, func() bool { return strings.Contains(out.String(), "got:"+word) })
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Attach after cancel: %v", err)
+		}
+	}
+	if st, _ := e.r.ContainerStatus(ctx, sid2); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("the container's stdin closed with its first client: %s", st.State)
 	}
 	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
 		t.Fatal(err)
@@ -643,6 +665,65 @@ func TestSecurityContext(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("privileged log lacks %q:\n%s", want, out)
 		}
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}
+
+// TestCreateContainerFailures: a container that cannot be created leaves nothing
+// behind, and the sandbox goes on working.
+func TestCreateContainerFailures(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("failures")
+	facts := e.facts(sid)
+	tests := []struct {
+		name string
+		cfg  *runtimeapi.ContainerConfig
+	}{
+		{name: "relative working directory", cfg: func() *runtimeapi.ContainerConfig {
+			c := containerConfig("badcwd", "true")
+			c.WorkingDir = "relative"
+			return c
+		}()},
+		{name: "unknown user", cfg: func() *runtimeapi.ContainerConfig {
+			c := containerConfig("baduser", "true")
+			c.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "nobody-here"}}
+			return c
+		}()},
+		{name: "runc create fails", cfg: func() *runtimeapi.ContainerConfig {
+			c := containerConfig("badmount", "true")
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/proc/self/x", HostPath: t.TempDir()}}
+			return c
+		}()},
+		{name: "missing image", cfg: func() *runtimeapi.ContainerConfig {
+			c := containerConfig("noimage", "true")
+			c.Image.Image = "nope"
+			return c
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.r.CreateContainer(ctx, sid, tt.cfg, pod); err == nil {
+				t.Fatal("CreateContainer succeeded")
+			}
+			if n := e.images.snapshotCount(); n != 0 {
+				t.Errorf("%d snapshots left", n)
+			}
+			entries, _ := os.ReadDir(filepath.Join(facts.dir, "containers"))
+			if len(entries) != 0 {
+				t.Errorf("container directories left: %v", entries)
+			}
+			if cs, _ := e.r.ListContainers(ctx, sid); len(cs) != 0 {
+				t.Errorf("containers listed: %v", cs)
+			}
+		})
+	}
+	cid := e.start(sid, pod, containerConfig("good", "true"))
+	if st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 10*time.Second); st.ExitCode != 0 {
+		t.Errorf("exit code %d", st.ExitCode)
 	}
 	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
 		t.Fatal(err)

@@ -300,6 +300,11 @@ func (r *Runtime) startShim(ctx context.Context, sb *sandbox) (int, uint64, erro
 	// Reap the shim if it ends while this process lives; after this process ends, init
 	// does.
 	go cmd.Wait()
+	// Recorded at once, so that whoever removes the sandbox ends this shim.
+	if err := sb.update(func(m *sandboxMeta) { m.ShimPid, m.ShimStart = pid, pidStartTime(pid) }); err != nil {
+		cmd.Process.Kill()
+		return 0, 0, err
+	}
 
 	type result struct {
 		line string
@@ -418,7 +423,14 @@ func (r *Runtime) destroySandbox(ctx context.Context, sb *sandbox) error {
 	if err := unmountAll(sb.dir); err != nil {
 		errs = append(errs, err)
 	}
-	if meta.CgroupParent != "" {
+	// Snapshots of containers whose creation a crash cut short.
+	entries, _ := os.ReadDir(filepath.Join(sb.dir, shimproto.ContainersDir))
+	for _, e := range entries {
+		if err := r.cfg.Images.RemoveSnapshot(ctx, e.Name()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if r.ownsCgroup(meta.CgroupParent) {
 		if err := removeCgroup(r.hierarchies, meta.CgroupParent, true); err != nil {
 			errs = append(errs, err)
 		}
@@ -427,6 +439,12 @@ func (r *Runtime) destroySandbox(ctx context.Context, sb *sandbox) error {
 		return errors.Join(errs...)
 	}
 	return os.RemoveAll(sb.dir)
+}
+
+// ownsCgroup reports whether a pod's cgroup is one the runtime made (under
+// Config.CgroupParent) rather than one the agent gave in the sandbox config.
+func (r *Runtime) ownsCgroup(podCgroup string) bool {
+	return podCgroup != "" && strings.HasPrefix(podCgroup, r.cfg.CgroupParent+"/")
 }
 
 // stopShim asks the shim to shut down and waits until its process is gone; a shim
