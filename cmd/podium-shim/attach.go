@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"net"
+	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -16,7 +16,7 @@ import (
 // frames without blocking; an attacher that falls 64 chunks behind is dropped, so that a
 // slow client never stalls the container.
 type attacher struct {
-	conn           net.Conn
+	conn           *os.File
 	stdout, stderr bool
 	ch             chan frame // closed by close; sent to only under the container's mu
 	closeOnce      sync.Once
@@ -74,7 +74,7 @@ func (a *attacher) writeLoop() {
 
 // attach serves an OpAttach: frames out from the container's output, frames in for its
 // stdin and terminal size, until the container exits or the client goes.
-func (s *shim) attach(conn net.Conn, br *bufio.Reader, req *shimproto.Request) {
+func (s *shim) attach(conn *os.File, br *bufio.Reader, req *shimproto.Request) {
 	want := shimproto.AttachRequest{}
 	if req.Attach != nil {
 		want = *req.Attach

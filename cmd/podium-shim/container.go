@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +132,7 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 	var stdoutR, stderrR *os.File
 	var consoleDone chan consoleResult
 	var consoleDir string
-	var consoleLn *net.UnixListener
+	var consoleLn *os.File
 	cmd := exec.Command(s.runc.binary)
 	if req.Tty {
 		d, err := os.MkdirTemp("", "podium-console-")
@@ -143,7 +142,7 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 		consoleDir = d
 		defer os.RemoveAll(consoleDir)
 		path := filepath.Join(consoleDir, "s")
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		ln, err := listenUnix(path)
 		if err != nil {
 			return fail(err)
 		}
@@ -262,44 +261,23 @@ type consoleResult struct {
 }
 
 // receiveConsole accepts runc's connection on ln and receives the terminal's master
-// file descriptor over SCM_RIGHTS.
-func receiveConsole(ln *net.UnixListener) consoleResult {
-	conn, err := ln.AcceptUnix()
+// side over SCM_RIGHTS.
+func receiveConsole(ln *os.File) consoleResult {
+	conn, err := accept(ln)
 	if err != nil {
 		return consoleResult{err: err}
 	}
 	defer conn.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	fd, err := receiveFd(conn)
 	if err != nil {
 		return consoleResult{err: err}
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
+	// Non-blocking, so that the runtime poller reads it and Close interrupts a read.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return consoleResult{err: err}
 	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			continue
-		}
-		for i, fd := range fds {
-			if i > 0 {
-				unix.Close(fd)
-			}
-		}
-		if len(fds) > 0 {
-			unix.CloseOnExec(fds[0])
-			// Non-blocking, so that the runtime poller reads it and Close interrupts a read.
-			if err := unix.SetNonblock(fds[0], true); err != nil {
-				unix.Close(fds[0])
-				return consoleResult{err: err}
-			}
-			return consoleResult{master: os.NewFile(uintptr(fds[0]), "pty-master")}
-		}
-	}
-	return consoleResult{err: errors.New("no file descriptor in runc's message")}
+	return consoleResult{master: os.NewFile(uintptr(fd), "pty-master")}
 }
 
 func readPidFile(path string) (int, error) {

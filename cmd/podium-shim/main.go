@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,7 +28,7 @@ type shim struct {
 	containers map[string]*container // nil values are being created
 	closing    bool
 
-	ln *net.UnixListener
+	ln *os.File // the listening socket
 }
 
 func main() {
@@ -78,12 +77,13 @@ func run(id, runcBin, root string, ready *os.File) error {
 	// The socket's name is relative to the working directory: a sandbox directory's
 	// absolute path can be longer than a socket address allows.
 	os.Remove(shimproto.SocketName)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: shimproto.SocketName, Net: "unix"})
+	ln, err := listenUnix(shimproto.SocketName)
 	if err != nil {
 		return err
 	}
 	if err := os.Chmod(shimproto.SocketName, 0o600); err != nil {
 		ln.Close()
+		os.Remove(shimproto.SocketName)
 		return err
 	}
 	s.ln = ln
@@ -93,17 +93,13 @@ func run(id, runcBin, root string, ready *os.File) error {
 		ready.Close()
 	}
 	for {
-		conn, err := ln.Accept()
+		conn, err := accept(ln)
 		if err != nil {
 			s.mu.Lock()
 			closing := s.closing
 			s.mu.Unlock()
 			if closing {
 				select {} // shutdown exits the process
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
 			}
 			s.logf("accept: %v", err)
 			time.Sleep(100 * time.Millisecond)
@@ -117,7 +113,7 @@ func (s *shim) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
 }
 
-func respondErr(conn net.Conn, err error) {
+func respondErr(conn *os.File, err error) {
 	shimproto.WriteJSONLine(conn, &shimproto.Response{
 		Version:  shimproto.Version,
 		Error:    err.Error(),
@@ -126,7 +122,7 @@ func respondErr(conn net.Conn, err error) {
 }
 
 // handle serves one connection: one request and its response, or an attach.
-func (s *shim) handle(conn net.Conn) {
+func (s *shim) handle(conn *os.File) {
 	br := bufio.NewReaderSize(conn, 64<<10)
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var req shimproto.Request
@@ -247,7 +243,8 @@ func (s *shim) shutdown() error {
 
 // exit removes the socket and ends the process.
 func (s *shim) exit() {
-	s.ln.Close() // removes the socket file
+	os.Remove(shimproto.SocketName)
+	s.ln.Close()
 	s.logf("shut down")
 	os.Exit(0)
 }

@@ -39,8 +39,9 @@ func sandboxConfig(pod *corev1.Pod, attempt uint32, logRoot string) *runtimeapi.
 		LogDirectory: PodLogDir(logRoot, pod),
 		Labels:       labels,
 		Annotations:  pod.Annotations,
+		// The runtime puts the pod's cgroups under its own parent (/podium/pod<uid>) and
+		// removes them with the pod.
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
-			CgroupParent: "pod" + string(pod.UID),
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
 				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
 			},

@@ -571,7 +571,7 @@ func TestTTYContainer(t *testing.T) {
 	ctx := context.Background()
 	sid, pod := e.runPod("tty")
 	facts := e.facts(sid)
-	cfg := containerConfig("term", "sh", "-c", "read size; stty size; tty; echo done")
+	cfg := containerConfig("term", "sh", "-c", `while read x; do s=$(stty size); echo "size:$s"; [ "$s" = "50 120" ] && break; done; tty; echo done`)
 	cfg.Tty, cfg.Stdin = true, true
 	cid := e.start(sid, pod, cfg)
 	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
@@ -585,8 +585,12 @@ func TestTTYContainer(t *testing.T) {
 		done <- e.r.Attach(ctx, cid, runtime.Streams{Stdin: pr, Stdout: &out, TTY: true, Resize: resize})
 	}()
 	resize <- runtime.TerminalSize{Width: 120, Height: 50}
-	time.Sleep(200 * time.Millisecond) // the resize frame goes first
-	pw.Write([]byte("go\n"))
+	// Until the resize has reached the terminal, the container answers another size.
+	waitFor(t, "the resize", 10*time.Second, func() bool {
+		go pw.Write([]byte("go\n")) // unblocked by pw.Close once nobody reads
+		time.Sleep(50 * time.Millisecond)
+		return strings.Contains(out.String(), "size:50 120")
+	})
 	select {
 	case err := <-done:
 		if err != nil {
@@ -596,7 +600,7 @@ func TestTTYContainer(t *testing.T) {
 		t.Fatal("Attach did not end with the container")
 	}
 	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 5*time.Second)
-	if !strings.Contains(out.String(), "50 120") || !strings.Contains(out.String(), "/dev/pts/") {
+	if !strings.Contains(out.String(), "/dev/pts/") {
 		t.Errorf("attached output %q", out.String())
 	}
 	log, _ := os.ReadFile(st.LogPath)
@@ -706,9 +710,11 @@ func TestCreateContainerFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := e.r.CreateContainer(ctx, sid, tt.cfg, pod); err == nil {
+			_, err := e.r.CreateContainer(ctx, sid, tt.cfg, pod)
+			if err == nil {
 				t.Fatal("CreateContainer succeeded")
 			}
+			t.Logf("CreateContainer: %v", err)
 			if n := e.images.snapshotCount(); n != 0 {
 				t.Errorf("%d snapshots left", n)
 			}

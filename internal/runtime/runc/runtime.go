@@ -56,7 +56,12 @@ type Config struct {
 //	sandboxes/ID/ns/{net,ipc,uts}  the pinned namespaces (bind mounts)
 //	sandboxes/ID/{hosts,resolv.conf,hostname}, shm/ (a tmpfs)
 //	sandboxes/ID/containers/CID/   the OCI bundle: config.json, rootfs/ (overlay),
-//	                               container.json (containerMeta), state.json (shim)
+//	                               container.json (containerMeta), state.json,
+//	                               init.pid and runc.log (written by the shim)
+//
+// Containers get the cgroup CgroupParent/pod<UID>/<CID> in every hierarchy (or the
+// sandbox config's cgroup parent/<CID>); removing the last container of a pod removes
+// the pod's cgroup too.
 type Runtime struct {
 	cfg         Config
 	log         *slog.Logger

@@ -29,7 +29,11 @@
 //	            unknown container is not an error.
 //	OpKillAll   -> States: SIGKILL every container and wait until all have exited.
 //	OpShutdown  kill and delete every container, answer, remove the socket and exit.
-//	OpAttach    ID, Attach: then frames in both directions.
+//	OpAttach    ID, Attach: then frames in both directions. The client sends stdin,
+//	            resize and stdin-close frames; the shim sends the container's output
+//	            from the moment of attaching (no replay) and, when the container
+//	            exits, an exit frame, and closes the connection. An attacher that
+//	            falls behind is dropped rather than slowing the container.
 //
 // A Response with a non-empty Error failed; NotFound marks an unknown container.
 //

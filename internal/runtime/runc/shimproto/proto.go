@@ -157,7 +157,7 @@ const (
 	FrameStderr     byte = 2 // shim to client
 	FrameExit       byte = 3 // shim to client: the container exited; payload is its ContainerState as JSON
 	FrameResize     byte = 4 // client to shim: width and height, two big-endian uint16
-	FrameStdinClose byte = 5 // client to shim: the client's stdin ended
+	FrameStdinClose byte = 5 // client to shim: the client's stdin ended; a StdinOnce container's stdin closes
 )
 
 // MaxFrame is the largest frame payload.
