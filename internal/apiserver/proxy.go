@@ -321,13 +321,20 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, target *url.U
 }
 
 // agentError turns an agent's error answer into the API error upstream makes of a
-// kubelet's.
+// kubelet's, except that a 404 keeps the agent's message ("pod "x" does not exist"),
+// which says more than upstream's generic one.
 func agentError(code int, body string, gr schema.GroupResource, name string) error {
 	switch code {
 	case http.StatusInternalServerError:
 		return apierrors.NewInternalError(errors.New(body))
 	case http.StatusBadRequest:
 		return apierrors.NewBadRequest(body)
+	case http.StatusNotFound:
+		if body != "" {
+			st := apierrors.NewGenericServerResponse(code, "get", gr, name, body, 0, false)
+			st.ErrStatus.Message = body
+			return st
+		}
 	}
 	return apierrors.NewGenericServerResponse(code, "get", gr, name, body, 0, false)
 }
@@ -350,7 +357,6 @@ func (s *Server) proxyUpgrade(w http.ResponseWriter, r *http.Request, target *ur
 	defer backend.Close()
 	out := &http.Request{Method: r.Method, URL: target, Host: target.Host, Header: r.Header.Clone(),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
-	out.Header.Del("Authorization")
 	out.Header.Set("Authorization", "Bearer "+s.cfg.NodeToken)
 	if err := out.Write(backend); err != nil {
 		fail(apierrors.NewServiceUnavailable(fmt.Sprintf("no node agent is reachable: %v", err)))

@@ -67,11 +67,12 @@ func (agentRuntime) PortForward(_ context.Context, _ string, _ int32, st io.Read
 	return err
 }
 
-// agentPods is the agent's view: pod default/p1 with container c and its log.
+// agentPods is the agent's view: pods default/p1 and p3 with any container, all
+// logging the same file.
 type agentPods struct{ log string }
 
 func (a agentPods) Container(ns, p, c string, previous bool) (stream.Container, error) {
-	if ns != "default" || p != "p1" {
+	if ns != "default" || (p != "p1" && p != "p3") {
 		return stream.Container{}, stream.PodNotFound(p)
 	}
 	if previous {
@@ -206,6 +207,16 @@ func setUpPods(t *testing.T, s *Server, cs kubernetes.Interface, agentURL string
 	}
 }
 
+// logs reads a pod's log as kubectl does.
+func logs(cs kubernetes.Interface, pod string, opts *corev1.PodLogOptions) ([]byte, error) {
+	rc, err := cs.CoreV1().Pods("default").GetLogs(pod, opts).Stream(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
 func TestPodLogsProxied(t *testing.T) {
 	agent := startFakeAgent(t)
 	s, cfg := newProxyServer(t, true)
@@ -221,20 +232,21 @@ func TestPodLogsProxied(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "all", pod: "p1", want: "first\nsecond\n", wantAgent: "GET /containerLogs/default/p1/c Bearer node-token"},
-		{name: "options", pod: "p1", opts: corev1.PodLogOptions{Container: "c", TailLines: &tail, Timestamps: true, Follow: true},
+		{name: "options", pod: "p1", opts: corev1.PodLogOptions{Container: "c", TailLines: &tail, Timestamps: true},
 			want:      "2026-03-01T10:00:01.000000000Z second\n",
-			wantAgent: "GET /containerLogs/default/p1/c?follow=true&tailLines=1&timestamps=true Bearer node-token"},
+			wantAgent: "GET /containerLogs/default/p1/c?tailLines=1&timestamps=true Bearer node-token"},
 		{name: "the agent refuses", pod: "p1", opts: corev1.PodLogOptions{Previous: true},
 			wantErr: `previous terminated container "c" in pod "p1" not found`},
 		{name: "choose a container", pod: "p2", wantErr: "a container name must be specified for pod p2, choose one of: [i a b]"},
 		{name: "not a container", pod: "p2", opts: corev1.PodLogOptions{Container: "x"}, wantErr: "container x is not valid for pod p2"},
+		{name: "the agent has no such pod", pod: "p2", opts: corev1.PodLogOptions{Container: "a"}, wantErr: `pod "p2" does not exist`},
 		{name: "no node yet", pod: "p4", want: ""},
 		{name: "no pod", pod: "p5", wantErr: `pods "p5" not found`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := agent.last()
-			body, err := cs.CoreV1().Pods("default").GetLogs(tt.pod, &tt.opts).DoRaw(context.Background())
+			body, err := logs(cs, tt.pod, &tt.opts)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -262,6 +274,9 @@ func TestPodLogsProxied(t *testing.T) {
 	if line, err := bufio.NewReader(rc).ReadString('\n'); err != nil || line != "first\n" {
 		t.Fatalf("followed log: %q, %v", line, err)
 	}
+	if got := agent.last(); got != "GET /containerLogs/default/p1/c?follow=true Bearer node-token" {
+		t.Fatalf("the agent got %q", got)
+	}
 }
 
 func TestPodLogValidation(t *testing.T) {
@@ -269,12 +284,12 @@ func TestPodLogValidation(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	setUpPods(t, s, cs, "https://127.0.0.1:1")
 	minus := int64(-1)
-	_, err := cs.CoreV1().Pods("default").GetLogs("p1", &corev1.PodLogOptions{TailLines: &minus}).DoRaw(context.Background())
+	_, err := logs(cs, "p1", &corev1.PodLogOptions{TailLines: &minus})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "tailLines: Invalid value: -1: must be greater than or equal to 0") {
 		t.Fatalf("negative tailLines: %v", err)
 	}
 	// An agent that does not answer is a 503.
-	_, err = cs.CoreV1().Pods("default").GetLogs("p1", &corev1.PodLogOptions{}).DoRaw(context.Background())
+	_, err = logs(cs, "p1", &corev1.PodLogOptions{})
 	if !apierrors.IsServiceUnavailable(err) || !strings.Contains(err.Error(), "no node agent is reachable") {
 		t.Fatalf("unreachable agent: %v", err)
 	}
@@ -284,7 +299,7 @@ func TestNoAgentReachable(t *testing.T) {
 	s, cfg := newProxyServer(t, false)
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	setUpPods(t, s, cs, "https://127.0.0.1:1")
-	_, err := cs.CoreV1().Pods("default").GetLogs("p1", &corev1.PodLogOptions{}).DoRaw(context.Background())
+	_, err := logs(cs, "p1", &corev1.PodLogOptions{})
 	if !apierrors.IsServiceUnavailable(err) || err.Error() != "no node agent is reachable" {
 		t.Fatalf("logs: %v", err)
 	}
@@ -296,7 +311,9 @@ func TestPodExecProxied(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	setUpPods(t, s, cs, agent.URL)
 	executors := map[string]func(u string) (remotecommand.Executor, error){
-		"websocket": func(u string) (remotecommand.Executor, error) { return remotecommand.NewWebSocketExecutor(cfg, "GET", u) },
+		"websocket": func(u string) (remotecommand.Executor, error) {
+			return remotecommand.NewWebSocketExecutor(cfg, "GET", u)
+		},
 		"spdy": func(u string) (remotecommand.Executor, error) {
 			parsed, _ := url.Parse(u)
 			return remotecommand.NewSPDYExecutor(cfg, "POST", parsed)

@@ -70,6 +70,8 @@ type fakeRuntime struct {
 	runtime.Runtime
 	// echo is the address of a TCP echo server; port 81 is refused.
 	echo string
+	// waited receives the end of each "wait" command's context.
+	waited chan error
 }
 
 // Exec runs:
@@ -79,6 +81,7 @@ type fakeRuntime struct {
 //	exit N          "bye" on stderr, exit code N
 //	fail            a runtime error
 //	size            the first terminal size, as WxH, on stdout
+//	wait            until its context ends, told on waited
 func (f *fakeRuntime) Exec(ctx context.Context, id string, cmd []string, s runtime.Streams) (int32, error) {
 	switch cmd[0] {
 	case "echo":
@@ -100,6 +103,10 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, cmd []string, s runti
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
+	case "wait":
+		<-ctx.Done()
+		f.waited <- ctx.Err()
+		return 0, ctx.Err()
 	default:
 		return 127, nil
 	}

@@ -14,9 +14,9 @@ import (
 
 // Config is what the handler is built from.
 type Config struct {
-	// Runtime runs execs, attaches and port forwards.
+	// Runtime runs execs, attaches and port forwards; required.
 	Runtime runtime.Runtime
-	// Pods finds the containers and sandboxes of the pods the node runs.
+	// Pods finds the containers and sandboxes of the pods the node runs; required.
 	Pods Lookup
 	// Authorize admits a request: the API server's credential. Nil admits nobody.
 	Authorize func(*http.Request) bool
@@ -78,6 +78,8 @@ const (
 	// kubelet's default.
 	idleTimeout = 4 * time.Hour
 )
+
+var _ http.Handler = (*handler)(nil)
 
 type handler struct {
 	rt        runtime.Runtime

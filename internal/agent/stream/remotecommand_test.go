@@ -3,14 +3,17 @@ package stream
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/exec"
@@ -224,5 +227,63 @@ func TestExecStatus(t *testing.T) {
 				t.Fatalf("got  %s\nwant %s", b.String(), tt.want)
 			}
 		})
+	}
+}
+
+// TestExecEndsWhenClientGoes checks that a command's context ends when its client goes
+// away, which a hijacked request's context does not tell.
+func TestExecEndsWhenClientGoes(t *testing.T) {
+	pods := newFakePods()
+	pods.sandboxes["ns/p"] = "sb1"
+	pods.set("ns/p/c", Container{ID: "c1", Running: true})
+	rt := &fakeRuntime{waited: make(chan error, 1)}
+	srv, cfg := startAgent(t, Config{Runtime: rt, Pods: pods})
+	for _, ex := range executors[:2] {
+		t.Run(ex.name, func(t *testing.T) {
+			e, err := ex.new(cfg, srv.URL+"/exec/ns/p/c?command=wait&stdout=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_ = e.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: io.Discard})
+			select {
+			case err := <-rt.waited:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("the command's context ended with %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the command goes on after its client left")
+			}
+		})
+	}
+}
+
+// TestExecBase64Channels drives v4.base64.channel.k8s.io by hand: each message is the
+// channel as a digit, then base64.
+func TestExecBase64Channels(t *testing.T) {
+	base, cfg := execAgent(t)
+	d := websocket.Dialer{Subprotocols: []string{"v4.base64.channel.k8s.io"}, TLSClientConfig: must(rest.TLSConfigFor(cfg))}
+	ws, resp, err := d.Dial(strings.Replace(base, "https", "wss", 1)+"/exec/ns/p/c?command=exit&command=2&stdout=1&stderr=1",
+		http.Header{"Authorization": {"Bearer " + testToken}})
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := map[byte]string{}
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		data, err := base64.StdEncoding.DecodeString(string(msg[1:]))
+		if err != nil {
+			t.Fatalf("message %q: %v", msg, err)
+		}
+		got[msg[0]] += string(data)
+	}
+	if got['2'] != "bye\n" || !strings.Contains(got['3'], `"reason":"NonZeroExitCode"`) || !strings.Contains(got['3'], `"message":"2"`) {
+		t.Fatalf("channels %q", got)
 	}
 }
