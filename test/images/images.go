@@ -156,7 +156,8 @@ func EchoBinary(moduleRoot string) ([]byte, error) {
 // port 80), busybox, and subicura/echo (echo/: HTTP on port 3000, gRPC health on 3001),
 // by repository path and tag.
 func Seed(moduleRoot string) (map[string]v1.Image, error) {
-	nginx, err := Image([]string{"/bin/httpd", "-f", "-v", "-p", "80", "-h", "/var/www"}, nil, map[string]File{
+	// Like nginx, it stops at once on SIGTERM (busybox httpd as PID 1 would ignore it).
+	nginx, err := Image([]string{"/bin/sh", "-c", `trap "exit 0" TERM; httpd -f -v -p 80 -h /var/www & wait`}, nil, map[string]File{
 		"var/www": {Dir: true}, "var/www/index.html": {Data: []byte("<h1>Welcome to nginx!</h1>\n")}})
 	if err != nil {
 		return nil, err
