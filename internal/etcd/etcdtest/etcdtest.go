@@ -5,6 +5,7 @@ package etcdtest
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +31,15 @@ func Start(t testing.TB) *clientv3.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := etcd.Start(ctx, etcd.Config{DataDir: t.TempDir(), ClientPort: FreePort(t), PeerPort: FreePort(t)})
+	var e *etcd.Etcd
+	var err error
+	for try := 0; try < 5; try++ {
+		// A port FreePort offered may be taken by another test process meanwhile.
+		e, err = etcd.Start(ctx, etcd.Config{DataDir: t.TempDir(), ClientPort: FreePort(t), PeerPort: FreePort(t)})
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
