@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/podium/podium/internal/etcd"
 	"github.com/podium/podium/internal/etcd/etcdtest"
 )
 
@@ -92,13 +90,7 @@ func TestServicesAndOtherResources(t *testing.T) {
 // TestExternalEtcd runs the server on an etcd it does not own.
 func TestExternalEtcd(t *testing.T) {
 	bin := binDir(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	e, err := etcd.Start(ctx, etcd.Config{DataDir: t.TempDir(), ClientPort: etcdtest.FreePort(t), PeerPort: etcdtest.FreePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := etcdtest.Member(t)
 	c := &cluster{t: t, bin: bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t), extraArgs: []string{"--etcd-endpoints", e.Endpoint()}}
 	c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
 	c.start()

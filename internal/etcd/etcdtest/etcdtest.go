@@ -29,6 +29,18 @@ func FreePort(t testing.TB) int {
 // Start runs an etcd member for the test and returns a client of it.
 func Start(t testing.TB) *clientv3.Client {
 	t.Helper()
+	e := Member(t)
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Member runs an etcd member (plain HTTP on loopback) for the test, stopped at its end.
+func Member(t testing.TB) *etcd.Etcd {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var e *etcd.Etcd
@@ -44,10 +56,5 @@ func Start(t testing.TB) *clientv3.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return e
 }
