@@ -33,6 +33,8 @@ import (
 type ProbeOptions struct {
 	Pods   int           // pods, each with an httpGet liveness and readiness probe
 	Window time.Duration // how long the agent's CPU and the probes are measured
+	// Profile, when set, is where the agent's CPU profile over the window is saved.
+	Profile string
 }
 
 // benchClusterCIDR is the pod network of the benchmark's node, a range of its own.
@@ -139,6 +141,9 @@ func Probes(bin, moduleRoot string, opts ProbeOptions, out io.Writer) error {
 	}
 	cpuBefore := procCPU(agent.Process.Pid)
 	wall := time.Now()
+	if opts.Profile != "" {
+		go saveProfile(agentPort, string(token), opts.Window, opts.Profile)
+	}
 	time.Sleep(opts.Window)
 	cpu := procCPU(agent.Process.Pid) - cpuBefore
 	elapsed := time.Since(wall)
@@ -269,4 +274,26 @@ func waitGone(cs *kubernetes.Clientset, d time.Duration) {
 			return
 		}
 	}
+}
+
+// saveProfile saves the agent's CPU profile over d to path.
+func saveProfile(port int, token string, d time.Duration, path string) {
+	_, secret, err := pki.ParseJoinToken(token)
+	if err != nil {
+		return
+	}
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, int(d.Seconds())), nil)
+	req.Header.Set("Authorization", "Bearer apiserver:"+secret)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: d + 30*time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
 }

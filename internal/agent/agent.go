@@ -208,7 +208,7 @@ func (a *Agent) workerDone(uid types.UID) {
 // relist reads the runtime and wakes the workers whose pods changed there; it cleans
 // up pods the runtime holds that the API no longer has.
 func (a *Agent) relist(ctx context.Context) {
-	snap, _, err := takeSnapshot(ctx, a.rt, a.dirs)
+	sigs, err := signatures(ctx, a.rt)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("reading the runtime", "err", err)
@@ -218,12 +218,12 @@ func (a *Agent) relist(ctx context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for uid, w := range a.workers {
-		w.runtimeChanged(snap[uid].signature())
+		w.runtimeChanged(sigs[uid])
 	}
 	if !a.synced {
 		return
 	}
-	for uid := range snap {
+	for uid := range sigs {
 		if _, ok := a.workers[uid]; ok {
 			continue
 		}

@@ -45,7 +45,7 @@ func (l lookup) Container(namespace, podName, container string, previous bool) (
 	if findContainer(pod, container) == nil {
 		return stream.Container{}, stream.ContainerNotFound(podName, container)
 	}
-	snap, _, err := takeSnapshot(context.Background(), l.rt, l.a.dirs)
+	snap, _, err := takeSnapshot(context.Background(), l.rt, l.a.dirs, pod.UID)
 	if err != nil {
 		return stream.Container{}, err
 	}
@@ -73,7 +73,7 @@ func (l lookup) Sandbox(namespace, podName string) (string, error) {
 	if pod == nil {
 		return "", stream.PodNotFound(podName)
 	}
-	snap, _, err := takeSnapshot(context.Background(), l.rt, l.a.dirs)
+	snap, _, err := takeSnapshot(context.Background(), l.rt, l.a.dirs, pod.UID)
 	if err != nil {
 		return "", err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,16 +16,22 @@ import (
 // snapshot is what the runtime holds, by pod UID.
 type snapshot map[types.UID]*RuntimePod
 
-// takeSnapshot reads every sandbox and container from the runtime. Containers of older
-// sandboxes of a pod are kept after the newest sandbox's, so that restart counts and
-// last states carry over.
-func takeSnapshot(ctx context.Context, rt runtime.Runtime, dirs podDirs) (snapshot, map[types.UID][]string, error) {
-	sandboxes, err := rt.ListPodSandbox(ctx)
+// takeSnapshot reads the sandboxes and containers of one pod (only), or of every pod
+// when only is "", from the runtime. Containers of older sandboxes of a pod are kept
+// after the newest sandbox's, so that restart counts and last states carry over.
+func takeSnapshot(ctx context.Context, rt runtime.Runtime, dirs podDirs, only types.UID) (snapshot, map[types.UID][]string, error) {
+	all, err := rt.ListPodSandbox(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	sandboxes := all[:0]
+	for _, sb := range all {
+		if only == "" || types.UID(sb.GetLabels()[LabelPodUID]) == only {
+			sandboxes = append(sandboxes, sb)
+		}
+	}
 	snap := snapshot{}
-	all := map[types.UID][]string{} // every sandbox ID of a pod, newest first
+	ids := map[types.UID][]string{} // every sandbox ID of a pod, newest first
 	sort.Slice(sandboxes, func(i, j int) bool {
 		if sandboxes[i].GetMetadata().GetAttempt() != sandboxes[j].GetMetadata().GetAttempt() {
 			return sandboxes[i].GetMetadata().GetAttempt() > sandboxes[j].GetMetadata().GetAttempt()
@@ -38,7 +43,7 @@ func takeSnapshot(ctx context.Context, rt runtime.Runtime, dirs podDirs) (snapsh
 		if uid == "" {
 			continue
 		}
-		all[uid] = append(all[uid], sb.Id)
+		ids[uid] = append(ids[uid], sb.Id)
 		rp := snap[uid]
 		if rp == nil {
 			rp = &RuntimePod{}
@@ -65,7 +70,41 @@ func takeSnapshot(ctx context.Context, rt runtime.Runtime, dirs podDirs) (snapsh
 		sort.SliceStable(states, func(i, j int) bool { return states[i].Attempt > states[j].Attempt })
 		rp.Containers = append(rp.Containers, states...)
 	}
-	return snap, all, nil
+	return snap, ids, nil
+}
+
+// signatures summarizes every pod's runtime state cheaply, from the runtime's lists
+// alone; a change means the pod's worker should look.
+func signatures(ctx context.Context, rt runtime.Runtime) (map[types.UID]string, error) {
+	sandboxes, err := rt.ListPodSandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	containers, err := rt.ListContainers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	owner := map[string]types.UID{}
+	parts := map[types.UID][]string{}
+	for _, sb := range sandboxes {
+		uid := types.UID(sb.GetLabels()[LabelPodUID])
+		if uid == "" {
+			continue
+		}
+		owner[sb.Id] = uid
+		parts[uid] = append(parts[uid], sb.Id+sb.State.String())
+	}
+	for _, c := range containers {
+		if uid, ok := owner[c.PodSandboxId]; ok {
+			parts[uid] = append(parts[uid], c.Id+c.State.String())
+		}
+	}
+	out := make(map[types.UID]string, len(parts))
+	for uid, p := range parts {
+		sort.Strings(p)
+		out[uid] = strings.Join(p, "|")
+	}
+	return out, nil
 }
 
 func containerState(s *runtimeapi.ContainerStatus, labels map[string]string, dirs podDirs, uid types.UID) *ContainerState {
@@ -102,19 +141,4 @@ func containerState(s *runtimeapi.ContainerStatus, labels map[string]string, dir
 		}
 	}
 	return c
-}
-
-// signature summarizes a pod's runtime state; a change means its worker should look.
-func (rp *RuntimePod) signature() string {
-	if rp == nil {
-		return ""
-	}
-	var b strings.Builder
-	if rp.Sandbox != nil {
-		b.WriteString(rp.Sandbox.ID + strconv.FormatBool(rp.Sandbox.Ready))
-	}
-	for _, c := range rp.Containers {
-		b.WriteString("|" + c.ID + c.State.String())
-	}
-	return b.String()
 }

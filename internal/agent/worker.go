@@ -98,7 +98,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	pod, deleted := w.pod, w.deleted
 	w.mu.Unlock()
 	a := w.a
-	snap, sandboxes, err := takeSnapshot(ctx, a.rt, a.dirs)
+	snap, sandboxes, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid)
 	if err != nil {
 		return false, time.Second
 	}
@@ -138,7 +138,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	plan := a.planner.Plan(pod, rp)
 	retry := w.execute(ctx, pod, rp, plan)
 	w.pruneContainers(ctx, pod, rp)
-	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs); err == nil && snap[w.uid] != nil {
+	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid); err == nil && snap[w.uid] != nil {
 		rp = snap[w.uid]
 	}
 	waiting := map[string]Waiting{}
@@ -443,7 +443,7 @@ func (w *worker) runHook(ctx context.Context, pod *corev1.Pod, containerID strin
 		host := h.HTTPGet.Host
 		if host == "" {
 			host = pod.Status.PodIP
-			if snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs); err == nil && snap[pod.UID] != nil && snap[pod.UID].Sandbox != nil {
+			if snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs, pod.UID); err == nil && snap[pod.UID] != nil && snap[pod.UID].Sandbox != nil {
 				host = snap[pod.UID].Sandbox.IP
 			}
 		}

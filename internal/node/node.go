@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,18 @@ func Run(ctx context.Context, cfg Config) error {
 					return
 				}
 				promHandler.ServeHTTP(w, req)
+			})
+			mux.HandleFunc("/debug/pprof/", func(w http.ResponseWriter, req *http.Request) {
+				if !authorized(req) {
+					http.Error(w, "Unauthorized", http.StatusUnauthorized)
+					return
+				}
+				switch req.URL.Path {
+				case "/debug/pprof/profile":
+					pprof.Profile(w, req)
+				default:
+					pprof.Index(w, req)
+				}
 			})
 			endpoint.set(mux)
 			return r, images, nil

@@ -55,17 +55,22 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 			t.Errorf("deleting pods at the end: %v\n%s%s", err, out, errOut)
 		}
 		c.stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := network.RemoveNodeNetwork(ctx, network.Config{PodCIDR: "10.244.96.0/24", ClusterCIDR: testClusterCIDR,
-			StateDir: filepath.Join(dataDir, "agent", "network")}); err != nil {
-			t.Errorf("removing the node network: %v", err)
-		}
+		removeTestNetwork(t, filepath.Join(dataDir, "agent", "network"))
 		if leftovers := mountsUnder(dataDir); len(leftovers) > 0 {
 			t.Errorf("mounts left on the host: %v", leftovers)
 		}
 	})
 	return c
+}
+
+// removeTestNetwork removes the bridge and rules the first node of a test cluster left.
+func removeTestNetwork(t *testing.T, stateDir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := network.RemoveNodeNetwork(ctx, network.Config{PodCIDR: "10.244.96.0/24", ClusterCIDR: testClusterCIDR, StateDir: stateDir}); err != nil {
+		t.Errorf("removing the node network: %v", err)
+	}
 }
 
 // mountsUnder lists mount points below dir.

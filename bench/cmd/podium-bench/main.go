@@ -26,6 +26,7 @@ func main() {
 	probes := bench.ProbeOptions{}
 	flag.IntVar(&probes.Pods, "probe-pods", 200, "pods with probes")
 	flag.DurationVar(&probes.Window, "probe-window", 30*time.Second, "how long the probes are measured")
+	flag.StringVar(&probes.Profile, "probe-profile", "", "save the agent's CPU profile over the window here")
 	only := flag.String("only", "", "run only this benchmark: controlplane or probes")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {

@@ -2,6 +2,7 @@ package prober
 
 import (
 	"context"
+	"net/http"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,6 +55,7 @@ type Manager struct {
 	exec    Execer
 	events  Events
 	metrics *Metrics
+	http    *http.Client
 
 	mu      sync.Mutex        // guards entries
 	entries map[string]*entry // by pod UID + "/" + container name
@@ -62,7 +64,7 @@ type Manager struct {
 // NewManager returns a manager that execs through exec and reports to events; metrics
 // may be nil.
 func NewManager(clk clock.WithTicker, exec Execer, events Events, metrics *Metrics) *Manager {
-	return &Manager{clock: clk, exec: exec, events: events, metrics: metrics, entries: map[string]*entry{}}
+	return &Manager{clock: clk, exec: exec, events: events, metrics: metrics, http: NewHTTPClient(), entries: map[string]*entry{}}
 }
 
 // Sync makes the probe workers match the running containers of a pod: it starts
@@ -103,7 +105,7 @@ func (m *Manager) start(ctx context.Context, c Container) *entry {
 		if p.probe == nil {
 			continue
 		}
-		w := &worker{kind: p.kind, probe: p.probe, c: c, clock: m.clock, exec: m.exec, events: m.events, state: st, last: -1, metrics: m.metrics}
+		w := &worker{kind: p.kind, probe: p.probe, c: c, clock: m.clock, exec: m.exec, events: m.events, state: st, last: -1, metrics: m.metrics, http: m.http}
 		go w.run(wctx)
 	}
 	return &entry{id: c.ID, state: st, cancel: cancel}

@@ -40,6 +40,26 @@ type Target struct {
 	PodIP       string
 	ContainerID string
 	Container   *corev1.Container
+	// HTTP makes httpGet probes; nil means a client of the probe's own.
+	HTTP *http.Client
+}
+
+// NewHTTPClient returns the client httpGet probes share: no keep-alives (every probe
+// opens its own connection, as upstream's), no certificate checks, and redirects
+// followed on the same host only; one to another host ends the probe with a warning.
+func NewHTTPClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true, Proxy: nil},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Hostname() != via[0].URL.Hostname() {
+				return http.ErrUseLastResponse
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		},
+	}
 }
 
 // maxBody is how much of a response or an exec output a probe keeps for its message.
@@ -119,19 +139,9 @@ func probeHTTP(ctx context.Context, h *corev1.HTTPGetAction, t Target) (Result, 
 		}
 		req.Header.Add(hd.Name, hd.Value)
 	}
-	client := &http.Client{
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true, Proxy: nil},
-		// Redirects are followed on the same host only; one to another host ends the
-		// probe with a warning, as upstream.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Hostname() != via[0].URL.Hostname() {
-				return http.ErrUseLastResponse
-			}
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			return nil
-		},
+	client := t.HTTP
+	if client == nil {
+		client = NewHTTPClient()
 	}
 	resp, err := client.Do(req)
 	if err != nil {

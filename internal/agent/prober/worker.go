@@ -3,6 +3,7 @@ package prober
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -55,6 +56,7 @@ type worker struct {
 	state  *state // shared with the manager for reads
 	// metrics may be nil.
 	metrics *Metrics
+	http    *http.Client
 
 	resultRun int    // consecutive results equal to last
 	last      Result // the last result counted
@@ -103,7 +105,7 @@ func (w *worker) doProbe(ctx context.Context) bool {
 		return true
 	}
 	start := time.Now()
-	res, msg := Run(ctx, w.probe, Target{PodIP: w.c.PodIP, ContainerID: w.c.ID, Container: w.c.Spec}, w.exec)
+	res, msg := Run(ctx, w.probe, Target{PodIP: w.c.PodIP, ContainerID: w.c.ID, Container: w.c.Spec, HTTP: w.http}, w.exec)
 	w.metrics.observe(w.kind, res, time.Since(start))
 	if ctx.Err() != nil {
 		return false
