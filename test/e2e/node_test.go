@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -53,16 +54,24 @@ func TestAgentRestartReadopts(t *testing.T) {
 	if cs.ContainerID != id || cs.RestartCount != 0 {
 		t.Fatalf("after the restart: container %s restarts %d; before %s", cs.ContainerID, cs.RestartCount, id)
 	}
-	// The log has every number, in order, across the time the agent was away.
-	out := c.mustKubectl("logs", "counter")
-	lines := strings.Fields(out)
-	for i, l := range lines {
-		if n, err := strconv.Atoi(l); err != nil || n != i+1 {
-			t.Fatalf("line %d of the log is %q: a line was lost or garbled\n%s", i+1, l, out)
-		}
+	// The log has every number, in order, across the time the agent was away: follow it
+	// until 15 lines are in.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	follow := exec.CommandContext(ctx, filepath.Join(c.bin, "podium"), "kubectl", "--kubeconfig", c.kubeconfig, "logs", "-f", "counter")
+	stdout, _ := follow.StdoutPipe()
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
 	}
-	if len(lines) < 5 {
-		t.Fatalf("log too short: %q", out)
+	defer func() { cancel(); _ = follow.Wait() }()
+	sc := bufio.NewScanner(stdout)
+	for want := 1; want <= 15; want++ {
+		if !sc.Scan() {
+			t.Fatalf("log ended before line %d", want)
+		}
+		if n, err := strconv.Atoi(sc.Text()); err != nil || n != want {
+			t.Fatalf("line %d of the log is %q: a line was lost or garbled", want, sc.Text())
+		}
 	}
 }
 
