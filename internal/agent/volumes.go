@@ -63,7 +63,10 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 			continue
 		}
 		dir := dirs.volume(uid, volumePlugin(v), v.Name)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(dir, 0o755); err != nil { // readable by any container user
 			return nil, err
 		}
 		paths[v.Name] = dir
@@ -72,11 +75,15 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 		switch {
 		case v.EmptyDir != nil:
 			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
-				if err := mountTmpfs(dir, v.EmptyDir.SizeLimit.Value()); err != nil {
+				var size int64
+				if v.EmptyDir.SizeLimit != nil {
+					size = v.EmptyDir.SizeLimit.Value()
+				}
+				if err := mountTmpfs(dir, size); err != nil {
 					return nil, err
 				}
 			}
-			if err := os.Chmod(dir, 0o777); err != nil {
+			if err := os.Chmod(dir, 0o777); err != nil { // writable by any container user
 				return nil, err
 			}
 			continue
@@ -283,7 +290,7 @@ func mountTmpfs(dir string, size int64) error {
 	if mounted(dir) {
 		return nil
 	}
-	opts := "mode=0777"
+	opts := "mode=0755"
 	if size > 0 {
 		opts += fmt.Sprintf(",size=%d", size)
 	}

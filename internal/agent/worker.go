@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +81,7 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.kick:
 		case <-retry:
 		}
-		done, again := w.sync(ctx)
+		done, again := w.safeSync(ctx)
 		if done {
 			return
 		}
@@ -89,6 +90,18 @@ func (w *worker) run(ctx context.Context) {
 			retry = w.a.cfg.Clock.After(again)
 		}
 	}
+}
+
+// safeSync is sync that survives a panic: one pod's odd spec must not stop the agent
+// (and the server it may run in). The pod is looked at again later.
+func (w *worker) safeSync(ctx context.Context) (done bool, again time.Duration) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.a.log.Error("pod sync panicked", "uid", w.uid, "panic", r, "stack", string(debug.Stack()))
+			done, again = false, 10*time.Second
+		}
+	}()
+	return w.sync(ctx)
 }
 
 // sync does what the pod needs now. It reports whether the worker is done, and when to

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +60,7 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 		removeTestNetwork(t, filepath.Join(dataDir, "agent", "network"))
 		if leftovers := mountsUnder(dataDir); len(leftovers) > 0 {
 			t.Errorf("mounts left on the host: %v", leftovers)
+			forceCleanUp(t, dataDir)
 		}
 	})
 	return c
@@ -71,6 +74,34 @@ func removeTestNetwork(t *testing.T, stateDir string) {
 	if err := network.RemoveNodeNetwork(ctx, network.Config{PodCIDR: "10.244.96.0/24", ClusterCIDR: testClusterCIDR, StateDir: stateDir}); err != nil {
 		t.Errorf("removing the node network: %v", err)
 	}
+}
+
+// forceCleanUp removes what a failed test left of its pods: it kills the shims (and
+// their containers) started from dataDir by PID, unmounts what is mounted below it, and
+// removes the node network. It runs only after a failure has been reported.
+func forceCleanUp(t *testing.T, dataDir string) {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		cmd, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(cmd), "podium-shim") || !strings.Contains(string(cmd), dataDir) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+			for _, c := range strings.Fields(string(children)) {
+				if cp, err := strconv.Atoi(c); err == nil {
+					_ = syscall.Kill(cp, syscall.SIGKILL)
+				}
+			}
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	mounts := mountsUnder(dataDir)
+	for i := len(mounts) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
+	}
+	removeTestNetwork(t, filepath.Join(dataDir, "agent", "network"))
 }
 
 // mountsUnder lists mount points below dir.
