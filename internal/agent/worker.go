@@ -33,11 +33,13 @@ type worker struct {
 	sig       string // the runtime state last seen
 	kick      chan struct{}
 	waiting   map[string]Waiting // reasons from failed starts, kept between syncs
-	terminate bool
+	// failedRuns holds, by container name, the last run whose process could not
+	// start; the runtime keeps no record of it.
+	failedRuns map[string]*ContainerState
 }
 
 func newWorker(a *Agent, uid types.UID) *worker {
-	return &worker{a: a, uid: uid, kick: make(chan struct{}, 1), waiting: map[string]Waiting{}}
+	return &worker{a: a, uid: uid, kick: make(chan struct{}, 1), waiting: map[string]Waiting{}, failedRuns: map[string]*ContainerState{}}
 }
 
 func (w *worker) wake() {
@@ -92,6 +94,26 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// addFailedRuns puts the runs that failed to start among the runtime's containers, as
+// the newest of their name, until the runtime holds a newer run.
+func (w *worker) addFailedRuns(rp *RuntimePod) {
+	for name, f := range w.failedRuns {
+		if cur := rp.latest(name); cur != nil && cur.Attempt >= f.Attempt && cur.ID != f.ID {
+			delete(w.failedRuns, name)
+			continue
+		}
+		rp.Containers = append([]*ContainerState{f}, rp.Containers...)
+	}
+}
+
+// isStartError reports an error of a container's process failing to start (a missing
+// executable, say), as opposed to a failure of the runtime itself.
+func isStartError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "unable to start container process") || strings.Contains(msg, "exec format error") ||
+		strings.Contains(msg, "executable file not found")
+}
+
 // safeSync is sync that survives a panic: one pod's odd spec must not stop the agent
 // (and the server it may run in). The pod is looked at again later.
 func (w *worker) safeSync(ctx context.Context) (done bool, again time.Duration) {
@@ -119,6 +141,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	if rp == nil {
 		rp = &RuntimePod{}
 	}
+	w.addFailedRuns(rp)
 	if deleted || pod == nil {
 		// The API object is gone (or never seen: an orphan). Stop and remove all.
 		a.probes.Stop(string(w.uid))
@@ -153,6 +176,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	w.pruneContainers(ctx, pod, rp)
 	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid); err == nil && snap[w.uid] != nil {
 		rp = snap[w.uid]
+		w.addFailedRuns(rp)
 	}
 	waiting := map[string]Waiting{}
 	for k, v := range w.waiting {
@@ -282,15 +306,25 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		return 5 * time.Second, false
 	}
 	id, err := a.rt.CreateContainer(ctx, sandboxID, cfg, sb)
-	if err != nil {
+	if err != nil && !isStartError(err) {
 		w.failStart(pod, c.Name, "CreateContainerError", err)
 		return 5 * time.Second, false
 	}
-	w.event(pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
-	if err := a.rt.StartContainer(ctx, id); err != nil {
+	if err == nil {
+		w.event(pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
+		err = a.rt.StartContainer(ctx, id)
+	}
+	if err != nil {
+		// The container's process could not start (runc runs it at create): a run that
+		// ended at once with StartError and exit code 128, as upstream reports it; it
+		// restarts with the back-off like any failed run.
 		w.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
-		w.waiting[c.Name] = Waiting{Reason: "RunContainerError", Message: err.Error()}
-		return 5 * time.Second, false
+		now := a.cfg.Clock.Now()
+		w.failedRuns[c.Name] = &ContainerState{ID: "start-error-" + c.Name, Name: c.Name, Attempt: s.Attempt, Init: s.Init,
+			Hash: HashContainer(c), State: runtimeapi.ContainerState_CONTAINER_EXITED, ExitCode: 128, Reason: "StartError",
+			Message: err.Error(), Started: now, Finished: now, Image: c.Image}
+		delete(w.waiting, c.Name)
+		return 0, false
 	}
 	delete(w.waiting, c.Name)
 	w.event(pod, c.Name, corev1.EventTypeNormal, "Started", "Started container "+c.Name)

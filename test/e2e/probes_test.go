@@ -79,6 +79,9 @@ func TestSeedProbes(t *testing.T) {
 			t.Fatalf("apply: %v %s", err, errOut)
 		}
 	}
+	// A container whose process cannot start: StartError, exit code 128, back-off.
+	c.mustKubectl("run", "bad", "--image=busybox", "--command", "--", "/nonexistent")
+
 	// echo-health: 1/1 Running, and stays so.
 	c.waitRunning("echo-health")
 
@@ -124,6 +127,15 @@ func TestSeedProbes(t *testing.T) {
 			t.Errorf("echo-rp Ready: %+v", cond)
 		}
 	}
+	waitFor(t, one(cs, "pods", "default", "bad"), "bad in CrashLoopBackOff after StartError", func(p *corev1.Pod, ok bool) bool {
+		if !ok || len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		st := p.Status.ContainerStatuses[0]
+		last := st.LastTerminationState.Terminated
+		return st.RestartCount >= 1 && st.State.Waiting != nil && st.State.Waiting.Reason == "CrashLoopBackOff" &&
+			last != nil && last.Reason == "StartError" && last.ExitCode == 128 && strings.Contains(last.Message, "/nonexistent")
+	})
 }
 
 // TestOtherProbes covers tcpSocket, exec, grpc, a startup probe and a port by name.
