@@ -27,12 +27,12 @@ type worker struct {
 	a   *Agent
 	uid types.UID
 
-	mu        sync.Mutex // guards pod, deleted, sig
-	pod       *corev1.Pod
-	deleted   bool   // the API object is gone
-	sig       string // the runtime state last seen
-	kick      chan struct{}
-	waiting   map[string]Waiting // reasons from failed starts, kept between syncs
+	mu      sync.Mutex // guards pod, deleted, sig
+	pod     *corev1.Pod
+	deleted bool   // the API object is gone
+	sig     string // the runtime state last seen
+	kick    chan struct{}
+	waiting map[string]Waiting // reasons from failed starts, kept between syncs
 	// failedRuns holds, by container name, the last run whose process could not
 	// start; the runtime keeps no record of it.
 	failedRuns map[string]*ContainerState
