@@ -118,9 +118,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("container runtime: %w", err)
 	}
 	a.probes = prober.NewManager(a.cfg.Clock, a.rt, probeEvents{a: a}, a.cfg.ProbeMetrics)
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	// The broadcaster lives as long as the process: events of work still finishing
+	// when ctx ends are sent rather than refused.
+	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events("")})
-	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
 
 	go every(ctx, a.cfg.Clock, a.cfg.Heartbeat, func() { a.heartbeat(ctx) })

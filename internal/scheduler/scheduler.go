@@ -82,9 +82,10 @@ func (s *Scheduler) requeueIfChanged(old, cur *corev1.Node) {
 
 // Run schedules until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
-	b := record.NewBroadcaster(record.WithContext(ctx))
+	// The broadcaster lives as long as the process: events of work still finishing
+	// when ctx ends are sent rather than refused.
+	b := record.NewBroadcaster()
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.client.CoreV1().Events("")})
-	defer b.Shutdown()
 	s.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Name})
 	s.loop.Run(ctx, 2)
 }
@@ -136,7 +137,8 @@ func (s *Scheduler) schedule(ctx context.Context, key string) (time.Duration, er
 		}
 		msg += ". preemption: 0/" + fmt.Sprint(len(nodes)) + " nodes are available: " + fmt.Sprint(len(nodes)) + " Preemption is not helpful for scheduling."
 		s.unschedulable(ctx, pod, msg)
-		return 10 * time.Second, nil
+		// Node changes requeue it at once; this is the fallback, upstream's 5 minutes.
+		return 5 * time.Minute, nil
 	}
 	best := s.leastLoaded(fits)
 	err = s.client.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{
