@@ -70,19 +70,24 @@ func ControlPlane(bin string, opts ControlPlaneOptions, out io.Writer) error {
 	p("start to /readyz, existing data dir: %s", stats(again))
 
 	s := NewServer(bin, filepath.Join(root, "main"))
-	// The API server alone: with no node, a scheduler would write a FailedScheduling
-	// event for every pod the benchmark creates.
+	if _, err := s.Start(); err != nil {
+		return err
+	}
+	time.Sleep(opts.IdleWait)
+	rss, err := RSS(s.PID())
+	if err != nil {
+		s.Stop()
+		return err
+	}
+	p("idle RSS of podium server --disable-agent after %s: %.1f MiB (target < 100 MiB)", opts.IdleWait, float64(rss)/(1<<20))
+	// The load figures measure the API server alone: with no node, the scheduler would
+	// write a FailedScheduling event for every pod the benchmark creates.
+	s.Stop()
 	s.Args = []string{"--disable-scheduler"}
 	if _, err := s.Start(); err != nil {
 		return err
 	}
 	defer s.Stop()
-	time.Sleep(opts.IdleWait)
-	rss, err := RSS(s.PID())
-	if err != nil {
-		return err
-	}
-	p("idle RSS of podium server --disable-agent after %s: %.1f MiB (target < 100 MiB)", opts.IdleWait, float64(rss)/(1<<20))
 
 	jsonCS, pbCS := s.Client(false), s.Client(true)
 	for _, ns := range []string{"bench-json", "bench-pb", "fanout"} {
