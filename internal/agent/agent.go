@@ -42,6 +42,9 @@ type Config struct {
 	Relist time.Duration
 	// Heartbeat is how often the Lease is renewed and the Node status reported.
 	Heartbeat time.Duration
+	// SyncRoutes, when set, makes the host's routes to other nodes' pod CIDRs match
+	// the map it is given (pod CIDR → node address).
+	SyncRoutes func(ctx context.Context, want map[string]string) error
 	// ProbeMetrics, when set, receives probe durations and results.
 	ProbeMetrics *prober.Metrics
 	Logger       *slog.Logger
@@ -144,6 +147,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	nodeFactory := informers.NewSharedInformerFactory(a.cfg.Client, 0)
+	if err := a.runRoutes(ctx, nodeFactory); err != nil {
+		return err
+	}
+	nodeFactory.Start(ctx.Done())
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
 		return nil // stopped before it began
@@ -154,6 +162,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("node agent is running", "podCIDR", node.Spec.PodCIDR)
 	every(ctx, a.cfg.Clock, a.cfg.Relist, func() { a.relist(ctx) })
 	factory.Shutdown()
+	nodeFactory.Shutdown()
 	return nil
 }
 

@@ -146,3 +146,14 @@ func TestPlanReplacesChangedContainer(t *testing.T) {
 		t.Fatalf("changed container: %+v", plan)
 	}
 }
+
+func TestDesiredRoutes(t *testing.T) {
+	node := func(name, cidr, ip string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{PodCIDR: cidr},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}, {Type: corev1.NodeInternalIP, Address: ip}}}}
+	}
+	got := desiredRoutes("a", []*corev1.Node{node("a", "10.42.0.0/24", "192.0.2.1"), node("b", "10.42.1.0/24", "192.0.2.2"), node("c", "", "192.0.2.3")})
+	if len(got) != 1 || got["10.42.1.0/24"] != "192.0.2.2" {
+		t.Fatalf("routes: %v", got)
+	}
+}

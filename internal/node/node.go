@@ -124,6 +124,7 @@ func Run(ctx context.Context, cfg Config) error {
 		DataDir: filepath.Join(cfg.DataDir, "pods-data"), PodLogDir: cfg.PodLogDir,
 		BackOffBase: cfg.BackOffBase, BackOffMax: cfg.BackOffMax, Logger: log,
 		ProbeMetrics: prober.NewMetrics(metrics),
+		SyncRoutes:   network.SyncRoutes,
 		NewRuntime: func(podCIDR string) (runtime.Runtime, runtime.ImageService, error) {
 			images, err := image.New(image.Config{Root: filepath.Join(cfg.DataDir, "images"),
 				RegistriesFile: filepath.Join(filepath.Dir(cfg.DataDir), "registries.yaml"), Logger: log})
