@@ -203,7 +203,13 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
 
 	port := ln.Addr().(*net.TCPAddr).Port
-	url := "https://127.0.0.1:" + strconv.Itoa(port)
+	// Clients on this host reach the server on loopback, unless it listens on one
+	// address only.
+	host := "127.0.0.1"
+	if ip := net.ParseIP(cfg.BindAddress); ip != nil && !ip.IsUnspecified() {
+		host = ip.String()
+	}
+	url := "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 	kc := kubeconfig(url, creds)
 	kcPath := KubeconfigPath(cfg.DataDir)
 	for _, p := range []string{kcPath, cfg.WriteKubeconfig} {

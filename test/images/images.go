@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -180,7 +181,19 @@ func Seed(moduleRoot string) (map[string]v1.Image, error) {
 // Serve pushes images into a registry served on loopback and returns its host:port and
 // a function that stops it.
 func Serve(imgs map[string]v1.Image) (string, func(), error) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return ServeOn("127.0.0.1:0", imgs)
+}
+
+// ServeOn is Serve on the given listen address.
+func ServeOn(addr string, imgs map[string]v1.Image) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	srv := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	for ref, img := range imgs {
 		tag, err := name.NewTag(host+"/"+ref, name.Insecure)

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podium/podium/internal/etcd/etcdtest"
+	"github.com/podium/podium/test/images"
+)
+
+// hostsNet is the test's own network of "hosts": a bridge in the root namespace and one
+// network namespace per node, with addresses that exist only inside them.
+const (
+	hostsPrefix    = "172.31.254"
+	multiNodeCIDR  = "10.244.112.0/20"
+	multiNodeCount = 3
+)
+
+// testHosts makes the bridge and the namespaces; cleanup deletes them, and with them
+// everything the agents made inside (bridges, rules, routes).
+func testHosts(t *testing.T) (bridgeIP string, hosts []string) {
+	t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	bridge := "podh" + id
+	run("link", "add", bridge, "type", "bridge")
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", bridge).Run() })
+	run("addr", "add", hostsPrefix+".1/24", "dev", bridge)
+	run("link", "set", bridge, "up")
+	for i := 1; i <= multiNodeCount; i++ {
+		ns := fmt.Sprintf("podh%s-%d", id, i)
+		veth := fmt.Sprintf("ph%s%d", id, i)
+		run("netns", "add", ns)
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+		run("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+		run("link", "set", veth, "master", bridge, "up")
+		run("netns", "exec", ns, "ip", "addr", "add", fmt.Sprintf("%s.%d/24", hostsPrefix, 10+i), "dev", "eth0")
+		run("netns", "exec", ns, "ip", "link", "set", "eth0", "up")
+		run("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+		hosts = append(hosts, ns)
+	}
+	return hostsPrefix + ".1", hosts
+}
+
+// TestPodsAcrossNodes runs three agents, each in a network namespace of its own (three
+// hosts on one machine), spreads pods over them, and checks that a pod on one node
+// reaches pods on the others by IP, and that a node reaches them too.
+func TestPodsAcrossNodes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	bridgeIP, hosts := testHosts(t)
+	imgs, err := images.Seed("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	registryHost, stopRegistry, err := images.ServeOn(bridgeIP+":0", imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopRegistry)
+
+	c := startCluster(t, "--bind-address", bridgeIP, "--cluster-cidr", multiNodeCIDR)
+	token, err := exec.Command(filepath.Join(c.bin, "podium"), "server", "token", "--data-dir", c.dataDir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agents []*exec.Cmd
+	for i, ns := range hosts {
+		dir := t.TempDir()
+		if err := images.WriteMirror(dir, registryHost); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("host-%d", i+1)
+		// nsenter, unlike ip netns exec, leaves /sys (and so the cgroup mounts) alone.
+		cmd := exec.Command("nsenter", "--net=/run/netns/"+ns, filepath.Join(c.bin, "podium"), "agent",
+			"--server", fmt.Sprintf("https://%s:%d", bridgeIP, c.port), "--token", strings.TrimSpace(string(token)),
+			"--node-name", name, "--data-dir", dir, "--pod-log-dir", t.TempDir(), "--cluster-cidr", multiNodeCIDR,
+			"--agent-port", fmt.Sprint(etcdtest.FreePort(t)))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		agents = append(agents, cmd)
+	}
+	t.Cleanup(func() {
+		if _, errOut, err := c.kubectl("delete", "pods", "--all", "--grace-period=1", "--wait=true", "--timeout=60s"); err != nil {
+			t.Errorf("deleting pods: %v %s", err, errOut)
+		}
+		for _, a := range agents {
+			_ = a.Process.Signal(syscall.SIGTERM)
+			_ = a.Wait()
+		}
+	})
+	cs := c.client()
+	for i := range hosts {
+		name := fmt.Sprintf("host-%d", i+1)
+		waitFor(t, one(cs, "nodes", "", name), name+" Ready", func(n *corev1.Node, ok bool) bool {
+			for _, cond := range n.Status.Conditions {
+				if ok && cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	// Six pods spread over the three nodes by the scheduler.
+	for i := 0; i < 2*multiNodeCount; i++ {
+		c.mustKubectl("run", fmt.Sprintf("web-%d", i), "--image=nginx", "--labels=app=web")
+	}
+	ipOn := map[string]string{}
+	for i := 0; i < 2*multiNodeCount; i++ {
+		p := c.waitRunning(fmt.Sprintf("web-%d", i))
+		ipOn[p.Spec.NodeName] = p.Status.PodIP
+	}
+	if len(ipOn) != multiNodeCount {
+		t.Fatalf("pods landed on %d nodes, want all %d: %v", len(ipOn), multiNodeCount, ipOn)
+	}
+	// From a pod on host-1 to the pods of the other nodes.
+	l, err := cs.CoreV1().Pods("default").List(bg, metav1.ListOptions{FieldSelector: "spec.nodeName=host-1"})
+	if err != nil || len(l.Items) == 0 {
+		t.Fatalf("pods on host-1: %v", err)
+	}
+	from := l.Items[0].Name
+	for node, ip := range ipOn {
+		out := c.mustKubectl("exec", from, "--", "sh", "-c", `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 `+ip+` 80`)
+		if !strings.Contains(out, "Welcome to nginx!") {
+			t.Errorf("pod on host-1 to the pod on %s (%s): %q", node, ip, out)
+		}
+	}
+	// From a node (host-3's namespace) to a pod on host-1.
+	out, err := exec.Command("ip", "netns", "exec", hosts[2], "bash", "-c",
+		fmt.Sprintf("exec 3<>/dev/tcp/%s/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", ipOn["host-1"])).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Welcome to nginx!") {
+		t.Errorf("host-3 to the pod on host-1: %v %q", err, out)
+	}
+}
