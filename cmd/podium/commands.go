@@ -62,6 +62,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
+	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may go without renewing its Lease or posting status before it is marked Unknown")
 	f.StringVar(&cfg.NodeName, "node-name", "", "name of this server's node (default: the host name)")
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.IntVar(&cfg.AgentPort, "agent-port", 10250, "port of the node agent's HTTPS endpoint")

@@ -1,4 +1,5 @@
 // Package controller groups the controllers `podium server` runs against its own API,
-// each in a subpackage: service accounts, the root CA ConfigMap, namespace deletion and
-// the kubernetes Service. They use client-go informers like any other client.
+// each in a subpackage: service accounts, the root CA ConfigMap, namespace deletion,
+// the kubernetes Service and node lifecycle (heartbeats, taints, NoExecute eviction).
+// They use client-go informers like any other client.
 package controller

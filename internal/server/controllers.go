@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/podium/podium/internal/controller/kubernetesservice"
 	"github.com/podium/podium/internal/controller/namespace"
+	"github.com/podium/podium/internal/controller/nodelifecycle"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/serviceaccount"
 	"github.com/podium/podium/internal/scheduler"
@@ -29,6 +31,8 @@ type controllerConfig struct {
 	log       *slog.Logger
 	// disableScheduler leaves pods unscheduled (--disable-scheduler).
 	disableScheduler bool
+	// nodeMonitorGracePeriod is how long a silent node stays Ready (0: 40 s).
+	nodeMonitorGracePeriod time.Duration
 }
 
 // startControllers starts the cluster's controllers, which run until ctx ends. They begin
@@ -74,6 +78,10 @@ func startControllers(ctx context.Context, cfg controllerConfig) error {
 			return err
 		}
 	}
+	nl, err := nodelifecycle.New(client, all, nodelifecycle.Config{GracePeriod: cfg.nodeMonitorGracePeriod}, cfg.log)
+	if err != nil {
+		return err
+	}
 	ks, err := kubernetesservice.New(client, kubernetesservice.Config{ClusterIP: cfg.clusterIP, Address: cfg.address, Port: cfg.port}, apiObjects, cfg.log)
 	if err != nil {
 		return err
@@ -94,6 +102,7 @@ func startControllers(ctx context.Context, cfg controllerConfig) error {
 		go ca.Run(ctx)
 		go ns.Run(ctx)
 		go ks.Run(ctx)
+		go nl.Run(ctx)
 		if sched != nil {
 			go sched.Run(ctx)
 		}

@@ -51,6 +51,9 @@ type Config struct {
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
 	DisableScheduler             bool
+	// NodeMonitorGracePeriod is how long a node may go without renewing its Lease or
+	// posting status before it turns Unknown (0: 40 s).
+	NodeMonitorGracePeriod time.Duration
 	// NodeName, PodLogDir, AgentPort and the restart back-off configure the server's
 	// own node agent.
 	NodeName                              string
@@ -234,7 +237,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		log.Warn("no non-loopback address to advertise: the kubernetes Service gets no endpoints; set --advertise-address")
 	}
 	if err := startControllers(runCtx, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
-		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler}); err != nil {
+		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
+		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}
