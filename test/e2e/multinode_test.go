@@ -148,6 +148,44 @@ func TestPodsAcrossNodes(t *testing.T) {
 			t.Errorf("pod on host-1 to the pod on %s (%s): %q", node, ip, out)
 		}
 	}
+	// A pod no node fits stays Pending with FailedScheduling, and schedules once a node
+	// fits: here, once host-2 gets the label it asks for.
+	c.mustKubectl("run", "picky", "--image=nginx", "--overrides", `{"spec":{"nodeSelector":{"disk":"ssd"}}}`)
+	waitFor(t, one(cs, "pods", "default", "picky"), "picky unschedulable", func(p *corev1.Pod, ok bool) bool {
+		for _, cond := range p.Status.Conditions {
+			if ok && cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == "Unschedulable" &&
+				strings.Contains(cond.Message, "0/3 nodes are available") && strings.Contains(cond.Message, "didn't match Pod's node affinity/selector") {
+				return true
+			}
+		}
+		return false
+	})
+	if out := c.mustKubectl("describe", "pod", "picky"); !strings.Contains(out, "FailedScheduling") {
+		t.Errorf("describe picky:\n%s", out)
+	}
+	c.mustKubectl("label", "node", "host-2", "disk=ssd")
+	if p := c.waitRunning("picky"); p.Spec.NodeName != "host-2" {
+		t.Errorf("picky landed on %s", p.Spec.NodeName)
+	}
+
+	// Cordon and drain: nothing new lands on a cordoned node; a drain evicts that node's
+	// pods and leaves the others alone.
+	c.mustKubectl("cordon", "host-3")
+	c.mustKubectl("run", "late", "--image=nginx")
+	if p := c.waitRunning("late"); p.Spec.NodeName == "host-3" {
+		t.Errorf("a pod landed on the cordoned host-3")
+	}
+	before, _ := cs.CoreV1().Pods("default").List(bg, metav1.ListOptions{FieldSelector: "spec.nodeName=host-1"})
+	c.mustKubectl("drain", "host-3", "--force", "--grace-period=1", "--timeout=60s")
+	left, _ := cs.CoreV1().Pods("default").List(bg, metav1.ListOptions{FieldSelector: "spec.nodeName=host-3"})
+	if len(left.Items) != 0 {
+		t.Errorf("pods left on the drained host-3: %d", len(left.Items))
+	}
+	after, _ := cs.CoreV1().Pods("default").List(bg, metav1.ListOptions{FieldSelector: "spec.nodeName=host-1"})
+	if len(after.Items) != len(before.Items) {
+		t.Errorf("pods on host-1: %d before the drain of host-3, %d after", len(before.Items), len(after.Items))
+	}
+
 	// From a node (host-3's namespace) to a pod on host-1.
 	out, err := exec.Command("ip", "netns", "exec", hosts[2], "bash", "-c",
 		fmt.Sprintf("exec 3<>/dev/tcp/%s/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", ipOn["host-1"])).CombinedOutput()

@@ -27,7 +27,14 @@ func main() {
 	flag.IntVar(&probes.Pods, "probe-pods", 200, "pods with probes")
 	flag.DurationVar(&probes.Window, "probe-window", 30*time.Second, "how long the probes are measured")
 	flag.StringVar(&probes.Profile, "probe-profile", "", "save the agent's CPU profile over the window here")
-	only := flag.String("only", "", "run only this benchmark: controlplane or probes")
+	sched := bench.SchedulerOptions{Timeout: 5 * time.Minute}
+	flag.IntVar(&sched.Nodes, "sched-nodes", 100, "fake nodes for the scheduler benchmark")
+	flag.IntVar(&sched.Pods, "sched-pods", 10000, "pending pods the scheduler binds")
+	flag.IntVar(&sched.Workers, "sched-workers", 16, "concurrent creators of the pending pods")
+	flag.IntVar(&sched.NodePods, "sched-node-pods", 200, "pod capacity of each fake node")
+	flag.StringVar(&sched.Profile, "sched-profile", "", "save the server's CPU profile over the scheduler benchmark here")
+	flag.DurationVar(&sched.ProfileFor, "sched-profile-for", 8*time.Second, "how long the scheduler benchmark's profile runs")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes or scheduler")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -39,6 +46,13 @@ func main() {
 	if *only == "" || *only == "probes" {
 		fmt.Println("== container health (issue: probes and back-off) ==")
 		if err := bench.Probes(bin, ".", probes, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "scheduler" {
+		fmt.Println("== scheduler (issue: scheduler and many nodes) ==")
+		if err := bench.Scheduler(bin, sched, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -1,0 +1,3 @@
+// Package schedtest provides builders of pods, nodes and NodeInfos for the scheduler's
+// tests.
+package schedtest
