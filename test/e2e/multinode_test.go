@@ -80,7 +80,8 @@ func TestPodsAcrossNodes(t *testing.T) {
 	}
 	t.Cleanup(stopRegistry)
 
-	c := startCluster(t, "--bind-address", bridgeIP, "--cluster-cidr", multiNodeCIDR)
+	// Agents heartbeat every 10 s; a 15 s grace keeps the test of a stopped agent short.
+	c := startCluster(t, "--bind-address", bridgeIP, "--cluster-cidr", multiNodeCIDR, "--node-monitor-grace-period", "15s")
 	token, err := exec.Command(filepath.Join(c.bin, "podium"), "server", "token", "--data-dir", c.dataDir).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -191,5 +192,26 @@ func TestPodsAcrossNodes(t *testing.T) {
 		fmt.Sprintf("exec 3<>/dev/tcp/%s/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", ipOn["host-1"])).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Welcome to nginx!") {
 		t.Errorf("host-3 to the pod on host-1: %v %q", err, out)
+	}
+
+	// An agent stopped for good: its node turns NotReady (Unknown) with the unreachable
+	// taint once its Lease is no longer renewed.
+	_ = agents[2].Process.Signal(syscall.SIGTERM)
+	_ = agents[2].Wait()
+	waitFor(t, one(cs, "nodes", "", "host-3"), "host-3 NotReady after its agent stopped", func(n *corev1.Node, ok bool) bool {
+		if !ok {
+			return false
+		}
+		unknown, tainted := false, false
+		for _, cond := range n.Status.Conditions {
+			unknown = unknown || (cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionUnknown)
+		}
+		for _, taint := range n.Spec.Taints {
+			tainted = tainted || taint.Key == corev1.TaintNodeUnreachable
+		}
+		return unknown && tainted
+	})
+	if out := c.mustKubectl("get", "node", "host-3"); !strings.Contains(out, "NotReady") {
+		t.Errorf("get node host-3:\n%s", out)
 	}
 }
