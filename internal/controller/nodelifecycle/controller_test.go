@@ -706,11 +706,18 @@ func TestRun(t *testing.T) {
 		_, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	}
+	// eventually waits for cond. A busy machine can make the controller miss a tick of
+	// the fake clock (its ticker keeps one), so while waiting the clock moves on a
+	// second every 100 ms of real time: only ever later than what is being waited for.
 	eventually := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		for deadline, nextStep := time.Now().Add(20*time.Second), time.Now().Add(100*time.Millisecond); !cond(); time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10 s", what)
+				t.Fatalf("%s: not within 20 s", what)
+			}
+			if time.Now().After(nextStep) {
+				clk.Step(time.Second)
+				nextStep = time.Now().Add(100 * time.Millisecond)
 			}
 		}
 	}
