@@ -153,10 +153,18 @@ func TestStopContainerGracePeriod(t *testing.T) {
 
 	// sleep as PID 1 has no handler for SIGTERM, so the kernel drops it.
 	stubborn := e.start(sid, pod, containerConfig("stubborn", "sleep", "1000"))
-	trapping := e.start(sid, pod, containerConfig("trapping", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"))
+	trapping := e.start(sid, pod, containerConfig("trapping", "sh", "-c", "trap 'exit 0' TERM; touch /tmp/trapped; while true; do sleep 0.1; done"))
 	waitState(t, e.r, stubborn, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
 	waitState(t, e.r, trapping, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
-	time.Sleep(200 * time.Millisecond) // let the shell install its trap
+	// The shell says when its trap is in place.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, code, err := e.r.ExecSync(ctx, trapping, []string{"test", "-f", "/tmp/trapped"}, 5); err == nil && code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the trapping shell never installed its trap")
+		}
+	}
 
 	t0 := time.Now()
 	if err := e.r.StopContainer(ctx, stubborn, 1); err != nil {
