@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/podium/podium/internal/netnstest"
 	"io"
 	"log/slog"
 	"net"
@@ -206,17 +207,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // ends, unless the test deleted it first.
 func addNetNS(t *testing.T) (path string) {
 	t.Helper()
-	name := "podtest-" + randomHex(t, 6)
-	run(t, "ip", "netns", "add", name)
-	path = filepath.Join("/run/netns", name)
-	t.Cleanup(func() {
-		if _, err := os.Stat(path); err == nil {
-			if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
-				t.Errorf("ip netns delete %s: %v: %s", name, err, out)
-			}
-		}
-	})
-	return path
+	return netnstest.Add(t, "podtest-"+randomHex(t, 6))
 }
 
 func deleteNetNS(t *testing.T, path string) {

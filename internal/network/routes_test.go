@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/podium/podium/internal/netnstest"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,8 +31,7 @@ func TestSyncRoutes(t *testing.T) {
 		}
 		return string(out)
 	}
-	run("netns", "add", ns)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	netnstest.Add(t, ns)
 	run("netns", "exec", ns, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
 	run("netns", "exec", ns, "ip", "link", "set", "d1", "up")
 	run("netns", "exec", ns, "ip", "addr", "add", "192.0.2.1/24", "dev", "d0")

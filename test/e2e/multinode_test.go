@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podium/podium/internal/etcd/etcdtest"
+	"github.com/podium/podium/internal/netnstest"
 	"github.com/podium/podium/test/images"
 )
 
@@ -47,8 +48,7 @@ func testHosts(t *testing.T) (bridgeIP string, hosts []string) {
 	for i := 1; i <= multiNodeCount; i++ {
 		ns := fmt.Sprintf("podh%s-%d", id, i)
 		veth := fmt.Sprintf("ph%s%d", id, i)
-		run("netns", "add", ns)
-		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+		netnstest.Add(t, ns)
 		run("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
 		run("link", "set", veth, "master", bridge, "up")
 		run("netns", "exec", ns, "ip", "addr", "add", fmt.Sprintf("%s.%d/24", hostsPrefix, 10+i), "dev", "eth0")
