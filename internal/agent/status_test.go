@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"os"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,5 +72,25 @@ func TestComputeStatus(t *testing.T) {
 	}
 	if got := kubectlStatus(&corev1.Pod{Spec: withInit.Spec, Status: st}); got != "Init:0/1" {
 		t.Fatalf("kubectl STATUS while initializing: %s", got)
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	path := t.TempDir() + "/0.log"
+	content := "2026-01-01T00:00:00.000000000Z stdout F one\n" +
+		"2026-01-01T00:00:00.000000001Z stderr P par\n" +
+		"2026-01-01T00:00:00.000000002Z stderr F tial\n" +
+		"2026-01-01T00:00:00.000000003Z stderr F last words\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := logTail(path, 80, 2048); got != "one\npartial\nlast words\n" {
+		t.Fatalf("tail: %q", got)
+	}
+	if got := logTail(path, 1, 2048); got != "last words\n" {
+		t.Fatalf("one line: %q", got)
+	}
+	if got := logTail(path, 80, 6); got != "words\n" {
+		t.Fatalf("cut: %q", got)
 	}
 }

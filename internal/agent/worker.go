@@ -94,6 +94,50 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// fallBackToLogs gives failed runs of containers with terminationMessagePolicy
+// FallbackToLogsOnError and no termination message the tail of their log instead: the
+// last 80 lines, at most 2048 bytes, as upstream.
+func (w *worker) fallBackToLogs(pod *corev1.Pod, rp *RuntimePod) {
+	for _, c := range rp.Containers {
+		if !c.Exited() || c.ExitCode == 0 || c.Message != "" {
+			continue
+		}
+		spec := findContainer(pod, c.Name)
+		if spec == nil || spec.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+			continue
+		}
+		c.Message = logTail(filepath.Join(PodLogDir(w.a.cfg.PodLogDir, pod), ContainerLogPath(c.Name, c.Attempt)), 80, 2048)
+	}
+}
+
+// logTail returns the text of the last lines of a CRI log file, cut to max bytes.
+func logTail(path string, lines, max int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	var b strings.Builder
+	for _, l := range all {
+		// "TIME STREAM TAG text": keep the text.
+		parts := strings.SplitN(l, " ", 4)
+		if len(parts) == 4 {
+			b.WriteString(parts[3])
+			if parts[2] == "F" {
+				b.WriteByte('\n')
+			}
+		}
+	}
+	out := b.String()
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return out
+}
+
 // addFailedRuns puts the runs that failed to start among the runtime's containers, as
 // the newest of their name, until the runtime holds a newer run.
 func (w *worker) addFailedRuns(rp *RuntimePod) {
@@ -186,6 +230,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 		waiting[k] = v
 		w.backOffEvent(pod, k, v)
 	}
+	w.fallBackToLogs(pod, rp)
 	ready, started := a.syncProbes(ctx, pod, rp)
 	w.reportStatus(ctx, pod, rp, waiting, ready, started)
 	if plan.Retry > 0 && (retry == 0 || plan.Retry < retry) {
