@@ -40,6 +40,10 @@ type Config struct {
 	BackOffBase, BackOffMax time.Duration
 	// Relist is how often the runtime is read for changes (upstream's PLEG: 1 s).
 	Relist time.Duration
+	// Resync is how often a pod is synced although nothing changed (upstream's
+	// --sync-frequency, 1 minute); volumes get their ConfigMaps' and Secrets' updates
+	// then.
+	Resync time.Duration
 	// Heartbeat is how often the Lease is renewed and the Node status reported.
 	Heartbeat time.Duration
 	// SyncRoutes, when set, makes the host's routes to other nodes' pod CIDRs match
@@ -83,6 +87,9 @@ func New(cfg Config) *Agent {
 	}
 	if cfg.Relist == 0 {
 		cfg.Relist = time.Second
+	}
+	if cfg.Resync == 0 {
+		cfg.Resync = time.Minute
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 10 * time.Second

@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +26,13 @@ func startAgent(t *testing.T) (*kubefake.Clientset, *fake.Runtime) {
 	client := kubefake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Spec: corev1.NodeSpec{PodCIDR: "10.42.0.0/24"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
 	rt := fake.New(clock.RealClock{})
+	dataDir := t.TempDir()
+	dataDirs.Store(client, dataDir)
 	a := New(Config{
-		NodeName: "node-1", Client: client, DataDir: t.TempDir(), PodLogDir: t.TempDir(),
+		NodeName: "node-1", Client: client, DataDir: dataDir, PodLogDir: t.TempDir(),
 		NewRuntime:  func(string) (runtime.Runtime, runtime.ImageService, error) { return rt, rt, nil },
 		BackOffBase: 100 * time.Millisecond, BackOffMax: 400 * time.Millisecond,
-		Relist: 20 * time.Millisecond, Heartbeat: time.Second,
+		Relist: 20 * time.Millisecond, Heartbeat: time.Second, Resync: 200 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -39,6 +44,18 @@ func startAgent(t *testing.T) (*kubefake.Clientset, *fake.Runtime) {
 		}
 	})
 	return client, rt
+}
+
+// dataDirs maps a test's fake client to its agent's data directory.
+var dataDirs sync.Map
+
+func agentDataDir(t *testing.T, client *kubefake.Clientset) string {
+	t.Helper()
+	d, ok := dataDirs.Load(client)
+	if !ok {
+		t.Fatal("no agent for this client")
+	}
+	return d.(string)
 }
 
 func boundPod(name, image string, policy corev1.RestartPolicy) *corev1.Pod {
@@ -165,6 +182,39 @@ func TestAgentRunsRestartsAndDeletes(t *testing.T) {
 		t.Fatal("the runtime still holds the deleted pod")
 	}
 	waitEvent(t, client, "Killing: Stopping container app")
+}
+
+// TestVolumeRefresh: a running pod's ConfigMap volume gets the ConfigMap's update on the
+// next resync.
+func TestVolumeRefresh(t *testing.T) {
+	client, _ := startAgent(t)
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "conf", Namespace: "default"}, Data: map[string]string{"k": "one"}}
+	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := boundPod("vol", "nginx", corev1.RestartPolicyAlways)
+	pod.Spec.Volumes = []corev1.Volume{{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/conf"}}
+	if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "vol", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	cm.Data["k"] = "two"
+	if _, err := client.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(agentDataDir(t, client), "pods", "uid-vol", "volumes", "kubernetes.io~configmap", "conf", "k")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if data, err := os.ReadFile(file); err == nil && string(data) == "two" {
+			return
+		}
+		if time.Now().After(deadline) {
+			data, err := os.ReadFile(file)
+			t.Fatalf("volume file %s: %q %v; want the update", file, data, err)
+		}
+	}
 }
 
 func TestAgentPhasesAndPullErrors(t *testing.T) {

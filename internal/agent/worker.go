@@ -36,6 +36,8 @@ type worker struct {
 	// failedRuns holds, by container name, the last run whose process could not
 	// start; the runtime keeps no record of it.
 	failedRuns map[string]*ContainerState
+	// volumesAt is when refreshVolumes last wrote the pod's volumes.
+	volumesAt time.Time
 }
 
 func newWorker(a *Agent, uid types.UID) *worker {
@@ -87,9 +89,32 @@ func (w *worker) run(ctx context.Context) {
 		if done {
 			return
 		}
-		retry = nil
-		if again > 0 {
-			retry = w.a.cfg.Clock.After(again)
+		// Every pod is looked at again at least once a resync period, as upstream's
+		// kubelet does (--sync-frequency): among other things, volumes get the current
+		// contents of their ConfigMaps and Secrets.
+		if resync := w.a.cfg.Resync; again <= 0 || again > resync {
+			again = resync
+		}
+		retry = w.a.cfg.Clock.After(again)
+	}
+}
+
+// refreshVolumes rewrites the files of a running pod's ConfigMap, Secret, downward API
+// and projected volumes once a resync period (Config.Resync), so that running containers see updates
+// (except through subPath mounts, as upstream).
+func (w *worker) refreshVolumes(ctx context.Context, pod *corev1.Pod, rp *RuntimePod) {
+	now := w.a.cfg.Clock.Now()
+	if rp.Sandbox == nil || !rp.Sandbox.Ready || now.Sub(w.volumesAt) < w.a.cfg.Resync {
+		return
+	}
+	w.volumesAt = now
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if v.ConfigMap != nil || v.Secret != nil || v.DownwardAPI != nil || v.Projected != nil {
+			if _, err := setUpVolumes(ctx, w.a.dirs, w.a.src, pod, w.a.cfg.Info.InternalIP); err != nil && ctx.Err() == nil {
+				w.a.log.Warn("refreshing volumes", "pod", describe(pod), "err", err)
+			}
+			return
 		}
 	}
 }
@@ -231,6 +256,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 		w.backOffEvent(pod, k, v)
 	}
 	w.fallBackToLogs(pod, rp)
+	w.refreshVolumes(ctx, pod, rp)
 	ready, started := a.syncProbes(ctx, pod, rp)
 	w.reportStatus(ctx, pod, rp, waiting, ready, started)
 	if plan.Retry > 0 && (retry == 0 || plan.Retry < retry) {
