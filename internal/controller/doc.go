@@ -1,5 +1,6 @@
 // Package controller groups the controllers `podium server` runs against its own API,
 // each in a subpackage: service accounts, the root CA ConfigMap, namespace deletion,
 // the kubernetes Service and node lifecycle (heartbeats, taints, NoExecute eviction).
-// They use client-go informers like any other client.
+// They use client-go informers like any other client; reconcile is the loop they share,
+// pernamespace the shape of those that keep one object in every namespace.
 package controller
