@@ -125,25 +125,7 @@ func partialMetadata(obj runtime.Object, res *resource) *metav1.PartialObjectMet
 	if err != nil {
 		return &metav1.PartialObjectMetadata{}
 	}
-	p := &metav1.PartialObjectMetadata{}
+	p := meta.AsPartialObjectMetadata(m)
 	p.APIVersion, p.Kind = "meta.k8s.io/v1", "PartialObjectMetadata"
-	p.ObjectMeta = *metaOf(m)
 	return p
-}
-
-// metaOf copies an object's metadata.
-func metaOf(m metav1.Object) *metav1.ObjectMeta {
-	if a, ok := m.(metav1.ObjectMetaAccessor); ok {
-		if om, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
-			return om.DeepCopy()
-		}
-	}
-	return &metav1.ObjectMeta{
-		Name: m.GetName(), GenerateName: m.GetGenerateName(), Namespace: m.GetNamespace(),
-		UID: m.GetUID(), ResourceVersion: m.GetResourceVersion(), Generation: m.GetGeneration(),
-		CreationTimestamp: m.GetCreationTimestamp(), DeletionTimestamp: m.GetDeletionTimestamp(),
-		DeletionGracePeriodSeconds: m.GetDeletionGracePeriodSeconds(), Labels: m.GetLabels(),
-		Annotations: m.GetAnnotations(), OwnerReferences: m.GetOwnerReferences(),
-		Finalizers: m.GetFinalizers(), ManagedFields: m.GetManagedFields(),
-	}
 }

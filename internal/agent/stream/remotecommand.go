@@ -111,26 +111,34 @@ func (h *handler) serveExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "you must specify at least one command for the container", http.StatusBadRequest)
 		return
 	}
-	opts, err := parseStreamOptions(r.URL.Query())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	c, ok := h.runningContainer(w, r)
+	c, s, opts, ctx, done, ok := h.openSession(w, r)
 	if !ok {
 		return
 	}
-	s, ok := h.upgrade(w, r, opts)
-	if !ok {
-		return
-	}
-	defer s.close()
-	ctx, cancel := h.sessionContext(r, s)
-	defer cancel()
+	defer done()
 	code, err := h.rt.Exec(ctx, c.ID, cmd, s.streams(opts.tty))
 	if err := s.writeStatus(execStatus(cmd, code, err)); err != nil {
 		h.log.Debug("writing an exec status", "container", c.ID, "err", err)
 	}
+}
+
+// openSession does what exec and attach share: it reads the stream options, finds the
+// running container, upgrades the connection and returns the session's context. done
+// closes the session; with ok false an error was already answered.
+func (h *handler) openSession(w http.ResponseWriter, r *http.Request) (c Container, s *session, opts streamOptions, ctx context.Context, done func(), ok bool) {
+	opts, err := parseStreamOptions(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return c, nil, opts, nil, nil, false
+	}
+	if c, ok = h.runningContainer(w, r); !ok {
+		return c, nil, opts, nil, nil, false
+	}
+	if s, ok = h.upgrade(w, r, opts); !ok {
+		return c, nil, opts, nil, nil, false
+	}
+	ctx, cancel := h.sessionContext(r, s)
+	return c, s, opts, ctx, func() { cancel(); s.close() }, true
 }
 
 // execStatus is the Status that ends an exec, as the kubelet and containerd word it.
@@ -155,22 +163,11 @@ func execStatus(cmd []string, code int32, err error) *metav1.Status {
 // serveAttach serves /attach/NS/POD/CONTAINER: the streams of a running container's
 // main process.
 func (h *handler) serveAttach(w http.ResponseWriter, r *http.Request) {
-	opts, err := parseStreamOptions(r.URL.Query())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	c, ok := h.runningContainer(w, r)
+	c, s, opts, ctx, done, ok := h.openSession(w, r)
 	if !ok {
 		return
 	}
-	s, ok := h.upgrade(w, r, opts)
-	if !ok {
-		return
-	}
-	defer s.close()
-	ctx, cancel := h.sessionContext(r, s)
-	defer cancel()
+	defer done()
 	st := &metav1.Status{Status: metav1.StatusSuccess}
 	if err := h.rt.Attach(ctx, c.ID, s.streams(opts.tty)); err != nil {
 		ie := apierrors.NewInternalError(fmt.Errorf("error attaching to container: %v", err)).ErrStatus
