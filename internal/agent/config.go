@@ -85,12 +85,14 @@ func protocol(p corev1.Protocol) runtimeapi.Protocol {
 }
 
 // containerConfig describes one run of a container to the runtime.
+// Command and args get $(VAR) references to the container's environment expanded.
 func containerConfig(pod *corev1.Pod, c *corev1.Container, start Start, env []corev1.EnvVar, mounts []*runtimeapi.Mount) (*runtimeapi.ContainerConfig, error) {
+	vars := envMap(env)
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:   &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: start.Attempt},
 		Image:      &runtimeapi.ImageSpec{Image: c.Image},
-		Command:    c.Command,
-		Args:       c.Args,
+		Command:    expandAll(c.Command, vars),
+		Args:       expandAll(c.Args, vars),
 		WorkingDir: c.WorkingDir,
 		Mounts:     mounts,
 		LogPath:    ContainerLogPath(c.Name, start.Attempt),

@@ -281,6 +281,27 @@ func expand(s string, vars map[string]string) string {
 	return b.String()
 }
 
+// envMap indexes a container's resolved environment by name.
+func envMap(env []corev1.EnvVar) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, e := range env {
+		m[e.Name] = e.Value
+	}
+	return m
+}
+
+// expandAll expands $(VAR) references in each of args; nil stays nil.
+func expandAll(args []string, vars map[string]string) []string {
+	if args == nil {
+		return nil
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = expand(a, vars)
+	}
+	return out
+}
+
 // serviceEnv returns the Docker-link style variables of the namespace's services and
 // the kubernetes service, as upstream's kubelet sets them.
 func serviceEnv(ctx context.Context, src objectSource, namespace string) []corev1.EnvVar {

@@ -84,7 +84,7 @@ func HashContainer(c *corev1.Container) string {
 // Plan computes what pod needs next, given what the runtime holds of it.
 func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 	plan := Plan{Waiting: map[string]Waiting{}}
-	terminal := podFinished(pod, rp)
+	terminal := podTerminal(pod) || podFinished(pod, rp)
 	if rp.Sandbox == nil || !rp.Sandbox.Ready {
 		if terminal {
 			return plan
@@ -120,11 +120,13 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 			plan.Start = append(plan.Start, Start{Spec: c, Init: !sidecar})
 			return plan
 		case cur.Running():
-			if sidecar {
-				pl.checkChanged(&plan, c, cur, false)
-				continue
+			if !sidecar {
+				return plan // wait for it to finish
 			}
-			return plan // wait for it to finish
+			pl.checkChanged(&plan, c, cur, false)
+			if cur.Unstarted {
+				return plan // what follows a sidecar waits until it has started
+			}
 		case cur.Exited() && !sidecar && cur.ExitCode == 0:
 			continue
 		case cur.Exited():
@@ -250,6 +252,11 @@ func anyRunning(rp *RuntimePod) bool {
 		}
 	}
 	return rp.Sandbox != nil && rp.Sandbox.Ready
+}
+
+// podTerminal reports a pod whose status says it has ended: it never runs again.
+func podTerminal(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
 // podFinished reports whether a pod has run to its end: a regular init container failed

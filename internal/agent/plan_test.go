@@ -37,6 +37,17 @@ func exited(name string, attempt uint32, code int32, finished time.Time) *Contai
 
 func ready() *SandboxState { return &SandboxState{ID: "sb", Ready: true, IP: "10.42.0.5"} }
 
+// withSidecar makes the pod's first init container a sidecar (restartPolicy Always).
+func withSidecar(p *corev1.Pod) *corev1.Pod {
+	always := corev1.ContainerRestartPolicyAlways
+	p.Spec.InitContainers[0].RestartPolicy = &always
+	return p
+}
+
+func unstarted(c *ContainerState) *ContainerState { c.Unstarted = true; return c }
+
+func failedPod(p *corev1.Pod) *corev1.Pod { p.Status.Phase = corev1.PodFailed; return p }
+
 func names(starts []Start) string {
 	var out []string
 	for _, s := range starts {
@@ -73,6 +84,12 @@ func TestPlan(t *testing.T) {
 			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 0, t0), running("b", 0)}}},
 		{name: "OnFailure: failure restarts", pod: testPod(corev1.RestartPolicyOnFailure, nil, "a"),
 			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("a", 0, 2, t0)}}, starts: "a#1"},
+		{name: "sidecar started: apps start beside it", pod: withSidecar(testPod(corev1.RestartPolicyAlways, []string{"side"}, "a")),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("side", 0)}}, starts: "a#0"},
+		{name: "sidecar not started yet: apps wait", pod: withSidecar(testPod(corev1.RestartPolicyAlways, []string{"side"}, "a")),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{unstarted(running("side", 0))}}},
+		{name: "a failed pod runs nothing again", pod: failedPod(testPod(corev1.RestartPolicyAlways, nil, "a")),
+			rp: &RuntimePod{Sandbox: &SandboxState{ID: "sb"}, Containers: []*ContainerState{exited("a", 0, 137, t0)}}},
 		{name: "sandbox died: new one, counts go on", pod: testPod(corev1.RestartPolicyAlways, nil, "a"),
 			rp:      &RuntimePod{Sandbox: &SandboxState{ID: "sb", Attempt: 0}, Containers: []*ContainerState{exited("a", 3, 137, t0)}},
 			sandbox: true, kill: true, starts: "a#4"},

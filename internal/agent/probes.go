@@ -38,6 +38,14 @@ func (e probeEvents) Unhealthy(c prober.Container, kind prober.Kind, msg string)
 	}
 }
 
+// Warned implements prober.Events.
+func (e probeEvents) Warned(c prober.Container, kind prober.Kind, msg string) {
+	if pod := e.pod(c); pod != nil {
+		w := &worker{a: e.a}
+		w.event(pod, c.Spec.Name, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, strings.TrimSpace(msg)))
+	}
+}
+
 // Failed implements prober.Events: the container is stopped, and restarts as its pod's
 // restartPolicy says.
 func (e probeEvents) Failed(c prober.Container, kind prober.Kind) {
@@ -103,4 +111,20 @@ func (a *Agent) syncProbes(ctx context.Context, pod *corev1.Pod, rp *RuntimePod)
 		}
 	}
 	return ready, started
+}
+
+// markUnstarted marks the running containers whose startup probe has not succeeded (or
+// not run yet), for the plan: what follows a sidecar waits until it has started.
+func (a *Agent) markUnstarted(pod *corev1.Pod, rp *RuntimePod) {
+	for _, c := range rp.Containers {
+		if !c.Running() {
+			continue
+		}
+		spec := findContainer(pod, c.Name)
+		if spec == nil || spec.StartupProbe == nil {
+			continue
+		}
+		started, found := a.probes.Started(string(pod.UID), c.Name, c.ID)
+		c.Unstarted = !found || !started
+	}
 }

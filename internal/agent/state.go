@@ -50,6 +50,9 @@ type ContainerState struct {
 	Finished time.Time
 	Image    string
 	ImageRef string
+	// Unstarted marks a running container whose startup probe has not succeeded yet.
+	// The agent sets it from its prober; the runtime knows nothing of it.
+	Unstarted bool
 }
 
 // Running reports whether the container runs.

@@ -28,6 +28,12 @@ type StatusInput struct {
 	Started map[string]bool
 	HostIP  string
 	Now     time.Time
+	// Failure, when set, is why the agent failed the pod (DeadlineExceeded): the
+	// phase is Failed with this reason and message.
+	Failure *Waiting
+	// Terminal says the pod was deleted and its containers stopped: none restarts, so
+	// the phase is Succeeded or Failed whatever the restart policy.
+	Terminal bool
 }
 
 // ComputeStatus returns the status a pod should have, as upstream's kubelet computes it:
@@ -57,7 +63,10 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	var notInitialized []string
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
-		cs := containerStatus(in, c, false)
+		cs := containerStatus(in, c)
+		if !isSidecar(c) && cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0 {
+			cs.Ready = true // a regular init container that completed is ready
+		}
 		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 		done := (cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0) ||
 			(isSidecar(c) && cs.Started != nil && *cs.Started)
@@ -69,7 +78,7 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	var unready []string
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		cs := containerStatus(in, c, !initDone)
+		cs := containerStatus(in, c)
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		if !cs.Ready {
 			unready = append(unready, c.Name)
@@ -80,7 +89,10 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 			unready = append(unready, pod.Spec.InitContainers[i].Name)
 		}
 	}
-	st.Phase = phase(pod, st)
+	st.Phase = phase(pod, st, in.Terminal)
+	if in.Failure != nil {
+		st.Phase, st.Reason, st.Message = corev1.PodFailed, in.Failure.Reason, in.Failure.Message
+	}
 
 	completed := st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed
 	sandboxReady := in.RP.Sandbox != nil && in.RP.Sandbox.Ready
@@ -97,10 +109,12 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 			fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(notInitialized, " "))))
 	}
 	switch {
+	case st.Phase == corev1.PodFailed:
+		conds = append(conds, cond(corev1.ContainersReady, false, "PodFailed", ""), cond(corev1.PodReady, false, "PodFailed", ""))
 	case completed:
 		conds = append(conds, cond(corev1.ContainersReady, false, "PodCompleted", ""), cond(corev1.PodReady, false, "PodCompleted", ""))
 	case len(unready) == 0:
-		conds = append(conds, cond(corev1.ContainersReady, true, "", ""), cond(corev1.PodReady, true, "", ""))
+		conds = append(conds, cond(corev1.ContainersReady, true, "", ""), readinessGates(pod, old.Conditions))
 	default:
 		msg := fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))
 		conds = append(conds, cond(corev1.ContainersReady, false, "ContainersNotReady", msg), cond(corev1.PodReady, false, "ContainersNotReady", msg))
@@ -108,6 +122,31 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	conds = append(conds, cond(corev1.PodScheduled, true, "", ""))
 	st.Conditions = keepTransitionTimes(conds, old.Conditions, in.Now)
 	return st
+}
+
+// readinessGates returns the Ready condition of a pod whose containers are ready: true
+// when every condition its readiness gates name is True in conds.
+func readinessGates(pod *corev1.Pod, conds []corev1.PodCondition) corev1.PodCondition {
+	var msgs []string
+	for _, g := range pod.Spec.ReadinessGates {
+		var found *corev1.PodCondition
+		for i := range conds {
+			if conds[i].Type == g.ConditionType {
+				found = &conds[i]
+				break
+			}
+		}
+		switch {
+		case found == nil:
+			msgs = append(msgs, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", g.ConditionType))
+		case found.Status != corev1.ConditionTrue:
+			msgs = append(msgs, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", g.ConditionType, found.Status))
+		}
+	}
+	if len(msgs) > 0 {
+		return cond(corev1.PodReady, false, "ReadinessGatesNotReady", strings.Join(msgs, ", "))
+	}
+	return cond(corev1.PodReady, true, "", "")
 }
 
 func cond(t corev1.PodConditionType, ok bool, reason, message string) corev1.PodCondition {
@@ -158,9 +197,9 @@ func condOrder(t corev1.PodConditionType) int {
 	return 99
 }
 
-// containerStatus reports one container; beforeInit marks app containers of a pod still
-// initializing (they wait in PodInitializing).
-func containerStatus(in StatusInput, c *corev1.Container, beforeInit bool) corev1.ContainerStatus {
+// containerStatus reports one container. A container that has not run waits in
+// PodInitializing when its pod has init containers, in ContainerCreating otherwise.
+func containerStatus(in StatusInput, c *corev1.Container) corev1.ContainerStatus {
 	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
 	falseV := false
 	cs.Started = &falseV
@@ -174,7 +213,7 @@ func containerStatus(in StatusInput, c *corev1.Container, beforeInit bool) corev
 	switch {
 	case cur == nil && overridden:
 		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.Reason, Message: w.Message}
-	case cur == nil && beforeInit:
+	case cur == nil && len(in.Pod.Spec.InitContainers) > 0:
 		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "PodInitializing"}
 	case cur == nil:
 		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
@@ -221,7 +260,7 @@ func terminated(c *ContainerState) *corev1.ContainerStateTerminated {
 }
 
 // phase computes the pod phase from its container statuses, as upstream's getPhase.
-func phase(pod *corev1.Pod, st corev1.PodStatus) corev1.PodPhase {
+func phase(pod *corev1.Pod, st corev1.PodStatus, terminal bool) corev1.PodPhase {
 	never := pod.Spec.RestartPolicy == corev1.RestartPolicyNever
 	pendingInit := 0
 	for i, cs := range st.InitContainerStatuses {
@@ -265,6 +304,11 @@ func phase(pod *corev1.Pod, st corev1.PodStatus) corev1.PodPhase {
 		return corev1.PodPending
 	case running > 0:
 		return corev1.PodRunning
+	case stopped > 0 && terminal:
+		if stopped == succeeded {
+			return corev1.PodSucceeded
+		}
+		return corev1.PodFailed
 	case stopped > 0:
 		switch pod.Spec.RestartPolicy {
 		case corev1.RestartPolicyAlways:

@@ -75,6 +75,68 @@ func TestComputeStatus(t *testing.T) {
 	}
 }
 
+// TestInitContainerStatus: a completed init container is ready; containers that have
+// not run wait in PodInitializing, the init containers after the running one included.
+func TestInitContainerStatus(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "app")
+	st := status(p, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("i1", 0, 0, t0)}}, nil)
+	if ics := st.InitContainerStatuses; !ics[0].Ready || ics[1].Ready || ics[1].State.Waiting == nil ||
+		ics[1].State.Waiting.Reason != "PodInitializing" || st.ContainerStatuses[0].State.Waiting.Reason != "PodInitializing" {
+		t.Fatalf("init statuses: %+v", st)
+	}
+	st = status(p, &RuntimePod{}, nil)
+	if st.InitContainerStatuses[0].State.Waiting.Reason != "PodInitializing" {
+		t.Fatalf("before the sandbox: %+v", st.InitContainerStatuses[0])
+	}
+	failed := exited("i1", 0, 1, t0)
+	st = status(p, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{failed}}, nil)
+	if st.InitContainerStatuses[0].Ready {
+		t.Fatal("a failed init container is ready")
+	}
+}
+
+// TestReadinessGates: the pod is ready only when the conditions its gates name are True.
+func TestReadinessGates(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, nil, "app")
+	p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/feature-1"}}
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("app", 0)}}
+	st := status(p, rp, nil)
+	if c := condition(st, corev1.PodReady); c.Status != corev1.ConditionFalse || c.Reason != "ReadinessGatesNotReady" ||
+		c.Message != `corresponding condition of pod readiness gate "example.com/feature-1" does not exist.` ||
+		condition(st, corev1.ContainersReady).Status != corev1.ConditionTrue {
+		t.Fatalf("no gate condition: %+v", st.Conditions)
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: "example.com/feature-1", Status: corev1.ConditionFalse}}
+	if c := condition(status(p, rp, nil), corev1.PodReady); c.Message != `the status of pod readiness gate "example.com/feature-1" is not "True", but False` {
+		t.Fatalf("gate false: %+v", c)
+	}
+	p.Status.Conditions[0].Status = corev1.ConditionTrue
+	st = status(p, rp, nil)
+	if condition(st, corev1.PodReady).Status != corev1.ConditionTrue || condition(st, "example.com/feature-1").Status != corev1.ConditionTrue {
+		t.Fatalf("gate true: %+v", st.Conditions)
+	}
+}
+
+// TestTerminalStatus: a deleted pod whose containers stopped ends Succeeded or Failed
+// whatever its restart policy; a pod failed by the agent carries its reason.
+func TestTerminalStatus(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, nil, "app")
+	rp := &RuntimePod{Containers: []*ContainerState{exited("app", 0, 137, t0)}}
+	st := ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0, Terminal: true})
+	if st.Phase != corev1.PodFailed || condition(st, corev1.PodReady).Reason != "PodFailed" {
+		t.Fatalf("killed at deletion: %+v", st)
+	}
+	rp.Containers[0].ExitCode = 0
+	if st := ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0, Terminal: true}); st.Phase != corev1.PodSucceeded {
+		t.Fatalf("stopped cleanly at deletion: %s", st.Phase)
+	}
+	deadline := &Waiting{Reason: "DeadlineExceeded", Message: "Pod was active on the node longer than the specified deadline"}
+	st = ComputeStatus(StatusInput{Pod: p, RP: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("app", 0)}}, Now: t0, Failure: deadline})
+	if st.Phase != corev1.PodFailed || st.Reason != "DeadlineExceeded" || st.Message != deadline.Message {
+		t.Fatalf("deadline: %+v", st)
+	}
+}
+
 func TestLogTail(t *testing.T) {
 	path := t.TempDir() + "/0.log"
 	content := "2026-01-01T00:00:00.000000000Z stdout F one\n" +

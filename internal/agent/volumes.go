@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -336,17 +338,39 @@ func tearDownPodDir(dir string) error {
 
 // containerMounts turns a container's volumeMounts into runtime mounts, plus its
 // termination-message file.
-func containerMounts(c *corev1.Container, volumes map[string]string, terminationLog string) ([]*runtimeapi.Mount, error) {
+// A subPathExpr is expanded with the container's environment vars; a subPath that is
+// absolute or steps out with ".." is refused, as upstream does.
+func containerMounts(c *corev1.Container, volumes map[string]string, vars map[string]string, terminationLog string) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
 	for _, vm := range c.VolumeMounts {
 		host, ok := volumes[vm.Name]
 		if !ok {
 			return nil, &configError{msg: fmt.Sprintf("volume %q not found", vm.Name)}
 		}
-		if vm.SubPath != "" {
-			host = filepath.Join(host, filepath.Clean("/"+vm.SubPath))
+		subPath := vm.SubPath
+		if vm.SubPathExpr != "" {
+			var err error
+			if subPath, err = expandSubPath(vm.SubPathExpr, vars); err != nil {
+				return nil, err
+			}
+		}
+		if subPath != "" {
+			if filepath.IsAbs(subPath) {
+				return nil, &configError{msg: fmt.Sprintf("error SubPath `%s` must not be an absolute path", subPath)}
+			}
+			if hasBacksteps(subPath) {
+				return nil, &configError{msg: fmt.Sprintf("unable to provision SubPath `%s`: must not contain '..'", subPath)}
+			}
+			root := host
+			host = filepath.Join(host, subPath)
 			if _, err := os.Stat(host); errors.Is(err, fs.ErrNotExist) {
-				if err := os.MkdirAll(host, 0o755); err != nil {
+				// Made now with the volume's own mode, so that a container user who
+				// may write the volume may write here too.
+				perm := fs.FileMode(0o755)
+				if fi, err := os.Stat(root); err == nil {
+					perm = fi.Mode().Perm()
+				}
+				if err := mkdirAllMode(root, subPath, perm); err != nil {
 					return nil, err
 				}
 			}
@@ -375,4 +399,62 @@ func containerMounts(c *corev1.Container, volumes map[string]string, termination
 		out = append(out, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: terminationLog})
 	}
 	return out, nil
+}
+
+// expandSubPath expands $(VAR) references of a subPathExpr; every variable must have a
+// value.
+func expandSubPath(expr string, vars map[string]string) (string, error) {
+	var missing []string
+	for rest := expr; ; {
+		i := strings.Index(rest, "$(")
+		if i < 0 {
+			break
+		}
+		if i > 0 && rest[i-1] == '$' { // an escaped $$(
+			rest = rest[i+2:]
+			continue
+		}
+		end := strings.IndexByte(rest[i:], ')')
+		if end < 0 {
+			break
+		}
+		if name := rest[i+2 : i+end]; vars[name] == "" && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+		rest = rest[i+end+1:]
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return "", &configError{msg: "missing value for " + strings.Join(missing, ", ")}
+	}
+	return expand(expr, vars), nil
+}
+
+// hasBacksteps reports a path with a ".." element.
+func hasBacksteps(p string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// mkdirAllMode makes the directories of rel below root that are missing, each with
+// exactly perm (whatever the umask).
+func mkdirAllMode(root, rel string, perm fs.FileMode) error {
+	dir := root
+	for _, part := range strings.Split(filepath.Clean(rel), string(filepath.Separator)) {
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, perm); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			return err
+		}
+		if err := os.Chmod(dir, perm); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podium/podium/internal/agent/prober"
 )
 
 // worker runs one pod: it syncs whenever the pod changes in the API or in the runtime,
@@ -38,6 +42,8 @@ type worker struct {
 	failedRuns map[string]*ContainerState
 	// volumesAt is when refreshVolumes last wrote the pod's volumes.
 	volumesAt time.Time
+	// term is the pod's termination, once it was seen deleted.
+	term *termination
 }
 
 func newWorker(a *Agent, uid types.UID) *worker {
@@ -214,34 +220,25 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	if deleted || pod == nil {
 		// The API object is gone (or never seen: an orphan). Stop and remove all.
 		a.probes.Stop(string(w.uid))
-		w.killPod(ctx, pod, rp, 0)
+		w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, 0))
 		w.cleanUp(ctx, pod, sandboxes[w.uid])
 		a.planner.Forget(orEmpty(pod))
 		return true, 0
 	}
 	if pod.DeletionTimestamp != nil {
-		grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
-		if pod.DeletionGracePeriodSeconds != nil {
-			grace = *pod.DeletionGracePeriodSeconds
-		} else if pod.Spec.TerminationGracePeriodSeconds != nil {
-			grace = *pod.Spec.TerminationGracePeriodSeconds
-		}
-		a.probes.Stop(string(w.uid))
-		w.killPod(ctx, pod, rp, grace)
-		w.cleanUp(ctx, pod, sandboxes[w.uid])
-		a.planner.Forget(pod)
-		zero := int64(0)
-		err := a.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
-			GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			a.log.Warn("deleting a terminated pod", "pod", describe(pod), "err", err)
-			return false, time.Second
-		}
-		return true, 0
+		return w.terminate(ctx, pod, rp, sandboxes[w.uid])
 	}
 
+	failure, deadlineIn := w.activeDeadline(pod)
+	a.markUnstarted(pod, rp)
 	plan := a.planner.Plan(pod, rp)
+	if failure != nil {
+		plan = Plan{KillPod: anyRunning(rp)}
+	}
 	retry := w.execute(ctx, pod, rp, plan)
+	if deadlineIn > 0 && (retry == 0 || deadlineIn < retry) {
+		retry = deadlineIn
+	}
 	w.pruneContainers(ctx, pod, rp)
 	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid); err == nil && snap[w.uid] != nil {
 		rp = snap[w.uid]
@@ -258,11 +255,96 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	w.fallBackToLogs(pod, rp)
 	w.refreshVolumes(ctx, pod, rp)
 	ready, started := a.syncProbes(ctx, pod, rp)
-	w.reportStatus(ctx, pod, rp, waiting, ready, started)
+	w.reportStatus(ctx, pod, rp, waiting, ready, started, false, failure)
 	if plan.Retry > 0 && (retry == 0 || plan.Retry < retry) {
 		retry = plan.Retry
 	}
 	return false, retry
+}
+
+// termination is a pod's graceful stop, begun when the agent first saw it deleted.
+type termination struct {
+	deadline *deadline
+	grace    int64         // the grace period it was last given, in seconds
+	done     chan struct{} // closed once every container stopped
+}
+
+// terminate stops a deleted pod within its grace period. While its containers stop, its
+// status goes on being reported (readiness probes go on; liveness and startup probes
+// stop); once they stopped it reports the final status, removes the pod's containers
+// and files, and deletes the API object.
+func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, sandboxes []string) (bool, time.Duration) {
+	a := w.a
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.DeletionGracePeriodSeconds != nil {
+		grace = *pod.DeletionGracePeriodSeconds
+	} else if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	switch {
+	case w.term == nil:
+		a.probes.Terminating(string(w.uid))
+		t := &termination{deadline: newDeadline(a.cfg.Clock, time.Duration(grace)*time.Second), grace: grace, done: make(chan struct{})}
+		w.term = t
+		go func() {
+			w.killPod(ctx, pod, rp, t.deadline)
+			close(t.done)
+			w.wake()
+		}()
+	case grace < w.term.grace:
+		w.term.grace = grace
+		w.term.deadline.shorten(time.Duration(grace) * time.Second)
+	}
+	finished := false
+	select {
+	case <-w.term.done:
+		finished = true
+	default:
+	}
+	if finished { // the runtime as it is after the last container stopped
+		if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid); err == nil && snap[w.uid] != nil {
+			rp = snap[w.uid]
+		}
+	}
+	ready, started := a.syncProbes(ctx, pod, rp)
+	w.reportStatus(ctx, pod, rp, w.waiting, ready, started, finished, nil)
+	if !finished {
+		return false, 0 // woken when the containers have stopped
+	}
+	a.probes.Stop(string(w.uid))
+	w.cleanUp(ctx, pod, sandboxes)
+	a.planner.Forget(pod)
+	zero := int64(0)
+	err := a.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		a.log.Warn("deleting a terminated pod", "pod", describe(pod), "err", err)
+		return false, time.Second
+	}
+	return true, 0
+}
+
+// activeDeadline says whether the pod has run past its activeDeadlineSeconds, counted
+// from its start time, as upstream's kubelet does: then it is to be stopped and failed
+// with DeadlineExceeded (the event once). Otherwise it returns how long is left, or 0
+// without a deadline.
+func (w *worker) activeDeadline(pod *corev1.Pod) (*Waiting, time.Duration) {
+	const reason, message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason == reason {
+		return &Waiting{Reason: reason, Message: pod.Status.Message}, 0
+	}
+	if pod.Spec.ActiveDeadlineSeconds == nil || pod.Status.StartTime == nil || podTerminal(pod) {
+		return nil, 0
+	}
+	left := pod.Status.StartTime.Add(time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second).Sub(w.a.cfg.Clock.Now())
+	if left > 0 {
+		return nil, left
+	}
+	if w.waiting["\x00deadline"] == (Waiting{}) {
+		w.waiting["\x00deadline"] = Waiting{Reason: reason}
+		w.event(pod, "", corev1.EventTypeNormal, reason, message)
+	}
+	return &Waiting{Reason: reason, Message: message}, 0
 }
 
 func orEmpty(pod *corev1.Pod) *corev1.Pod {
@@ -276,7 +358,7 @@ func orEmpty(pod *corev1.Pod) *corev1.Pod {
 func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, plan Plan) time.Duration {
 	a := w.a
 	if plan.KillPod {
-		w.killPod(ctx, pod, rp, gracePeriod(pod))
+		w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, time.Duration(gracePeriod(pod))*time.Second))
 		if plan.CreateSandbox && rp.Sandbox != nil {
 			for _, c := range rp.Containers {
 				_ = a.rt.RemoveContainer(ctx, c.ID)
@@ -366,7 +448,7 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false
 	}
-	mounts, err := containerMounts(c, volumes, a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt))
+	mounts, err := containerMounts(c, volumes, envMap(env), a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt))
 	if err != nil {
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false
@@ -460,9 +542,11 @@ func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 	return 0, true
 }
 
-// killPod runs preStop hooks and stops every running container with the grace period,
-// app containers before sidecars, then stops the sandbox.
-func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, grace int64) {
+// killPod runs preStop hooks and stops every running container within the deadline:
+// the app containers together, then the sidecars one after another in the reverse of
+// their order (a sidecar may serve the hooks of those before it); then it stops the
+// sandbox. A deadline moved earlier cuts hooks short and stops containers sooner.
+func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, dl *deadline) {
 	a := w.a
 	var wg sync.WaitGroup
 	stop := func(c *ContainerState) {
@@ -472,38 +556,49 @@ func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, g
 			spec = findContainer(pod, c.Name)
 			w.event(pod, c.Name, corev1.EventTypeNormal, "Killing", "Stopping container "+c.Name)
 		}
-		deadline := a.cfg.Clock.Now().Add(time.Duration(grace) * time.Second)
-		if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && grace > 0 {
-			hookCtx, cancel := context.WithDeadline(ctx, deadline)
+		if spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil && dl.left() > 0 {
+			hookCtx, cancel := dl.context(ctx)
 			if msg, err := w.runHook(hookCtx, pod, c.ID, spec, spec.Lifecycle.PreStop); err != nil {
 				w.event(pod, c.Name, corev1.EventTypeWarning, "FailedPreStopHook", msg)
 			}
 			cancel()
 		}
-		left := int64(deadline.Sub(a.cfg.Clock.Now()).Seconds())
-		if left < 0 {
-			left = 0
+		// Stop again with what is left whenever the deadline moves earlier.
+		for {
+			_, moved := dl.get()
+			done := make(chan struct{})
+			go func(left int64) {
+				_ = a.rt.StopContainer(ctx, c.ID, left)
+				close(done)
+			}(dl.left())
+			select {
+			case <-done:
+				return
+			case <-moved:
+			}
 		}
-		_ = a.rt.StopContainer(ctx, c.ID, left)
 	}
-	var sidecars []*ContainerState
+	sidecars := map[string]*ContainerState{}
 	for _, c := range rp.Containers {
 		if !c.Running() {
 			continue
 		}
 		if pod != nil && isSidecarName(pod, c.Name) {
-			sidecars = append(sidecars, c)
+			sidecars[c.Name] = c
 			continue
 		}
 		wg.Add(1)
 		go stop(c)
 	}
 	wg.Wait()
-	for _, c := range sidecars {
-		wg.Add(1)
-		go stop(c)
+	if pod != nil {
+		for i := len(pod.Spec.InitContainers) - 1; i >= 0; i-- {
+			if c := sidecars[pod.Spec.InitContainers[i].Name]; c != nil {
+				wg.Add(1)
+				stop(c)
+			}
+		}
 	}
-	wg.Wait()
 	if rp.Sandbox != nil {
 		_ = a.rt.StopPodSandbox(ctx, rp.Sandbox.ID)
 	}
@@ -565,30 +660,8 @@ func (w *worker) runHook(ctx context.Context, pod *corev1.Pod, containerID strin
 				host = snap[pod.UID].Sandbox.IP
 			}
 		}
-		port, err := resolvePort(&h.HTTPGet.Port, c)
-		if err != nil {
-			return err.Error(), err
-		}
-		scheme := "http"
-		if h.HTTPGet.Scheme == corev1.URISchemeHTTPS {
-			scheme = "https"
-		}
-		url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + h.HTTPGet.Path
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err.Error(), err
-		}
-		for _, hd := range h.HTTPGet.HTTPHeaders {
-			req.Header.Add(hd.Name, hd.Value)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		if err := w.httpHook(ctx, pod, c, h.HTTPGet, host); err != nil {
 			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v", h.HTTPGet.Path, c.Name, pod.Name+"_"+pod.Namespace+"("+string(pod.UID)+")", err), err
-		}
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-			err := fmt.Errorf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: HTTP status code %d", h.HTTPGet.Path, c.Name, pod.Name, resp.StatusCode)
-			return err.Error(), err
 		}
 		return "", nil
 	case h.Sleep != nil:
@@ -599,6 +672,66 @@ func (w *worker) runHook(ctx context.Context, pod *corev1.Pod, containerID strin
 		return "", nil
 	}
 	return "", nil
+}
+
+// hookClient makes the requests of httpGet hooks. As upstream's, it checks no
+// certificate (there is nothing to check it against) and so must never carry
+// credentials; it follows redirects on the same host only.
+var hookClient = &http.Client{
+	Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, Proxy: nil},
+	CheckRedirect: prober.NewHTTPClient().CheckRedirect,
+}
+
+// httpHook sends an httpGet hook's request. As upstream, only an error of the request
+// fails the hook, whatever the status code; an HTTPS request answered in plain HTTP is
+// sent again over HTTP, with a LifecycleHTTPFallback event.
+func (w *worker) httpHook(ctx context.Context, pod *corev1.Pod, c *corev1.Container, g *corev1.HTTPGetAction, host string) error {
+	port, err := resolvePort(&g.Port, c)
+	if err != nil {
+		return err
+	}
+	scheme := strings.ToLower(string(g.Scheme))
+	if scheme == "" {
+		scheme = "http"
+	}
+	path := g.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "kube-lifecycle/1.37")
+	req.Header.Set("Accept", "*/*")
+	for _, hd := range g.HTTPHeaders {
+		if strings.EqualFold(hd.Name, "Host") {
+			req.Host = hd.Value
+			continue
+		}
+		req.Header.Set(hd.Name, hd.Value)
+	}
+	resp, err := hookClient.Do(req)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		return nil
+	}
+	if scheme != "https" || !strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return err
+	}
+	plain := req.Clone(ctx)
+	plain.URL.Scheme = "http"
+	plain.Header.Del("Authorization")
+	resp, httpErr := hookClient.Do(plain)
+	if httpErr != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	w.event(pod, "", corev1.EventTypeWarning, "LifecycleHTTPFallback",
+		fmt.Sprintf("request to HTTPS lifecycle hook %s got HTTP response, retry with HTTP succeeded", plain.URL.Host))
+	return nil
 }
 
 // resolvePort turns a port number or name into a number.
@@ -644,14 +777,17 @@ func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
 }
 
 // reportStatus writes the pod's status when it changed.
-func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting, ready, started map[string]bool) {
-	for k := range waiting {
-		if strings.Contains(k, "\x00") {
-			delete(waiting, k) // bookkeeping of backOffEvent, not a container
+// terminal says the pod was deleted and every container has stopped; failure, when
+// set, is why the agent failed the pod.
+func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting, ready, started map[string]bool, terminal bool, failure *Waiting) {
+	shown := map[string]Waiting{}
+	for k, v := range waiting {
+		if !strings.Contains(k, "\x00") { // else bookkeeping of backOffEvent, not a container
+			shown[k] = v
 		}
 	}
-	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, Ready: ready, Started: started,
-		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now()})
+	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: shown, Ready: ready, Started: started,
+		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now(), Terminal: terminal, Failure: failure})
 	if equality.Semantic.DeepEqual(st, pod.Status) {
 		return
 	}

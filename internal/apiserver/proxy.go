@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
 )
 
 // The pod subresources served by the agent on the pod's node, as the kubelet serves
@@ -297,6 +298,14 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, target *url.U
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
 		fail(agentError(resp.StatusCode, strings.TrimSpace(string(body)), gr, name))
+		return
+	}
+	if wsstream.IsWebSocketRequest(r) {
+		// As upstream: the log as WebSocket messages, binary.k8s.io or
+		// base64.binary.k8s.io; the socket closes when the log ends.
+		if err := wsstream.NewReader(resp.Body, true, wsstream.NewDefaultReaderProtocols()).Copy(w, r); err != nil {
+			s.log.Debug("streaming a log over a WebSocket", "url", target.Path, "err", err)
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")

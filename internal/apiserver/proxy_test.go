@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -431,6 +433,50 @@ func TestPodPortForwardProxied(t *testing.T) {
 			}
 			if !strings.Contains(agent.last(), "/portForward/default/p1 Bearer node-token") {
 				t.Fatalf("the agent got %q", agent.last())
+			}
+		})
+	}
+}
+
+// TestPodLogsOverWebSocket reads a log as upstream's WebSocket clients do: binary
+// messages with binary.k8s.io, base64 text with base64.binary.k8s.io, then a close.
+func TestPodLogsOverWebSocket(t *testing.T) {
+	agent := startFakeAgent(t)
+	s, cfg := newProxyServer(t, true)
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	setUpPods(t, s, cs, agent.URL)
+	u, _ := url.Parse(cfg.Host)
+	u.Scheme, u.Path, u.RawQuery = "wss", "/api/v1/namespaces/default/pods/p1/log", "container=c"
+	for _, tt := range []struct {
+		protocol string
+		decode   func([]byte) string
+	}{
+		{"binary.k8s.io", func(b []byte) string { return string(b) }},
+		{"base64.binary.k8s.io", func(b []byte) string { d, _ := base64.StdEncoding.DecodeString(string(b)); return string(d) }},
+	} {
+		t.Run(tt.protocol, func(t *testing.T) {
+			d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, Subprotocols: []string{tt.protocol}}
+			conn, resp, err := d.Dial(u.String(), http.Header{"Authorization": {"Bearer " + adminToken}})
+			if err != nil {
+				t.Fatalf("dial: %v %v", err, resp)
+			}
+			defer conn.Close()
+			if conn.Subprotocol() != tt.protocol {
+				t.Fatalf("subprotocol %q", conn.Subprotocol())
+			}
+			var got strings.Builder
+			for {
+				_, msg, err := conn.ReadMessage()
+				if err != nil {
+					if !websocket.IsCloseError(err, websocket.CloseNormalClosure) && !errors.Is(err, io.EOF) {
+						t.Fatalf("read: %v", err)
+					}
+					break
+				}
+				got.WriteString(tt.decode(msg))
+			}
+			if got.String() != "first\nsecond\n" {
+				t.Fatalf("log %q", got.String())
 			}
 		})
 	}

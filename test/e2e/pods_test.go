@@ -18,6 +18,7 @@ import (
 
 	"github.com/podium/podium/internal/etcd/etcdtest"
 	"github.com/podium/podium/internal/network"
+	"github.com/podium/podium/internal/nodeclean"
 )
 
 // testClusterCIDR is the pod network of e2e clusters with an agent: a range of its own,
@@ -58,7 +59,7 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 		}
 		c.stop()
 		removeTestNetwork(t, filepath.Join(dataDir, "agent", "network"))
-		if leftovers := mountsUnder(dataDir); len(leftovers) > 0 {
+		if leftovers := nodeclean.Mounts(dataDir); len(leftovers) > 0 {
 			t.Errorf("mounts left on the host: %v", leftovers)
 			forceCleanUp(t, dataDir)
 		}
@@ -76,45 +77,12 @@ func removeTestNetwork(t *testing.T, stateDir string) {
 	}
 }
 
-// forceCleanUp removes what a failed test left of its pods: it kills the shims (and
-// their containers) started from dataDir by PID, unmounts what is mounted below it, and
-// removes the node network. It runs only after a failure has been reported.
+// forceCleanUp removes what a failed test left of its pods: the shims and their
+// containers, mounts, and the node network. It runs only after a failure was reported.
 func forceCleanUp(t *testing.T, dataDir string) {
 	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		cmd, err := os.ReadFile(p)
-		if err != nil || !strings.Contains(string(cmd), "podium-shim") || !strings.Contains(string(cmd), dataDir) {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		if children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
-			for _, c := range strings.Fields(string(children)) {
-				if cp, err := strconv.Atoi(c); err == nil {
-					_ = syscall.Kill(cp, syscall.SIGKILL)
-				}
-			}
-		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	mounts := mountsUnder(dataDir)
-	for i := len(mounts) - 1; i >= 0; i-- {
-		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
-	}
+	nodeclean.Force(dataDir)
 	removeTestNetwork(t, filepath.Join(dataDir, "agent", "network"))
-}
-
-// mountsUnder lists mount points below dir.
-func mountsUnder(dir string) []string {
-	data, _ := os.ReadFile("/proc/self/mountinfo")
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir) {
-			out = append(out, f[4])
-		}
-	}
-	return out
 }
 
 // waitRunning waits until a pod is Running with every container ready.

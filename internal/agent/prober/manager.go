@@ -3,6 +3,7 @@ package prober
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,12 +17,24 @@ type state struct {
 	hasReady   bool
 	isStarted  bool
 	hasStartup bool
+	// terminating: the pod is being deleted; liveness and startup probes stop, and
+	// readiness probes go on.
+	terminating bool
+	// probeReadiness asks the readiness worker for a probe now: the startup probe
+	// succeeded, and readiness should not wait out its period.
+	probeReadiness chan struct{}
 }
 
 func (s *state) started() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return !s.hasStartup || s.isStarted
+}
+
+func (s *state) isTerminating() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.terminating
 }
 
 func (s *state) setReady(ok bool) bool {
@@ -57,14 +70,15 @@ type Manager struct {
 	metrics *Metrics
 	http    *http.Client
 
-	mu      sync.Mutex        // guards entries
-	entries map[string]*entry // by pod UID + "/" + container name
+	mu          sync.Mutex        // guards entries and terminating
+	entries     map[string]*entry // by pod UID + "/" + container name
+	terminating map[string]bool   // pod UIDs
 }
 
 // NewManager returns a manager that execs through exec and reports to events; metrics
 // may be nil.
 func NewManager(clk clock.WithTicker, exec Execer, events Events, metrics *Metrics) *Manager {
-	return &Manager{clock: clk, exec: exec, events: events, metrics: metrics, http: NewHTTPClient(), entries: map[string]*entry{}}
+	return &Manager{clock: clk, exec: exec, events: events, metrics: metrics, http: NewHTTPClient(), entries: map[string]*entry{}, terminating: map[string]bool{}}
 }
 
 // Sync makes the probe workers match the running containers of a pod: it starts
@@ -83,7 +97,7 @@ func (m *Manager) Sync(ctx context.Context, podUID string, running []Container) 
 		if e, ok := m.entries[key]; ok {
 			e.cancel()
 		}
-		m.entries[key] = m.start(ctx, c)
+		m.entries[key] = m.start(ctx, c, m.terminating[podUID])
 	}
 	prefix := podUID + "/"
 	for key, e := range m.entries {
@@ -95,9 +109,10 @@ func (m *Manager) Sync(ctx context.Context, podUID string, running []Container) 
 }
 
 // start begins the workers of one container run.
-func (m *Manager) start(ctx context.Context, c Container) *entry {
+func (m *Manager) start(ctx context.Context, c Container, terminating bool) *entry {
 	wctx, cancel := context.WithCancel(ctx)
-	st := &state{hasReady: c.Spec.ReadinessProbe != nil, hasStartup: c.Spec.StartupProbe != nil}
+	st := &state{hasReady: c.Spec.ReadinessProbe != nil, hasStartup: c.Spec.StartupProbe != nil, terminating: terminating,
+		probeReadiness: make(chan struct{}, 1)}
 	for _, p := range []struct {
 		kind  Kind
 		probe *corev1.Probe
@@ -141,5 +156,27 @@ func (m *Manager) Started(podUID, name, containerID string) (started, found bool
 	return e.state.started(), true
 }
 
-// Stop ends every worker of a pod.
-func (m *Manager) Stop(podUID string) { m.Sync(context.Background(), podUID, nil) }
+// Terminating tells the manager a pod is being deleted: its liveness and startup probes
+// stop, so that nothing restarts while it stops, and its readiness probes go on, as
+// upstream's kubelet does.
+func (m *Manager) Terminating(podUID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.terminating[podUID] = true
+	prefix := podUID + "/"
+	for key, e := range m.entries {
+		if strings.HasPrefix(key, prefix) {
+			e.state.mu.Lock()
+			e.state.terminating = true
+			e.state.mu.Unlock()
+		}
+	}
+}
+
+// Stop ends every worker of a pod and forgets it.
+func (m *Manager) Stop(podUID string) {
+	m.Sync(context.Background(), podUID, nil)
+	m.mu.Lock()
+	delete(m.terminating, podUID)
+	m.mu.Unlock()
+}

@@ -19,8 +19,15 @@ import (
 type recorder struct {
 	mu        sync.Mutex
 	unhealthy []string
+	warned    []string
 	failed    []Kind
 	changed   int
+}
+
+func (r *recorder) Warned(_ Container, k Kind, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.warned = append(r.warned, k.String()+" probe warning: "+msg)
 }
 
 func (r *recorder) Unhealthy(_ Container, k Kind, msg string) {
@@ -46,6 +53,8 @@ func server(t *testing.T) (ip string, port int) {
 			}
 		case "/moved":
 			http.Redirect(w, r, "/ok", http.StatusFound)
+		case "/away":
+			http.Redirect(w, r, "http://0.0.0.0/", http.StatusFound)
 		default:
 			w.WriteHeader(404)
 		}
@@ -189,5 +198,61 @@ func TestStartupGatesOthers(t *testing.T) {
 	live.doProbe(context.Background())
 	if len(rec.unhealthy) != 1 {
 		t.Fatal("liveness did not run after startup")
+	}
+}
+
+// TestStartupTriggersReadiness: the readiness worker is asked for a probe at once when
+// the startup probe succeeds, rather than after its period.
+func TestStartupTriggersReadiness(t *testing.T) {
+	ip, port := server(t)
+	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
+	st := &state{hasStartup: true, hasReady: true, probeReadiness: make(chan struct{}, 1)}
+	c := Container{PodIP: ip, ID: "c1", Spec: &corev1.Container{Name: "app"}, StartedAt: clk.Now()}
+	start := &worker{kind: Startup, probe: httpProbe("/ok", intstr.FromInt(port)), c: c, clock: clk, events: &recorder{}, state: st, last: -1}
+	start.doProbe(context.Background())
+	select {
+	case <-st.probeReadiness:
+	default:
+		t.Fatal("startup success did not ask for a readiness probe")
+	}
+}
+
+// TestRedirectWarning: a redirect to another host passes with a ProbeWarning carrying
+// the response body.
+func TestRedirectWarning(t *testing.T) {
+	ip, port := server(t)
+	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
+	rec := &recorder{}
+	c := Container{PodIP: ip, ID: "c1", Spec: &corev1.Container{Name: "app"}, StartedAt: clk.Now()}
+	st := &state{hasReady: true}
+	w := &worker{kind: Readiness, probe: httpProbe("/away", intstr.FromInt(port)), c: c, clock: clk, events: rec, state: st, last: -1}
+	w.doProbe(context.Background())
+	want := `Readiness probe warning: Probe terminated redirects, Response body: <a href="http://0.0.0.0/">Found</a>.`
+	if len(rec.warned) != 1 || !strings.HasPrefix(rec.warned[0], want) || len(rec.unhealthy) != 0 || !st.ready {
+		t.Fatalf("redirect away: warned %q unhealthy %q ready %v", rec.warned, rec.unhealthy, st.ready)
+	}
+}
+
+// TestTerminating: once the pod is being deleted, liveness probes stop and readiness
+// probes go on, so readiness can turn false while it stops.
+func TestTerminating(t *testing.T) {
+	ip, port := server(t)
+	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
+	rec := &recorder{}
+	st := &state{hasReady: true, ready: true}
+	c := Container{PodIP: ip, ID: "c1", Spec: &corev1.Container{Name: "app"}, StartedAt: clk.Now()}
+	m := &Manager{entries: map[string]*entry{"u/app": {id: "c1", state: st}}, terminating: map[string]bool{}}
+	m.Terminating("u")
+	live := &worker{kind: Liveness, probe: httpProbe("/not/exist", intstr.FromInt(port)), c: c, clock: clk, events: rec, state: st, last: -1}
+	ready := &worker{kind: Readiness, probe: httpProbe("/not/exist", intstr.FromInt(port)), c: c, clock: clk, events: rec, state: st, last: -1}
+	for i := 0; i < 3; i++ {
+		live.doProbe(context.Background())
+		ready.doProbe(context.Background())
+	}
+	if len(rec.failed) != 0 {
+		t.Fatal("liveness probed while terminating")
+	}
+	if r, _ := m.Ready("u", "app", "c1"); r || len(rec.unhealthy) != 3 {
+		t.Fatalf("readiness while terminating: ready %v, %d failures", r, len(rec.unhealthy))
 	}
 }

@@ -38,6 +38,9 @@ type Container struct {
 type Events interface {
 	// Unhealthy reports a failed probe: an Unhealthy event with message.
 	Unhealthy(c Container, kind Kind, message string)
+	// Warned reports a probe that succeeded with a warning (a redirect to another
+	// host): a ProbeWarning event with message.
+	Warned(c Container, kind Kind, message string)
 	// Failed reports a liveness or startup probe past its failure threshold: the
 	// container is to be killed and restarted.
 	Failed(c Container, kind Kind)
@@ -79,12 +82,17 @@ func (w *worker) run(ctx context.Context) {
 	}
 	t := w.clock.NewTicker(period)
 	defer t.Stop()
+	var now <-chan struct{}
+	if w.kind == Readiness {
+		now = w.state.probeReadiness
+	}
 	for {
 		w.doProbe(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C():
+		case <-now:
 		}
 	}
 }
@@ -101,7 +109,7 @@ func (w *worker) doProbe(ctx context.Context) bool {
 	if w.kind == Startup && w.state.started() {
 		return true // a startup probe stops once it succeeded
 	}
-	if w.onHold {
+	if w.onHold || (w.kind != Readiness && w.state.isTerminating()) {
 		return true
 	}
 	start := time.Now()
@@ -111,6 +119,7 @@ func (w *worker) doProbe(ctx context.Context) bool {
 		return false
 	}
 	if res == Warning {
+		w.events.Warned(w.c, w.kind, msg)
 		res = Success
 	}
 	if res == Failure {
@@ -144,6 +153,12 @@ func (w *worker) set(ok bool) {
 		changed = w.state.setReady(ok)
 	case Startup:
 		changed = w.state.setStarted(ok)
+		if changed {
+			select {
+			case w.state.probeReadiness <- struct{}{}:
+			default:
+			}
+		}
 	}
 	if changed {
 		w.events.Changed(w.c)

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podium/podium/internal/network"
+	"github.com/podium/podium/internal/nodeclean"
+)
+
+// cluster is the podium server the runner started.
+type cluster struct {
+	bin        string
+	dataDir    string
+	kubeconfig string
+	keep       bool
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	log        *os.File
+}
+
+// startCluster imports the images into a new data directory and starts `podium server`
+// (API, scheduler, controllers and the node's agent) there, on free ports; it returns
+// once the node is Ready.
+func startCluster(ctx context.Context, o options, images []string) (*cluster, error) {
+	// The first node of a fresh cluster gets the first /24 of the default cluster CIDR.
+	dataDir, err := os.MkdirTemp("", "podium-conformance-")
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{bin: o.podiumBin, dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"), keep: o.keep}
+	fmt.Printf("starting podium server in %s\n", dataDir)
+	imp := exec.CommandContext(ctx, c.podium(), append([]string{"image", "import", "--data-dir", dataDir}, images...)...)
+	imp.Stdout, imp.Stderr = os.Stdout, os.Stderr
+	if err := imp.Run(); err != nil {
+		c.remove()
+		return nil, fmt.Errorf("importing the test images: %w", err)
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		c.remove()
+		return nil, err
+	}
+	if c.log, err = os.Create(filepath.Join(o.reportDir, "podium.log")); err != nil {
+		c.remove()
+		return nil, err
+	}
+	c.cmd = exec.Command(c.podium(), "server", "--data-dir", dataDir,
+		"--https-listen-port", strconv.Itoa(ports[0]), "--etcd-client-port", strconv.Itoa(ports[1]),
+		"--etcd-peer-port", strconv.Itoa(ports[2]), "--agent-port", strconv.Itoa(ports[3]),
+		"--pod-log-dir", filepath.Join(dataDir, "pods"))
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		c.remove()
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		c.remove()
+		return nil, err
+	}
+	c.exited = make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		said := false
+		for sc.Scan() {
+			fmt.Fprintln(c.log, sc.Text())
+			if !said && strings.Contains(sc.Text(), "podium server is ready") {
+				said = true
+				close(ready)
+			}
+		}
+		_, _ = io.Copy(c.log, stderr)
+		_ = c.cmd.Wait()
+		close(c.exited)
+	}()
+	select {
+	case <-ready:
+	case <-c.exited:
+		c.cmd = nil
+		c.remove()
+		return nil, fmt.Errorf("podium server exited before it was ready; see %s", c.log.Name())
+	case <-time.After(time.Minute):
+		c.stop()
+		return nil, fmt.Errorf("podium server not ready within a minute; see %s", c.log.Name())
+	}
+	if err := c.waitNodeReady(ctx); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *cluster) podium() string { return filepath.Join(c.bin, "podium") }
+
+func (c *cluster) kubectl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, c.podium(), append([]string{"kubectl", "--kubeconfig", c.kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// waitNodeReady waits until the server's node is registered and Ready.
+func (c *cluster) waitNodeReady(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := c.kubectl(ctx, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{end}`)
+		if err == nil && out == "True" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the node is not Ready after a minute: %v %s", err, out)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// stop deletes every pod, stops the server and removes what its node left on the host:
+// the pod network, and then the data directory unless -keep was given.
+func (c *cluster) stop() {
+	if c.cmd == nil {
+		return
+	}
+	if c.keep {
+		fmt.Printf("leaving podium server (pid %d) running with its data in %s\n", c.cmd.Process.Pid, c.dataDir)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := c.kubectl(ctx, "delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true", "--timeout=150s"); err != nil {
+		fmt.Fprintf(os.Stderr, "deleting the pods at the end: %v\n%s", err, out)
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	c.cmd = nil
+	c.log.Close()
+	c.remove()
+}
+
+// remove takes the node's leftovers off the host and removes the data directory.
+func (c *cluster) remove() {
+	if left := nodeclean.Mounts(c.dataDir); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "the node left %d mounts; removing them\n", len(left))
+		nodeclean.Force(c.dataDir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := network.Config{PodCIDR: "10.42.0.0/24", ClusterCIDR: "10.42.0.0/16", StateDir: filepath.Join(c.dataDir, "agent", "network")}
+	if err := network.RemoveNodeNetwork(ctx, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "removing the node network: %v\n", err)
+	}
+	if err := os.RemoveAll(c.dataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "removing %s: %v\n", c.dataDir, err)
+	}
+}
+
+// freePorts returns n loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

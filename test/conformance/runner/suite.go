@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// e2eFlags are the suite's flags for a run against kubeconfig: extra (the Makefile's
+// CONFORMANCE_E2E_FLAGS, which say why they differ from upstream's defaults) and the
+// complete ginkgo report the table is made from.
+func e2eFlags(kubeconfig, reportDir string, extra []string) []string {
+	return append([]string{"--kubeconfig=" + kubeconfig, "--report-dir=" + reportDir, "--report-complete-ginkgo"}, extra...)
+}
+
+// runSuite runs e2e.test (through the ginkgo CLI when in parallel) and returns its exit
+// code; its output goes to the terminal and to e2e.log in the report directory.
+func runSuite(ctx context.Context, o options, t *tools, kubeconfig string) (int, error) {
+	sel := []string{"--skip=" + o.skip}
+	if o.focus != "" {
+		sel = append(sel, "--focus="+o.focus)
+	}
+	if o.files != "" {
+		sel = append(sel, "--focus-file="+o.files)
+	}
+	flags := e2eFlags(kubeconfig, o.reportDir, strings.Fields(o.e2eFlags))
+	var cmd *exec.Cmd
+	if o.procs > 1 {
+		args := append([]string{fmt.Sprintf("--procs=%d", o.procs), "--timeout=6h", "--no-color"}, sel...)
+		args = append(append(args, t.e2e, "--"), flags...)
+		cmd = exec.CommandContext(ctx, t.ginkgo, args...)
+	} else {
+		args := flags
+		for _, s := range sel {
+			args = append(args, "--ginkgo."+s[2:])
+		}
+		args = append(args, "--ginkgo.timeout=6h", "--ginkgo.no-color", "--ginkgo.v")
+		cmd = exec.CommandContext(ctx, t.e2e, args...)
+	}
+	logFile, err := os.Create(filepath.Join(o.reportDir, "e2e.log"))
+	if err != nil {
+		return 0, err
+	}
+	defer logFile.Close()
+	cmd.Stdout = io.MultiWriter(os.Stdout, logFile)
+	cmd.Stderr = cmd.Stdout
+	cmd.Dir = o.reportDir // the suite writes a few files of its own where it runs
+	fmt.Printf("running %s\n", cmd.String())
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && ctx.Err() == nil {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}
