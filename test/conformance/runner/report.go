@@ -1,12 +1,14 @@
 package main
 
 import (
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -171,6 +173,44 @@ func (s *summary) print(w io.Writer) {
 	if s.Wall > 0 {
 		fmt.Fprintf(w, "wall time with %d process(es): %s\n", s.Procs, s.Wall.Round(time.Second))
 	}
+	if known, imposed, longest := s.imposed(); known > 0 {
+		fmt.Fprintf(w, "waits the %d specs of imposed.tsv impose themselves: %s summed, %s the longest\n",
+			known, imposed.Round(time.Second), longest.Round(time.Second))
+		if s.Wall > 0 && known == len(s.Specs) {
+			floor := max(imposed/time.Duration(max(s.Procs, 1)), longest)
+			fmt.Fprintf(w, "floor with %d process(es): %s; wall time / floor = %.2f\n",
+				s.Procs, floor.Round(time.Second), s.Wall.Seconds()/floor.Seconds())
+		}
+	}
+}
+
+// imposedWaits holds the waits specs impose on any cluster, however fast: spec name,
+// TAB, seconds, TAB, how (read off the specs' sources).
+//
+//go:embed imposed.tsv
+var imposedWaits string
+
+// imposed sums the imposed waits of the specs that ran and that the table knows, and
+// finds the longest; known is how many it knew.
+func (s *summary) imposed() (known int, sum, longest time.Duration) {
+	table := map[string]time.Duration{}
+	for _, line := range strings.Split(imposedWaits, "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if secs, err := strconv.Atoi(f[1]); err == nil {
+			table[f[0]] = time.Duration(secs) * time.Second
+		}
+	}
+	for _, sp := range s.Specs {
+		if d, ok := table[sp.Name]; ok {
+			known++
+			sum += d
+			longest = max(longest, d)
+		}
+	}
+	return known, sum, longest
 }
 
 func sortedKeys[V any](m map[string]V) []string {
