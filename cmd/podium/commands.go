@@ -38,7 +38,7 @@ func newServerCommand() *cobra.Command {
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane (and, later, an agent for this node)",
+		Short: "Run the control plane and an agent for this node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo

@@ -1,5 +1,6 @@
 // Command podium is a Kubernetes-compatible Pod platform in one program: `podium server`
-// runs a control plane, `podium kubectl` the real kubectl against it.
+// runs a control plane and a node, `podium agent` another node, `podium image` manages a
+// node's images, and `podium kubectl` runs the real kubectl against the cluster.
 package main
 
 import (

@@ -249,3 +249,60 @@ func TestAgentPhasesAndPullErrors(t *testing.T) {
 		waitEvent(t, client, want)
 	}
 }
+
+// TestShorterGraceCutsPreStop: a pod deleted with 30 s of grace runs its 30 s preStop
+// sleep hook; a second deletion with 1 s of grace ends the hook and the pod at once.
+func TestShorterGraceCutsPreStop(t *testing.T) {
+	client, rt := startAgent(t)
+	ctx := context.Background()
+	pod := boundPod("sleepy", "nginx", corev1.RestartPolicyAlways)
+	pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 30}}}
+	if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "sleepy", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	deleteWithGrace := func(grace int64) {
+		p, err := client.CoreV1().Pods("default").Get(ctx, "sleepy", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := metav1.Now()
+		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
+		if _, err := client.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleteWithGrace(30)
+	waitEvent(t, client, "Killing: Stopping container app")
+	if len(rt.Running("app")) != 1 {
+		t.Fatal("the container stopped before its preStop hook ended")
+	}
+	start := time.Now()
+	deleteWithGrace(1)
+	waitPod(t, client, "sleepy", "deleted", func(_ *corev1.Pod, ok bool) bool { return !ok })
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the pod took %v to go after its grace period became 1 s", took)
+	}
+}
+
+// TestActiveDeadline: a pod past its activeDeadlineSeconds is stopped and failed with
+// DeadlineExceeded, and stays so.
+func TestActiveDeadline(t *testing.T) {
+	client, rt := startAgent(t)
+	pod := boundPod("deadline", "nginx", corev1.RestartPolicyAlways)
+	one := int64(1)
+	pod.Spec.ActiveDeadlineSeconds = &one
+	if _, err := client.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "deadline", "failed with DeadlineExceeded", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodFailed && p.Status.Reason == "DeadlineExceeded" &&
+			p.Status.Message == "Pod was active on the node longer than the specified deadline"
+	})
+	waitEvent(t, client, "DeadlineExceeded: Pod was active on the node longer than the specified deadline")
+	for deadline := time.Now().Add(5 * time.Second); len(rt.Running("app")) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the container still runs")
+		}
+	}
+}

@@ -3,6 +3,6 @@
 // container runtime with one worker per pod, reports their status and events as
 // upstream does, and serves their logs, exec, attach and port-forward to the API server.
 //
-// The decisions are pure: ComputePlan says what a pod needs done next given what the
+// The decisions are pure: Planner.Plan says what a pod needs done next given what the
 // runtime has, and ComputeStatus says what to report; workers carry them out.
 package agent

@@ -8,9 +8,12 @@
 #   busybox  registry.k8s.io/e2e-test-images/busybox:1.37.0-2: busybox 1.37.0 with its default
 #            configuration, static.
 #   pause    registry.k8s.io/pause:3.10.2: upstream's pause.c from that module, static.
-#   nginx    registry.k8s.io/e2e-test-images/nginx:1.27.0-2 and httpd: Debian's nginx
+#   nginx    registry.k8s.io/e2e-test-images/nginx:1.27.0-2 and 1.28.0-2: Debian's nginx
 #            on the same userland, serving / on port 80.
-# Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost and mkimage; MODDIR is the
+#   kitten, nautilus  (1.8): agnhost's test-webserver serving their picture and data.json.
+#   nonroot  registry.k8s.io/e2e-test-images/nonroot:1.5: the agnhost userland as user 1234.
+#   nonewprivs  (1.4): busybox with upstream's setuid nnp program.
+# Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, nnp and mkimage; MODDIR is the
 #        k8s.io/kubernetes module directory). Needs root, debootstrap, gcc, make, bzip2, curl.
 set -euo pipefail
 OUT=${1:?out dir}; BIN=${2:?bin dir}; MOD=${3:?k8s.io/kubernetes module dir}
@@ -80,7 +83,8 @@ build_busybox() {
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$r/etc/group"
   : > "$r/etc/hosts"; : > "$r/etc/resolv.conf"
   pack "$r" "$WORK/busybox.rootfs.tar"
-  "$BIN/mkimage" -rootfs "$WORK/busybox.rootfs.tar" -o "$OUT/busybox.tar" -ref $E2E/busybox:1.37.0-2 -cmd sh
+  "$BIN/mkimage" -rootfs "$WORK/busybox.rootfs.tar" -o "$OUT/busybox.tar" -ref $E2E/busybox:1.37.0-2 \
+    -ref $E2E/busybox:1.36.1-1 -cmd sh
 }
 
 build_pause() {
@@ -99,7 +103,37 @@ build_nginx() {
   ln -sf /dev/stdout "$r/var/log/nginx/access.log"; ln -sf /dev/stderr "$r/var/log/nginx/error.log"
   pack "$r" "$WORK/nginx.rootfs.tar"
   "$BIN/mkimage" -rootfs "$WORK/nginx.rootfs.tar" -o "$OUT/nginx.tar" \
-    -ref $E2E/nginx:1.27.0-2 -ref $E2E/nginx:1.27.0-1 -port 80/tcp -cmd nginx -cmd -g -cmd 'daemon off;'
+    -ref $E2E/nginx:1.27.0-2 -ref $E2E/nginx:1.28.0-2 -port 80/tcp -cmd nginx -cmd -g -cmd 'daemon off;'
 }
 
-for i in ${IMAGES:-agnhost busybox pause nginx}; do image "$i"; done
+# webpictures NAME: agnhost's test-webserver (it serves its working directory) with the
+# picture and data.json of upstream's image NAME.
+webpictures() {
+  local r=$WORK/$1
+  mkdir -p "$r"
+  cp "$MOD/test/images/$1/html/"* "$r/"
+  tar --numeric-owner -C "$r" -cf "$WORK/$1.layer.tar" .
+  "$BIN/mkimage" -base "$OUT/agnhost.tar" -rootfs "$WORK/$1.layer.tar" -o "$OUT/$1.tar" -ref "$E2E/$1:1.8" \
+    -entrypoint /agnhost -cmd test-webserver -port 80/tcp
+}
+build_kitten() { webpictures kitten; }
+build_nautilus() { webpictures nautilus; }
+
+build_nonroot() {
+  mkdir -p "$WORK/empty"
+  tar -C "$WORK/empty" -cf "$WORK/empty.tar" .
+  "$BIN/mkimage" -base "$OUT/agnhost.tar" -rootfs "$WORK/empty.tar" -o "$OUT/nonroot.tar" -ref "$E2E/nonroot:1.5" \
+    -user 1234 -cmd /bin/sh
+}
+
+build_nonewprivs() {
+  local r=$WORK/nonewprivs
+  mkdir -p "$r/usr/local/bin"
+  install -m 4755 "$BIN/nnp" "$r/usr/local/bin/nnp"
+  tar --numeric-owner -C "$r" -cf "$WORK/nonewprivs.layer.tar" .
+  "$BIN/mkimage" -base "$OUT/busybox.tar" -rootfs "$WORK/nonewprivs.layer.tar" -o "$OUT/nonewprivs.tar" \
+    -ref "$E2E/nonewprivs:1.4" -cmd nnp
+}
+
+# Those built on another image come after it.
+for i in ${IMAGES:-agnhost busybox pause nginx kitten nautilus nonroot nonewprivs}; do image "$i"; done

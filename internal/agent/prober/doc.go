@@ -3,6 +3,7 @@
 // handlers, thresholds and initial delays as upstream's kubelet runs them.
 //
 // A worker's loop owns its ticker; doProbe does exactly one probe and is what tests
-// call, with a fake clock. Results go to the agent through Results: whether a container
-// is ready or started, and a callback when liveness or startup fails for good.
+// call, with a fake clock. What probes find reaches the agent through Events (failures,
+// warnings, kills, changes); Manager.Ready and Manager.Started say whether a container is
+// ready or has started.
 package prober

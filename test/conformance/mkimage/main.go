@@ -1,11 +1,12 @@
 // Command mkimage writes a container image archive (the `docker save` format, which
-// `podium image import` reads) from a root filesystem tarball and the image settings
-// given as flags. The conformance runner uses it for its stand-ins of the upstream
-// test images.
+// `podium image import` reads) from a root filesystem tarball, optionally on top of the
+// layers of another such archive, and the image settings given as flags (they replace
+// the base's). The conformance runner uses it for its stand-ins of the upstream test
+// images.
 //
 // Usage:
 //
-//	mkimage -rootfs ROOTFS.tar -o IMAGE.tar -ref NAME:TAG [-ref ...]
+//	mkimage -rootfs ROOTFS.tar -o IMAGE.tar -ref NAME:TAG [-ref ...] [-base IMAGE.tar]
 //	        [-entrypoint PATH] [-cmd ARG ...] [-user UID:GID] [-workdir DIR] [-port N/tcp ...] [-env K=V ...]
 package main
 
@@ -36,6 +37,7 @@ func main() {
 	var refs, entrypoint, cmd, ports, env list
 	rootfs := flag.String("rootfs", "", "root filesystem as an uncompressed tar")
 	out := flag.String("o", "", "archive to write")
+	base := flag.String("base", "", "image archive whose layers go below rootfs")
 	user := flag.String("user", "", "user the image runs as (UID[:GID])")
 	workdir := flag.String("workdir", "/", "working directory")
 	flag.Var(&refs, "ref", "name the image carries (repeatable)")
@@ -48,7 +50,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := write(*rootfs, *out, refs, v1.Config{
+	if err := write(*base, *rootfs, *out, refs, v1.Config{
 		Entrypoint: entrypoint, Cmd: cmd, User: *user, WorkingDir: *workdir,
 		Env: append([]string{defaultPath}, env...), ExposedPorts: exposed(ports),
 	}); err != nil {
@@ -68,13 +70,20 @@ func exposed(ports []string) map[string]struct{} {
 	return m
 }
 
-// write makes a one-layer image of rootfs with config and saves it under every ref.
-func write(rootfs, out string, refs []string, config v1.Config) error {
+// write makes an image of base's layers (none without a base) and rootfs, with config,
+// and saves it under every ref.
+func write(base, rootfs, out string, refs []string, config v1.Config) error {
 	layer, err := tarball.LayerFromFile(rootfs)
 	if err != nil {
 		return fmt.Errorf("layer from %s: %w", rootfs, err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	below := empty.Image
+	if base != "" {
+		if below, err = tarball.ImageFromPath(base, nil); err != nil {
+			return fmt.Errorf("base image %s: %w", base, err)
+		}
+	}
+	img, err := mutate.AppendLayers(below, layer)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 
 // tools are the built upstream binaries and where their sources are.
 type tools struct {
-	bin     string // holds e2e.test, ginkgo, agnhost, mkimage
+	bin     string // holds e2e.test, ginkgo, agnhost, nnp, mkimage
 	e2e     string
 	ginkgo  string
 	kubeMod string // the k8s.io/kubernetes module directory
@@ -23,7 +23,7 @@ type tools struct {
 // and some specs compare it with the server's).
 const versionFlags = "-X k8s.io/component-base/version.gitVersion=v1.37.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37"
 
-// buildTools builds e2e.test, ginkgo and agnhost from the wrapper module, and mkimage
+// buildTools builds e2e.test, ginkgo, agnhost and nnp from the wrapper module, and mkimage
 // from podium's, unless the cache holds them from the same go.mod and go.sum.
 func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 	mod := filepath.Join(repo, "test", "conformance", "build")
@@ -43,7 +43,7 @@ func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 	if err != nil {
 		return nil, err
 	}
-	if have, _ := os.ReadFile(stamp); string(have) == want && exists(t.e2e, t.ginkgo, filepath.Join(t.bin, "agnhost"), filepath.Join(t.bin, "mkimage")) {
+	if have, _ := os.ReadFile(stamp); string(have) == want && exists(t.e2e, t.ginkgo, filepath.Join(t.bin, "agnhost"), filepath.Join(t.bin, "nnp"), filepath.Join(t.bin, "mkimage")) {
 		return t, nil
 	}
 	fmt.Println("building e2e.test, ginkgo and agnhost (about 10 minutes with a cold Go cache)")
@@ -53,6 +53,7 @@ func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 	}{
 		{mod, []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", t.ginkgo, "github.com/onsi/ginkgo/v2/ginkgo"}},
 		{mod, []string{"build", "-trimpath", "-ldflags", "-s -w -X main.Version=2.66.1", "-o", filepath.Join(t.bin, "agnhost"), "k8s.io/kubernetes/test/images/agnhost"}},
+		{mod, []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(t.bin, "nnp"), "k8s.io/kubernetes/test/images/nonewprivs"}},
 		{mod, []string{"test", "-c", "-trimpath", "-ldflags", "-s -w " + versionFlags, "-o", t.e2e, "k8s.io/kubernetes/test/e2e"}},
 		{repo, []string{"build", "-trimpath", "-o", filepath.Join(t.bin, "mkimage"), "./test/conformance/mkimage"}},
 	}
