@@ -68,9 +68,12 @@ type Agent struct {
 
 	probes *prober.Manager
 
-	mu      sync.Mutex // guards workers and synced
+	mu      sync.Mutex // guards workers, terminated and synced
 	workers map[types.UID]*worker
-	synced  bool
+	// terminated holds pods whose termination is done while their API object remains
+	// (finalizers hold it): they get no worker again.
+	terminated map[types.UID]bool
+	synced     bool
 	node    *corev1.Node
 }
 
@@ -106,6 +109,7 @@ func New(cfg Config) *Agent {
 		src:          objectSource{client: cfg.Client},
 		log:          cfg.Logger.With("node", cfg.NodeName),
 		workers:      map[types.UID]*worker{},
+		terminated:   map[types.UID]bool{},
 	}
 }
 
@@ -199,6 +203,9 @@ func (a *Agent) podChanged(ctx context.Context, pod *corev1.Pod) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	w := a.workers[pod.UID]
+	if w == nil && a.terminated[pod.UID] {
+		return
+	}
 	if w == nil {
 		w = newWorker(a, pod.UID)
 		a.workers[pod.UID] = w
@@ -211,15 +218,21 @@ func (a *Agent) podChanged(ctx context.Context, pod *corev1.Pod) {
 func (a *Agent) podGone(uid types.UID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	delete(a.terminated, uid)
 	if w := a.workers[uid]; w != nil {
 		w.gone()
 	}
 }
 
-func (a *Agent) workerDone(uid types.UID) {
+// workerDone forgets a pod's worker; terminated says the pod was stopped for its
+// deletion but its object may remain.
+func (a *Agent) workerDone(uid types.UID, terminated bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.workers, uid)
+	if terminated {
+		a.terminated[uid] = true
+	}
 }
 
 // relist reads the runtime and wakes the workers whose pods changed there; it cleans

@@ -204,6 +204,15 @@ func containerStatus(in StatusInput, c *corev1.Container) corev1.ContainerStatus
 	falseV := false
 	cs.Started = &falseV
 	cur, prev := in.RP.latest(c.Name), in.RP.previous(c.Name)
+	if cur == nil {
+		// A run that ended and is gone from the runtime (its pod was stopped and
+		// cleaned up) keeps the status it ended with, as upstream.
+		for _, old := range append(append([]corev1.ContainerStatus{}, in.Pod.Status.InitContainerStatuses...), in.Pod.Status.ContainerStatuses...) {
+			if old.Name == c.Name && old.State.Terminated != nil {
+				return *old.DeepCopy()
+			}
+		}
+	}
 	if cur != nil {
 		cs.RestartCount = int32(cur.Attempt)
 		cs.ImageID = cur.ImageRef

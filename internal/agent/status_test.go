@@ -127,8 +127,15 @@ func TestTerminalStatus(t *testing.T) {
 		t.Fatalf("killed at deletion: %+v", st)
 	}
 	rp.Containers[0].ExitCode = 0
-	if st := ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0, Terminal: true}); st.Phase != corev1.PodSucceeded {
+	st = ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0, Terminal: true})
+	if st.Phase != corev1.PodSucceeded {
 		t.Fatalf("stopped cleanly at deletion: %s", st.Phase)
+	}
+	// Once the stopped pod's containers are removed, the statuses they ended with stay.
+	p.Status = st
+	if again := ComputeStatus(StatusInput{Pod: p, RP: &RuntimePod{}, Now: t0, Terminal: true}); again.ContainerStatuses[0].State.Terminated == nil ||
+		again.Phase != corev1.PodSucceeded {
+		t.Fatalf("after clean-up: %+v", again)
 	}
 	deadline := &Waiting{Reason: "DeadlineExceeded", Message: "Pod was active on the node longer than the specified deadline"}
 	st = ComputeStatus(StatusInput{Pod: p, RP: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("app", 0)}}, Now: t0, Failure: deadline})

@@ -82,7 +82,7 @@ func (w *worker) runtimeChanged(sig string) {
 }
 
 func (w *worker) run(ctx context.Context) {
-	defer w.a.workerDone(w.uid)
+	defer func() { w.a.workerDone(w.uid, w.term != nil) }()
 	var retry <-chan time.Time
 	for {
 		select {
