@@ -74,7 +74,7 @@ type Agent struct {
 	// (finalizers hold it): they get no worker again.
 	terminated map[types.UID]bool
 	synced     bool
-	node    *corev1.Node
+	node       *corev1.Node
 }
 
 // New returns an agent; Run starts it.
