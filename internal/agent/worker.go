@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -686,30 +684,9 @@ var hookClient = &http.Client{
 // fails the hook, whatever the status code; an HTTPS request answered in plain HTTP is
 // sent again over HTTP, with a LifecycleHTTPFallback event.
 func (w *worker) httpHook(ctx context.Context, pod *corev1.Pod, c *corev1.Container, g *corev1.HTTPGetAction, host string) error {
-	port, err := resolvePort(&g.Port, c)
+	req, err := prober.NewRequest(ctx, g, c, host, "lifecycle")
 	if err != nil {
 		return err
-	}
-	scheme := strings.ToLower(string(g.Scheme))
-	if scheme == "" {
-		scheme = "http"
-	}
-	path := g.Path
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", "kube-lifecycle/1.37")
-	req.Header.Set("Accept", "*/*")
-	for _, hd := range g.HTTPHeaders {
-		if strings.EqualFold(hd.Name, "Host") {
-			req.Host = hd.Value
-			continue
-		}
-		req.Header.Set(hd.Name, hd.Value)
 	}
 	resp, err := hookClient.Do(req)
 	if err == nil {
@@ -717,7 +694,7 @@ func (w *worker) httpHook(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		resp.Body.Close()
 		return nil
 	}
-	if scheme != "https" || !strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+	if req.URL.Scheme != "https" || !strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return err
 	}
 	plain := req.Clone(ctx)
@@ -734,19 +711,6 @@ func (w *worker) httpHook(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	return nil
 }
 
-// resolvePort turns a port number or name into a number.
-func resolvePort(p interface{ String() string }, c *corev1.Container) (int, error) {
-	s := p.String()
-	if n, err := strconv.Atoi(s); err == nil {
-		return n, nil
-	}
-	for _, cp := range c.Ports {
-		if cp.Name == s {
-			return int(cp.ContainerPort), nil
-		}
-	}
-	return 0, fmt.Errorf("couldn't find port %q in container %q", s, c.Name)
-}
 
 // event records an event about a pod's container (or the pod when name is "").
 func (w *worker) event(pod *corev1.Pod, container, typ, reason, msg string) {

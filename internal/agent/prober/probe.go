@@ -103,18 +103,22 @@ func port(p intstr.IntOrString, c *corev1.Container) (int, error) {
 	return 0, fmt.Errorf("couldn't find port %q in container %q", p.StrVal, c.Name)
 }
 
-func probeHTTP(ctx context.Context, h *corev1.HTTPGetAction, t Target) (Result, string) {
-	p, err := port(h.Port, t.Container)
+// NewRequest builds the GET request of an httpGet probe or lifecycle hook, as
+// upstream's kubelet does for both: to the action's host or else podIP, with its
+// headers (a Host header sets the request's host), User-Agent "kube-<agent>/1.37" and
+// Accept "*/*" unless the action sets them (an empty Accept removes it).
+func NewRequest(ctx context.Context, h *corev1.HTTPGetAction, c *corev1.Container, podIP, agent string) (*http.Request, error) {
+	p, err := port(h.Port, c)
 	if err != nil {
-		return Failure, err.Error()
+		return nil, err
 	}
 	host := h.Host
 	if host == "" {
-		host = t.PodIP
+		host = podIP
 	}
-	scheme := "http"
-	if h.Scheme == corev1.URISchemeHTTPS {
-		scheme = "https"
+	scheme := strings.ToLower(string(h.Scheme))
+	if scheme == "" {
+		scheme = "http"
 	}
 	path := h.Path
 	if path == "" || path[0] != '/' {
@@ -128,16 +132,30 @@ func probeHTTP(ctx context.Context, h *corev1.HTTPGetAction, t Target) (Result, 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return Failure, err.Error()
+		return nil, err
 	}
-	req.Header.Set("User-Agent", "kube-probe/1.37")
-	req.Header.Set("Accept", "*/*")
 	for _, hd := range h.HTTPHeaders {
 		if strings.EqualFold(hd.Name, "Host") {
 			req.Host = hd.Value
 			continue
 		}
 		req.Header.Add(hd.Name, hd.Value)
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header.Set("User-Agent", "kube-"+agent+"/1.37")
+	}
+	if v, ok := req.Header["Accept"]; !ok {
+		req.Header.Set("Accept", "*/*")
+	} else if len(v) == 1 && v[0] == "" {
+		req.Header.Del("Accept")
+	}
+	return req, nil
+}
+
+func probeHTTP(ctx context.Context, h *corev1.HTTPGetAction, t Target) (Result, string) {
+	req, err := NewRequest(ctx, h, t.Container, t.PodIP, "probe")
+	if err != nil {
+		return Failure, err.Error()
 	}
 	client := t.HTTP
 	if client == nil {
