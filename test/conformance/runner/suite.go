@@ -12,10 +12,12 @@ import (
 )
 
 // e2eFlags are the suite's flags for a run against kubeconfig: extra (the Makefile's
-// CONFORMANCE_E2E_FLAGS, which say why they differ from upstream's defaults) and the
-// complete ginkgo report the table is made from.
-func e2eFlags(kubeconfig, reportDir string, extra []string) []string {
-	return append([]string{"--kubeconfig=" + kubeconfig, "--report-dir=" + reportDir, "--report-complete-ginkgo"}, extra...)
+// CONFORMANCE_E2E_FLAGS, which say why they differ from upstream's defaults), the
+// complete ginkgo report the table is made from, and podium's kubectl (the release the
+// suite is built from) for the specs that run kubectl.
+func e2eFlags(kubeconfig, reportDir, kubectl string, extra []string) []string {
+	return append([]string{"--kubeconfig=" + kubeconfig, "--report-dir=" + reportDir, "--report-complete-ginkgo",
+		"--kubectl-path=" + kubectl}, extra...)
 }
 
 // runSuite runs e2e.test (through the ginkgo CLI when in parallel) and returns its exit
@@ -28,7 +30,7 @@ func runSuite(ctx context.Context, o options, t *tools, kubeconfig string) (int,
 	if o.files != "" {
 		sel = append(sel, "--focus-file="+o.files)
 	}
-	flags := e2eFlags(kubeconfig, o.reportDir, strings.Fields(o.e2eFlags))
+	flags := e2eFlags(kubeconfig, o.reportDir, filepath.Join(o.podiumBin, "podium-kubectl"), strings.Fields(o.e2eFlags))
 	var cmd *exec.Cmd
 	if o.procs > 1 {
 		args := append([]string{fmt.Sprintf("--procs=%d", o.procs), "--timeout=6h", "--no-color"}, sel...)
