@@ -120,6 +120,12 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 		conds = append(conds, cond(corev1.ContainersReady, false, "ContainersNotReady", msg), cond(corev1.PodReady, false, "ContainersNotReady", msg))
 	}
 	conds = append(conds, cond(corev1.PodScheduled, true, "", ""))
+	// The status and the conditions the agent owns say which generation of the pod
+	// they describe, as upstream's kubelet does.
+	st.ObservedGeneration = pod.Generation
+	for i := range conds {
+		conds[i].ObservedGeneration = pod.Generation
+	}
 	st.Conditions = keepTransitionTimes(conds, old.Conditions, in.Now)
 	return st
 }

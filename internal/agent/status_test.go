@@ -144,6 +144,19 @@ func TestTerminalStatus(t *testing.T) {
 	}
 }
 
+// TestObservedGeneration: the status and the agent's conditions carry the generation of
+// the pod they were computed from; the scheduler's PodScheduled stays as it set it.
+func TestObservedGeneration(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, nil, "app")
+	p.Generation = 3
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, ObservedGeneration: 1}}
+	st := status(p, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("app", 0)}}, nil)
+	if st.ObservedGeneration != 3 || condition(st, corev1.PodReady).ObservedGeneration != 3 ||
+		condition(st, corev1.PodInitialized).ObservedGeneration != 3 || condition(st, corev1.PodScheduled).ObservedGeneration != 1 {
+		t.Fatalf("generations: %d %+v", st.ObservedGeneration, st.Conditions)
+	}
+}
+
 func TestLogTail(t *testing.T) {
 	path := t.TempDir() + "/0.log"
 	content := "2026-01-01T00:00:00.000000000Z stdout F one\n" +
