@@ -306,3 +306,42 @@ func TestActiveDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestEphemeralContainer: a debug container added to a running pod runs once and is
+// reported apart, never ready.
+func TestEphemeralContainer(t *testing.T) {
+	client, rt := startAgent(t)
+	ctx := context.Background()
+	if _, err := client.CoreV1().Pods("default").Create(ctx, boundPod("target", "nginx", corev1.RestartPolicyAlways), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "target", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	p, err := client.CoreV1().Pods("default").Get(ctx, "target", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debugger", Image: "nginx", ImagePullPolicy: corev1.PullIfNotPresent}, TargetContainerName: "app"}}
+	if _, err := client.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "target", "running its debugger", func(p *corev1.Pod, ok bool) bool {
+		if !ok || len(p.Status.EphemeralContainerStatuses) != 1 {
+			return false
+		}
+		cs := p.Status.EphemeralContainerStatuses[0]
+		return cs.Name == "debugger" && cs.State.Running != nil && !cs.Ready && p.Status.ContainerStatuses[0].Ready
+	})
+	waitEvent(t, client, "Started: Started container debugger")
+	ids := rt.Running("debugger")
+	if len(ids) != 1 {
+		t.Fatalf("debugger runs %d times", len(ids))
+	}
+	rt.Exit(ids[0], 0)
+	waitPod(t, client, "target", "with its debugger done", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.EphemeralContainerStatuses[0].State.Terminated != nil
+	})
+	if n := len(rt.Running("debugger")); n != 0 {
+		t.Fatalf("the debugger was started again (%d running)", n)
+	}
+}

@@ -143,6 +143,12 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 		}
 	}
 
+	// Ephemeral containers start once each, in a running pod, and never restart.
+	for i := range pod.Spec.EphemeralContainers {
+		if ec := &pod.Spec.EphemeralContainers[i]; rp.latest(ec.Name) == nil {
+			plan.Start = append(plan.Start, Start{Spec: (*corev1.Container)(&ec.EphemeralContainerCommon)})
+		}
+	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		cur := rp.latest(c.Name)

@@ -48,6 +48,11 @@ func unstarted(c *ContainerState) *ContainerState { c.Unstarted = true; return c
 
 func failedPod(p *corev1.Pod) *corev1.Pod { p.Status.Phase = corev1.PodFailed; return p }
 
+func withDebugger(p *corev1.Pod) *corev1.Pod {
+	p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox"}}}
+	return p
+}
+
 func names(starts []Start) string {
 	var out []string
 	for _, s := range starts {
@@ -88,6 +93,10 @@ func TestPlan(t *testing.T) {
 			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("side", 0)}}, starts: "a#0"},
 		{name: "sidecar not started yet: apps wait", pod: withSidecar(testPod(corev1.RestartPolicyAlways, []string{"side"}, "a")),
 			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{unstarted(running("side", 0))}}},
+		{name: "an ephemeral container starts in the running pod", pod: withDebugger(testPod(corev1.RestartPolicyAlways, nil, "a")),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("a", 0)}}, starts: "debug#0"},
+		{name: "an ephemeral container that ended stays so", pod: withDebugger(testPod(corev1.RestartPolicyAlways, nil, "a")),
+			rp: &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{running("a", 0), exited("debug", 0, 1, t0)}}},
 		{name: "a failed pod runs nothing again", pod: failedPod(testPod(corev1.RestartPolicyAlways, nil, "a")),
 			rp: &RuntimePod{Sandbox: &SandboxState{ID: "sb"}, Containers: []*ContainerState{exited("a", 0, 137, t0)}}},
 		{name: "sandbox died: new one, counts go on", pod: testPod(corev1.RestartPolicyAlways, nil, "a"),

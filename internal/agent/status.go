@@ -84,6 +84,13 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 			unready = append(unready, c.Name)
 		}
 	}
+	// Ephemeral containers are reported apart; they are never ready and have no
+	// startup state, and do not count toward the pod's readiness or phase.
+	for i := range pod.Spec.EphemeralContainers {
+		cs := containerStatus(in, (*corev1.Container)(&pod.Spec.EphemeralContainers[i].EphemeralContainerCommon))
+		cs.Ready, cs.Started = false, nil
+		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
+	}
 	for i := range pod.Spec.InitContainers {
 		if isSidecar(&pod.Spec.InitContainers[i]) && !st.InitContainerStatuses[i].Ready {
 			unready = append(unready, pod.Spec.InitContainers[i].Name)
@@ -213,7 +220,8 @@ func containerStatus(in StatusInput, c *corev1.Container) corev1.ContainerStatus
 	if cur == nil {
 		// A run that ended and is gone from the runtime (its pod was stopped and
 		// cleaned up) keeps the status it ended with, as upstream.
-		for _, old := range append(append([]corev1.ContainerStatus{}, in.Pod.Status.InitContainerStatuses...), in.Pod.Status.ContainerStatuses...) {
+		olds := append(append([]corev1.ContainerStatus{}, in.Pod.Status.InitContainerStatuses...), in.Pod.Status.ContainerStatuses...)
+		for _, old := range append(olds, in.Pod.Status.EphemeralContainerStatuses...) {
 			if old.Name == c.Name && old.State.Terminated != nil {
 				return *old.DeepCopy()
 			}

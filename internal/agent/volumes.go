@@ -218,12 +218,19 @@ func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def *i
 	return out, nil
 }
 
+// findContainer returns the spec of a pod's container, init container or ephemeral
+// container (whose common fields are a Container's), or nil.
 func findContainer(pod *corev1.Pod, name string) *corev1.Container {
 	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
 		for i := range cs {
 			if cs[i].Name == name {
 				return &cs[i]
 			}
+		}
+	}
+	for i := range pod.Spec.EphemeralContainers {
+		if ec := &pod.Spec.EphemeralContainers[i]; ec.Name == name {
+			return (*corev1.Container)(&ec.EphemeralContainerCommon)
 		}
 	}
 	return nil

@@ -452,6 +452,9 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		return 5 * time.Second, false
 	}
 	cfg, err := containerConfig(pod, c, s, env, mounts)
+	if err == nil {
+		err = w.shareTargetPID(ctx, pod, c.Name, cfg)
+	}
 	if err != nil {
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false
@@ -487,6 +490,33 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		}
 	}
 	return 0, true
+}
+
+// shareTargetPID puts an ephemeral container that names a target container into the
+// target's PID namespace, as `kubectl debug --target` expects.
+func (w *worker) shareTargetPID(ctx context.Context, pod *corev1.Pod, name string, cfg *runtimeapi.ContainerConfig) error {
+	target := ""
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if ec.Name == name {
+			target = ec.TargetContainerName
+		}
+	}
+	if target == "" {
+		return nil
+	}
+	snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs, pod.UID)
+	if err != nil {
+		return err
+	}
+	var cur *ContainerState
+	if rp := snap[pod.UID]; rp != nil {
+		cur = rp.latest(target)
+	}
+	if cur == nil || !cur.Running() {
+		return &configError{msg: fmt.Sprintf("target container %q is not running", target)}
+	}
+	cfg.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: cur.ID}
+	return nil
 }
 
 // ensureImage makes sure a container's image is present as its pull policy says, with
@@ -725,6 +755,11 @@ func fieldPath(pod *corev1.Pod, name string) string {
 	for i := range pod.Spec.InitContainers {
 		if pod.Spec.InitContainers[i].Name == name {
 			return fmt.Sprintf("spec.initContainers{%s}", name)
+		}
+	}
+	for i := range pod.Spec.EphemeralContainers {
+		if pod.Spec.EphemeralContainers[i].Name == name {
+			return fmt.Sprintf("spec.ephemeralContainers{%s}", name)
 		}
 	}
 	return fmt.Sprintf("spec.containers{%s}", name)

@@ -33,6 +33,8 @@ var subresourceShapes = map[string]subresourceShape{
 	"attach":      {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodAttachOptions"}},
 	"portforward": {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}},
 	"finalize":    {verbs: []string{"update"}},
+	// Written through registry.SubresourceWriter, answering with the parent's kind.
+	"ephemeralcontainers": {verbs: []string{"get", "patch", "update"}},
 }
 
 // resourcesOf returns the served resources of one group version, sorted by name.

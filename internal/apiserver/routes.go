@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/registry"
 )
 
 type ctxKey int
@@ -185,12 +187,20 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 			s.methodNotAllowed(w, r, res, ri)
 		}
 		return
-	case "finalize":
-		if ri.Verb == "update" {
+	case "finalize", "ephemeralcontainers":
+		_, ok := res.strategy.(registry.SubresourceWriter)
+		switch {
+		case !ok:
+			s.writeError(w, r, apierrors.NewNotFound(res.groupResource(), ri.Name), res.groupResource(), ri.Name)
+		case !slices.Contains(subresourceShapes[ri.Subresource].verbs, ri.Verb):
+			s.methodNotAllowed(w, r, res, ri)
+		case ri.Verb == "get":
+			s.get(w, r, res, ri)
+		case ri.Verb == "update":
 			s.update(w, r, res, ri)
-			return
+		default:
+			s.patch(w, r, res, ri)
 		}
-		s.methodNotAllowed(w, r, res, ri)
 		return
 	case "binding":
 		if ri.Verb == "create" {

@@ -165,13 +165,13 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, subresource s
 	nm.SetDeletionGracePeriodSeconds(cm.GetDeletionGracePeriodSeconds())
 	nm.SetGeneration(cm.GetGeneration())
 	nm.SetSelfLink("")
-	fin, _ := res.strategy.(registry.Finalizer)
+	sw, _ := res.strategy.(registry.SubresourceWriter)
 	switch {
 	case subresource == "status":
 		metav1.ResetObjectMetaForStatus(nm, cm)
 		res.strategy.PrepareForStatusUpdate(obj, cur)
-	case subresource == "finalize" && fin != nil:
-		fin.PrepareForFinalize(obj, cur)
+	case subresource != "" && sw != nil:
+		sw.PrepareForSubresourceUpdate(subresource, obj, cur)
 	default:
 		res.strategy.PrepareForUpdate(obj, cur)
 		if res.admit != nil {
@@ -190,8 +190,8 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, subresource s
 	switch {
 	case subresource == "status":
 		errs = append(errs, res.strategy.ValidateStatusUpdate(obj, cur)...)
-	case subresource == "finalize" && fin != nil:
-		errs = append(errs, fin.ValidateFinalize(obj, cur)...)
+	case subresource != "" && sw != nil:
+		errs = append(errs, sw.ValidateSubresourceUpdate(subresource, obj, cur)...)
 	default:
 		errs = append(errs, res.strategy.ValidateUpdate(obj, cur)...)
 	}

@@ -133,12 +133,14 @@ type DeleteChecker interface {
 	CheckDelete(obj runtime.Object) error
 }
 
-// Finalizer is implemented by strategies with a finalize subresource (namespaces),
-// through which a controller removes the spec finalizer it is done with.
-type Finalizer interface {
-	// PrepareForFinalize carries over from old everything the finalize subresource
-	// may not change.
-	PrepareForFinalize(obj, old runtime.Object)
-	// ValidateFinalize checks a write through the finalize subresource.
-	ValidateFinalize(obj, old runtime.Object) field.ErrorList
+// SubresourceWriter is implemented by strategies whose objects are also written through
+// subresources of their own besides status: namespaces' finalize (a controller removes
+// the spec finalizer it is done with), pods' ephemeralcontainers (debug containers are
+// added).
+type SubresourceWriter interface {
+	// PrepareForSubresourceUpdate carries over from old everything a write through
+	// subresource may not change.
+	PrepareForSubresourceUpdate(subresource string, obj, old runtime.Object)
+	// ValidateSubresourceUpdate checks a write through subresource.
+	ValidateSubresourceUpdate(subresource string, obj, old runtime.Object) field.ErrorList
 }

@@ -18,7 +18,7 @@ import (
 
 var (
 	_ registry.Strategy      = (*strategy)(nil)
-	_ registry.Finalizer     = (*strategy)(nil)
+	_ registry.SubresourceWriter = (*strategy)(nil)
 	_ registry.Terminator    = (*strategy)(nil)
 	_ registry.DeleteChecker = (*strategy)(nil)
 )
@@ -70,7 +70,9 @@ func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*corev1.Namespace).Spec = old.(*corev1.Namespace).Spec
 }
 
-func (*strategy) PrepareForFinalize(obj, old runtime.Object) {
+// PrepareForSubresourceUpdate keeps the status of a write through finalize, the only
+// subresource namespaces are written through besides status.
+func (*strategy) PrepareForSubresourceUpdate(_ string, obj, old runtime.Object) {
 	obj.(*corev1.Namespace).Status = old.(*corev1.Namespace).Status
 }
 
@@ -142,7 +144,7 @@ func (*strategy) ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	return nil
 }
 
-func (*strategy) ValidateFinalize(obj, old runtime.Object) field.ErrorList {
+func (*strategy) ValidateSubresourceUpdate(_ string, obj, old runtime.Object) field.ErrorList {
 	ns := obj.(*corev1.Namespace)
 	var errs field.ErrorList
 	for i, f := range ns.Spec.Finalizers {

@@ -60,7 +60,7 @@ func TestUpdateKeepsFinalizersAndStatus(t *testing.T) {
 	}
 
 	fin := &corev1.Namespace{Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}}
-	s.(registry.Finalizer).PrepareForFinalize(fin, old)
+	s.(registry.SubresourceWriter).PrepareForSubresourceUpdate("finalize", fin, old)
 	if len(fin.Spec.Finalizers) != 0 || fin.Status.Phase != corev1.NamespaceActive {
 		t.Errorf("finalize = %+v, want empty finalizers and old status", fin)
 	}
@@ -90,7 +90,7 @@ func TestValidate(t *testing.T) {
 			name: "finalize indexes",
 			call: func() []string {
 				ns := &corev1.Namespace{Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"kubernetes", "bogus"}}}
-				return fieldsOf(New().(registry.Finalizer).ValidateFinalize(ns, ns))
+				return fieldsOf(New().(registry.SubresourceWriter).ValidateSubresourceUpdate("finalize", ns, ns))
 			},
 			want: []string{"spec.finalizers[1]"},
 		},

@@ -23,8 +23,9 @@ import (
 type strategy struct{}
 
 var (
-	_ registry.Strategy        = (*strategy)(nil)
-	_ registry.GracefulDeleter = (*strategy)(nil)
+	_ registry.Strategy          = (*strategy)(nil)
+	_ registry.GracefulDeleter   = (*strategy)(nil)
+	_ registry.SubresourceWriter = (*strategy)(nil)
 )
 
 // New returns the Pod strategy. It also implements registry.GracefulDeleter.
@@ -54,7 +55,7 @@ func (*strategy) Info() registry.Info {
 		ShortNames:   []string{"po"},
 		Categories:   []string{"all"},
 		Namespaced:   true,
-		Subresources: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward"},
+		Subresources: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers"},
 	}
 }
 
@@ -140,6 +141,27 @@ func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 			c.ObservedGeneration = previous
 		}
 	}
+}
+
+// PrepareForSubresourceUpdate takes only the ephemeral containers of a write through
+// ephemeralcontainers: the rest is the stored pod's. Adding one bumps the generation.
+func (*strategy) PrepareForSubresourceUpdate(_ string, obj, old runtime.Object) {
+	pod, oldPod := asPod(obj), asPod(old)
+	kept := oldPod.DeepCopy()
+	kept.ResourceVersion = pod.ResourceVersion
+	kept.Spec.EphemeralContainers = pod.Spec.EphemeralContainers
+	*pod = *kept
+	defaulted := pod.DeepCopy()
+	setDefaults(defaulted)
+	if !equality.Semantic.DeepEqual(defaulted.Spec.EphemeralContainers, oldPod.Spec.EphemeralContainers) {
+		pod.Generation = oldPod.Generation + 1
+	}
+}
+
+// ValidateSubresourceUpdate checks a write through ephemeralcontainers: the pod is
+// valid, and the ephemeral containers it had are all there, unchanged.
+func (*strategy) ValidateSubresourceUpdate(_ string, obj, old runtime.Object) field.ErrorList {
+	return validateEphemeralContainersUpdate(asPod(obj), asPod(old))
 }
 
 func (*strategy) Default(obj runtime.Object) {

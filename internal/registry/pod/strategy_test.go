@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestInfo(t *testing.T) {
 	if diff := cmp.Diff([]string{"po"}, info.ShortNames); diff != "" {
 		t.Errorf("short names (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward"}, info.Subresources); diff != "" {
+	if diff := cmp.Diff([]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers"}, info.Subresources); diff != "" {
 		t.Errorf("subresources (-want +got):\n%s", diff)
 	}
 	if _, ok := New().(registry.GracefulDeleter); !ok {
@@ -276,5 +277,44 @@ func TestBind(t *testing.T) {
 				t.Errorf("conditions (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestEphemeralContainersSubresource: a write through ephemeralcontainers takes only the
+// ephemeral containers (and bumps the generation when they change); those already there
+// may be neither changed nor removed.
+func TestEphemeralContainersSubresource(t *testing.T) {
+	s := New()
+	sw := s.(registry.SubresourceWriter)
+	stored := kubectlRunPod()
+	s.PrepareForCreate(stored)
+	s.Default(stored)
+	stored.ResourceVersion = "5"
+
+	in := stored.DeepCopy()
+	in.Labels = map[string]string{"changed": "yes"}
+	in.Spec.Containers[0].Image = "busybox"
+	in.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debugger", Image: "busybox", Command: []string{"sh"}, Stdin: true, TTY: true}}}
+	sw.PrepareForSubresourceUpdate("ephemeralcontainers", in, stored)
+	s.Default(in)
+	if in.Labels["changed"] != "" || in.Spec.Containers[0].Image != "nginx" || len(in.Spec.EphemeralContainers) != 1 || in.Generation != 2 {
+		t.Fatalf("prepared: labels %v image %s ephemeral %d generation %d", in.Labels, in.Spec.Containers[0].Image, len(in.Spec.EphemeralContainers), in.Generation)
+	}
+	if errs := sw.ValidateSubresourceUpdate("ephemeralcontainers", in, stored); len(errs) != 0 {
+		t.Fatalf("adding one: %v", errs)
+	}
+
+	changed := in.DeepCopy()
+	changed.Spec.EphemeralContainers[0].Image = "nginx"
+	errs := sw.ValidateSubresourceUpdate("ephemeralcontainers", changed, in)
+	if len(errs) != 1 || errs[0].Field != "spec.ephemeralContainers" || !strings.Contains(errs[0].Detail, `existing ephemeral containers "debugger" may not be changed`) {
+		t.Fatalf("changing one: %v", errs)
+	}
+	removed := in.DeepCopy()
+	removed.Spec.EphemeralContainers = nil
+	errs = sw.ValidateSubresourceUpdate("ephemeralcontainers", removed, in)
+	if len(errs) != 1 || !strings.Contains(errs[0].Detail, `existing ephemeral containers "debugger" may not be removed`) {
+		t.Fatalf("removing one: %v", errs)
 	}
 }

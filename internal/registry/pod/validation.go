@@ -496,6 +496,27 @@ func validateUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 	return errs
 }
 
+// validateEphemeralContainersUpdate checks a write through the ephemeralcontainers
+// subresource: a valid pod whose ephemeral containers were only added to.
+func validateEphemeralContainersUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
+	errs := validatePod(newPod, validationOptions{allowInvalidDeletionCost: true})
+	specPath := field.NewPath("spec", "ephemeralContainers")
+	current := map[string]*corev1.EphemeralContainer{}
+	for i := range newPod.Spec.EphemeralContainers {
+		current[newPod.Spec.EphemeralContainers[i].Name] = &newPod.Spec.EphemeralContainers[i]
+	}
+	for _, old := range oldPod.Spec.EphemeralContainers {
+		ec, ok := current[old.Name]
+		switch {
+		case !ok:
+			errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("existing ephemeral containers %q may not be removed\n", old.Name)))
+		case !equality.Semantic.DeepEqual(old, *ec):
+			errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("existing ephemeral containers %q may not be changed\n%v", old.Name, cmp.Diff(old, *ec))))
+		}
+	}
+	return errs
+}
+
 // validateOnlyAddedTolerations requires every old toleration to survive, with only
 // its tolerationSeconds changed at most.
 func validateOnlyAddedTolerations(newTolerations, oldTolerations []corev1.Toleration, fldPath *field.Path) field.ErrorList {
