@@ -741,7 +741,6 @@ func (w *worker) httpHook(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	return nil
 }
 
-
 // event records an event about a pod's container (or the pod when name is "").
 func (w *worker) event(pod *corev1.Pod, container, typ, reason, msg string) {
 	ref := &corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}

@@ -17,10 +17,10 @@ import (
 )
 
 var (
-	_ registry.Strategy      = (*strategy)(nil)
+	_ registry.Strategy          = (*strategy)(nil)
 	_ registry.SubresourceWriter = (*strategy)(nil)
-	_ registry.Terminator    = (*strategy)(nil)
-	_ registry.DeleteChecker = (*strategy)(nil)
+	_ registry.Terminator        = (*strategy)(nil)
+	_ registry.DeleteChecker     = (*strategy)(nil)
 )
 
 type strategy struct{}
