@@ -345,3 +345,35 @@ func TestEphemeralContainer(t *testing.T) {
 		t.Fatalf("the debugger was started again (%d running)", n)
 	}
 }
+
+// TestPodIPInEnv: the downward API gives a container the pod's IP although no status
+// with it was written when the container started.
+func TestPodIPInEnv(t *testing.T) {
+	client, rt := startAgent(t)
+	pod := boundPod("dapi", "nginx", corev1.RestartPolicyAlways)
+	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}}
+	if _, err := client.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ip string
+	waitPod(t, client, "dapi", "running", func(p *corev1.Pod, ok bool) bool {
+		ip = ""
+		if ok {
+			ip = p.Status.PodIP
+		}
+		return ok && p.Status.Phase == corev1.PodRunning
+	})
+	ids := rt.Running("app")
+	if len(ids) != 1 {
+		t.Fatalf("%d containers run", len(ids))
+	}
+	for _, kv := range rt.Config(ids[0]).Envs {
+		if kv.Key == "POD_IP" {
+			if string(kv.Value) != ip || ip == "" {
+				t.Fatalf("POD_IP=%q, the pod's IP is %q", kv.Value, ip)
+			}
+			return
+		}
+	}
+	t.Fatal("no POD_IP in the container's environment")
+}

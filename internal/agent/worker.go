@@ -368,9 +368,9 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		w.event(pod, k.Container.Name, corev1.EventTypeNormal, "Killing", k.Message)
 		_ = a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod))
 	}
-	sandboxID := ""
+	sandboxID, podIP := "", ""
 	if rp.Sandbox != nil && rp.Sandbox.Ready {
-		sandboxID = rp.Sandbox.ID
+		sandboxID, podIP = rp.Sandbox.ID, rp.Sandbox.IP
 	}
 	sbConfig := sandboxConfig(pod, plan.SandboxAttempt, a.cfg.PodLogDir)
 	if rp.Sandbox != nil && !plan.CreateSandbox {
@@ -383,9 +383,18 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 			return 5 * time.Second
 		}
 		sandboxID = id
+		if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, pod.UID); err == nil && snap[pod.UID] != nil && snap[pod.UID].Sandbox != nil {
+			podIP = snap[pod.UID].Sandbox.IP
+		}
 	}
 	if len(plan.Start) == 0 {
 		return 0
+	}
+	// The downward API gives containers the sandbox's IP as the pod's, even before a
+	// status saying so is written.
+	if podIP != "" && pod.Status.PodIP != podIP {
+		pod = pod.DeepCopy()
+		pod.Status.PodIP, pod.Status.PodIPs = podIP, []corev1.PodIP{{IP: podIP}}
 	}
 	hostIP := a.cfg.Info.InternalIP
 	volumes, err := setUpVolumes(ctx, a.dirs, a.src, pod, hostIP)

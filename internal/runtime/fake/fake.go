@@ -239,6 +239,16 @@ func (r *Runtime) Running(name string) []string {
 	return out
 }
 
+// Config returns the configuration a container was created with, or nil.
+func (r *Runtime) Config(id string) *runtimeapi.ContainerConfig {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.containers[id]; ok {
+		return c.config
+	}
+	return nil
+}
+
 // Empty reports whether the runtime holds nothing.
 func (r *Runtime) Empty() bool {
 	r.mu.Lock()
