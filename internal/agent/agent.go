@@ -106,7 +106,7 @@ func New(cfg Config) *Agent {
 		planner:      NewPlanner(cfg.Clock, cfg.BackOffBase, cfg.BackOffMax),
 		imageBackOff: flowcontrol.NewFakeBackOff(cfg.BackOffBase, cfg.BackOffMax, cfg.Clock),
 		dirs:         podDirs{root: cfg.DataDir},
-		src:          objectSource{client: cfg.Client},
+		src:          objectSource{client: cfg.Client, allocatable: cfg.Info.capacity()},
 		log:          cfg.Logger.With("node", cfg.NodeName),
 		workers:      map[types.UID]*worker{},
 		terminated:   map[types.UID]bool{},

@@ -42,10 +42,14 @@ func sandboxConfig(pod *corev1.Pod, attempt uint32, logRoot string) *runtimeapi.
 		// The runtime puts the pod's cgroups under its own parent (/podium/pod<uid>) and
 		// removes them with the pod.
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
-			},
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: namespaceOptions(pod)},
 		},
+	}
+	if psc := pod.Spec.SecurityContext; psc != nil && len(psc.Sysctls) > 0 {
+		cfg.Linux.Sysctls = map[string]string{}
+		for _, s := range psc.Sysctls {
+			cfg.Linux.Sysctls[s.Name] = s.Value
+		}
 	}
 	if pod.Spec.DNSPolicy == corev1.DNSNone && pod.Spec.DNSConfig != nil {
 		d := &runtimeapi.DNSConfig{Servers: pod.Spec.DNSConfig.Nameservers, Searches: pod.Spec.DNSConfig.Searches}
@@ -141,10 +145,24 @@ func resources(c *corev1.Container) *runtimeapi.LinuxContainerResources {
 	return r
 }
 
-func securityContext(pod *corev1.Pod, c *corev1.Container) *runtimeapi.LinuxContainerSecurityContext {
-	sc := &runtimeapi.LinuxContainerSecurityContext{
-		NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER},
+// namespaceOptions says which of the host's namespaces a pod uses (hostNetwork, hostIPC,
+// hostPID); each container has a PID namespace of its own otherwise.
+func namespaceOptions(pod *corev1.Pod) *runtimeapi.NamespaceOption {
+	mode := func(host bool, own runtimeapi.NamespaceMode) runtimeapi.NamespaceMode {
+		if host {
+			return runtimeapi.NamespaceMode_NODE
+		}
+		return own
 	}
+	return &runtimeapi.NamespaceOption{
+		Network: mode(pod.Spec.HostNetwork, runtimeapi.NamespaceMode_POD),
+		Ipc:     mode(pod.Spec.HostIPC, runtimeapi.NamespaceMode_POD),
+		Pid:     mode(pod.Spec.HostPID, runtimeapi.NamespaceMode_CONTAINER),
+	}
+}
+
+func securityContext(pod *corev1.Pod, c *corev1.Container) *runtimeapi.LinuxContainerSecurityContext {
+	sc := &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: namespaceOptions(pod)}
 	if psc := pod.Spec.SecurityContext; psc != nil {
 		if psc.RunAsUser != nil {
 			sc.RunAsUser = &runtimeapi.Int64Value{Value: *psc.RunAsUser}
@@ -153,6 +171,9 @@ func securityContext(pod *corev1.Pod, c *corev1.Container) *runtimeapi.LinuxCont
 			sc.RunAsGroup = &runtimeapi.Int64Value{Value: *psc.RunAsGroup}
 		}
 		sc.SupplementalGroups = psc.SupplementalGroups
+		if psc.FSGroup != nil { // the group that owns the pod's volumes, as upstream
+			sc.SupplementalGroups = append(append([]int64{}, psc.SupplementalGroups...), *psc.FSGroup)
+		}
 	}
 	csc := c.SecurityContext
 	if csc == nil {

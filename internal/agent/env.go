@@ -21,9 +21,11 @@ type configError struct{ msg string }
 
 func (e *configError) Error() string { return e.msg }
 
-// objectSource reads the ConfigMaps, Secrets and Services pods refer to.
+// objectSource reads the ConfigMaps, Secrets and Services pods refer to, and knows the
+// node's allocatable resources (the downward API's default for limits not set).
 type objectSource struct {
-	client kubernetes.Interface
+	client      kubernetes.Interface
+	allocatable corev1.ResourceList
 }
 
 func (s objectSource) configMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
@@ -112,7 +114,7 @@ func envValue(ctx context.Context, src objectSource, pod *corev1.Pod, c *corev1.
 		v, err := fieldValue(pod, from.FieldRef.FieldPath, hostIP)
 		return v, err == nil, err
 	case from.ResourceFieldRef != nil:
-		v, err := resourceValue(c, from.ResourceFieldRef)
+		v, err := resourceValue(c, from.ResourceFieldRef, src.allocatable)
 		return v, err == nil, err
 	case from.ConfigMapKeyRef != nil:
 		ref := from.ConfigMapKeyRef
@@ -211,20 +213,27 @@ func formatMap(m map[string]string) string {
 	return b.String()
 }
 
-// resourceValue resolves a resourceFieldRef in the divisor's units, rounding up.
-func resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
+// resourceValue resolves a resourceFieldRef in the divisor's units, rounding up. A limit
+// the container does not set is the node's allocatable amount, as upstream.
+func resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector, allocatable corev1.ResourceList) (string, error) {
+	limit := func(name corev1.ResourceName) resource.Quantity {
+		if q, ok := c.Resources.Limits[name]; ok {
+			return q
+		}
+		return allocatable[name]
+	}
 	var q resource.Quantity
 	switch ref.Resource {
 	case "limits.cpu":
-		q = c.Resources.Limits[corev1.ResourceCPU]
+		q = limit(corev1.ResourceCPU)
 	case "limits.memory":
-		q = c.Resources.Limits[corev1.ResourceMemory]
+		q = limit(corev1.ResourceMemory)
 	case "requests.cpu":
 		q = c.Resources.Requests[corev1.ResourceCPU]
 	case "requests.memory":
 		q = c.Resources.Requests[corev1.ResourceMemory]
 	case "limits.ephemeral-storage":
-		q = c.Resources.Limits[corev1.ResourceEphemeralStorage]
+		q = limit(corev1.ResourceEphemeralStorage)
 	case "requests.ephemeral-storage":
 		q = c.Resources.Requests[corev1.ResourceEphemeralStorage]
 	default:

@@ -1,12 +1,17 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 )
 
 // TestSubPathExpr: a subPathExpr is expanded with the container's variables and made
@@ -29,7 +34,7 @@ func TestSubPathExpr(t *testing.T) {
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			c := &corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPathExpr: tc.expr}}}
-			mounts, err := containerMounts(c, map[string]string{"v": vol}, vars, "")
+			mounts, err := containerMounts(c, map[string]string{"v": vol}, vars, "", "")
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("error %v, want %q", err, tc.err)
@@ -69,5 +74,73 @@ func TestCommandExpansion(t *testing.T) {
 	}
 	if cfg.Args[0] != "test-value" || c.Args[0] != "$(TEST_VAR)" {
 		t.Fatalf("args %q; the spec became %q", cfg.Args, c.Args)
+	}
+}
+
+// TestFSGroupOwnership: with an fsGroup, a secret volume's files belong to that group
+// and are readable by it, whatever their mode; emptyDirs are group-writable with setgid.
+func TestFSGroupOwnership(t *testing.T) {
+	gid := int64(os.Getgid()) // a group this test may give files to without root
+	client := kubefake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"},
+		Data: map[string][]byte{"key": []byte("value")}})
+	mode := int32(0o400)
+	pod := testPod(corev1.RestartPolicyAlways, nil, "c")
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: &gid}
+	pod.Spec.Volumes = []corev1.Volume{
+		{Name: "sec", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s", DefaultMode: &mode}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	if os.Geteuid() != 0 {
+		pod.Spec.Volumes[0].Secret = nil // a secret volume is a tmpfs, which needs root
+		pod.Spec.Volumes[0].ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, DefaultMode: &mode}
+		if _, err := client.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, Data: map[string]string{"key": "value"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirs := podDirs{root: t.TempDir()}
+	paths, err := setUpVolumes(context.Background(), dirs, objectSource{client: client}, pod, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tearDownPodDir(dirs.pod(string(pod.UID))) })
+	check := func(p string, want os.FileMode) {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if int64(st.Gid) != gid || fi.Mode()&want != want {
+			t.Fatalf("%s: gid %d mode %v; want gid %d and %v", p, st.Gid, fi.Mode(), gid, want)
+		}
+	}
+	check(filepath.Join(paths["sec"], "key"), 0o440)
+	check(paths["scratch"], 0o770|os.ModeSetgid)
+}
+
+// TestResourceFieldDefaults: a limit the container does not set reads as the node's
+// allocatable amount; requests and set limits read as they are, rounded up.
+func TestResourceFieldDefaults(t *testing.T) {
+	alloc := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("8Gi")}
+	c := &corev1.Container{Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("32Mi")}}}
+	for _, tc := range []struct {
+		res, divisor, want string
+	}{
+		{"limits.cpu", "", "2"},
+		{"limits.memory", "", "8589934592"},
+		{"limits.memory", "1Mi", "8192"},
+		{"requests.cpu", "1m", "250"},
+		{"requests.cpu", "", "1"},
+		{"requests.memory", "1Mi", "32"},
+	} {
+		ref := &corev1.ResourceFieldSelector{Resource: tc.res}
+		if tc.divisor != "" {
+			ref.Divisor = resource.MustParse(tc.divisor)
+		}
+		if got, err := resourceValue(c, ref, alloc); err != nil || got != tc.want {
+			t.Errorf("%s / %s = %q %v, want %q", tc.res, tc.divisor, got, err, tc.want)
+		}
 	}
 }

@@ -87,10 +87,7 @@ func (e probeEvents) wake(c prober.Container) {
 func (a *Agent) syncProbes(ctx context.Context, pod *corev1.Pod, rp *RuntimePod) (ready, started map[string]bool) {
 	ready, started = map[string]bool{}, map[string]bool{}
 	var running []prober.Container
-	ip := ""
-	if rp.Sandbox != nil {
-		ip = rp.Sandbox.IP
-	}
+	ip := sandboxIP(pod, rp.Sandbox, a.cfg.Info.InternalIP)
 	for _, c := range rp.Containers {
 		if !c.Running() || rp.latest(c.Name) != c {
 			continue

@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -63,6 +64,18 @@ func (c *ContainerState) Running() bool {
 // Exited reports whether the container ran and ended.
 func (c *ContainerState) Exited() bool {
 	return c.State == runtimeapi.ContainerState_CONTAINER_EXITED
+}
+
+// sandboxIP returns the IP of a pod's sandbox: the node's for a pod on the host's
+// network, else its own; "" without a sandbox.
+func sandboxIP(pod *corev1.Pod, sb *SandboxState, hostIP string) string {
+	switch {
+	case sb == nil:
+		return ""
+	case pod.Spec.HostNetwork:
+		return hostIP
+	}
+	return sb.IP
 }
 
 // latest returns the newest container of a name, or nil.

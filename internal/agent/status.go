@@ -54,9 +54,9 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 		t := metav1.NewTime(in.Now)
 		st.StartTime = &t
 	}
-	if sb := in.RP.Sandbox; sb != nil && sb.IP != "" {
-		st.PodIP = sb.IP
-		st.PodIPs = []corev1.PodIP{{IP: sb.IP}}
+	if ip := sandboxIP(pod, in.RP.Sandbox, in.HostIP); ip != "" {
+		st.PodIP = ip
+		st.PodIPs = []corev1.PodIP{{IP: ip}}
 	}
 
 	initDone := true

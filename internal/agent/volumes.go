@@ -55,6 +55,10 @@ func volumePlugin(v *corev1.Volume) string {
 func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *corev1.Pod, hostIP string) (map[string]string, error) {
 	paths := map[string]string{}
 	uid := string(pod.UID)
+	var fsGroup *int64
+	if pod.Spec.SecurityContext != nil {
+		fsGroup = pod.Spec.SecurityContext.FSGroup
+	}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		if v.HostPath != nil {
@@ -65,6 +69,8 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 			continue
 		}
 		dir := dirs.volume(uid, volumePlugin(v), v.Name)
+		_, statErr := os.Stat(dir)
+		created := errors.Is(statErr, fs.ErrNotExist)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -88,6 +94,11 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 			if err := os.Chmod(dir, 0o777); err != nil { // writable by any container user
 				return nil, err
 			}
+			if fsGroup != nil && created {
+				if err := setOwnership(dir, *fsGroup, false); err != nil {
+					return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+				}
+			}
 			continue
 		case v.ConfigMap != nil:
 			files, err = configMapFiles(ctx, src, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional)
@@ -97,7 +108,7 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 			}
 			files, err = secretFiles(ctx, src, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.DefaultMode, v.Secret.Optional)
 		case v.DownwardAPI != nil:
-			files, err = downwardFiles(pod, v.DownwardAPI.Items, v.DownwardAPI.DefaultMode, hostIP)
+			files, err = downwardFiles(pod, v.DownwardAPI.Items, v.DownwardAPI.DefaultMode, hostIP, src.allocatable)
 		case v.Projected != nil:
 			files = map[string]fileContent{}
 			for _, s := range v.Projected.Sources {
@@ -108,7 +119,7 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 				case s.Secret != nil:
 					part, err = secretFiles(ctx, src, pod.Namespace, s.Secret.Name, s.Secret.Items, v.Projected.DefaultMode, s.Secret.Optional)
 				case s.DownwardAPI != nil:
-					part, err = downwardFiles(pod, s.DownwardAPI.Items, v.Projected.DefaultMode, hostIP)
+					part, err = downwardFiles(pod, s.DownwardAPI.Items, v.Projected.DefaultMode, hostIP, src.allocatable)
 				}
 				if err != nil {
 					break
@@ -126,8 +137,43 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 		if err := writeFiles(dir, files); err != nil {
 			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 		}
+		if fsGroup != nil {
+			if err := setOwnership(dir, *fsGroup, true); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+		}
 	}
 	return paths, nil
+}
+
+// setOwnership gives a volume to the pod's fsGroup, as upstream's kubelet does: every
+// file and directory gets the group and its read bits (and write bits unless readOnly),
+// and directories also search and setgid, so that new files inherit the group.
+func setOwnership(dir string, gid int64, readOnly bool) error {
+	mask := fs.FileMode(0o660)
+	if readOnly {
+		mask = 0o440
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, -1, int(gid)); err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		m := mask
+		if d.IsDir() {
+			m |= fs.ModeSetgid | 0o110
+		}
+		return os.Chmod(p, info.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)|m)
+	})
 }
 
 type fileContent struct {
@@ -195,7 +241,7 @@ func keyFiles(data map[string][]byte, items []corev1.KeyToPath, def *int32, kind
 	return out, nil
 }
 
-func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def *int32, hostIP string) (map[string]fileContent, error) {
+func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def *int32, hostIP string, allocatable corev1.ResourceList) (map[string]fileContent, error) {
 	out := map[string]fileContent{}
 	for _, it := range items {
 		var v string
@@ -208,7 +254,7 @@ func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def *i
 			if c == nil {
 				return nil, &configError{msg: fmt.Sprintf("container %q not found", it.ResourceFieldRef.ContainerName)}
 			}
-			v, err = resourceValue(c, it.ResourceFieldRef)
+			v, err = resourceValue(c, it.ResourceFieldRef, allocatable)
 		}
 		if err != nil {
 			return nil, err
@@ -346,9 +392,14 @@ func tearDownPodDir(dir string) error {
 // containerMounts turns a container's volumeMounts into runtime mounts, plus its
 // termination-message file.
 // A subPathExpr is expanded with the container's environment vars; a subPath that is
-// absolute or steps out with ".." is refused, as upstream does.
-func containerMounts(c *corev1.Container, volumes map[string]string, vars map[string]string, terminationLog string) ([]*runtimeapi.Mount, error) {
+// absolute or steps out with ".." is refused, as upstream does. The pod's hosts file,
+// when there is one, is the container's /etc/hosts unless a volume is mounted there.
+func containerMounts(c *corev1.Container, volumes map[string]string, vars map[string]string, terminationLog, hostsFile string) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
+	if _, err := os.Stat(hostsFile); hostsFile != "" && err == nil &&
+		!slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return filepath.Clean(vm.MountPath) == "/etc/hosts" }) {
+		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hostsFile})
+	}
 	for _, vm := range c.VolumeMounts {
 		host, ok := volumes[vm.Name]
 		if !ok {

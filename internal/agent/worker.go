@@ -368,9 +368,10 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		w.event(pod, k.Container.Name, corev1.EventTypeNormal, "Killing", k.Message)
 		_ = a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod))
 	}
+	hostIP := a.cfg.Info.InternalIP
 	sandboxID, podIP := "", ""
 	if rp.Sandbox != nil && rp.Sandbox.Ready {
-		sandboxID, podIP = rp.Sandbox.ID, rp.Sandbox.IP
+		sandboxID, podIP = rp.Sandbox.ID, sandboxIP(pod, rp.Sandbox, hostIP)
 	}
 	sbConfig := sandboxConfig(pod, plan.SandboxAttempt, a.cfg.PodLogDir)
 	if rp.Sandbox != nil && !plan.CreateSandbox {
@@ -384,7 +385,7 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		}
 		sandboxID = id
 		if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, pod.UID); err == nil && snap[pod.UID] != nil && snap[pod.UID].Sandbox != nil {
-			podIP = snap[pod.UID].Sandbox.IP
+			podIP = sandboxIP(pod, snap[pod.UID].Sandbox, hostIP)
 		}
 	}
 	if len(plan.Start) == 0 {
@@ -396,8 +397,10 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		pod = pod.DeepCopy()
 		pod.Status.PodIP, pod.Status.PodIPs = podIP, []corev1.PodIP{{IP: podIP}}
 	}
-	hostIP := a.cfg.Info.InternalIP
 	volumes, err := setUpVolumes(ctx, a.dirs, a.src, pod, hostIP)
+	if err == nil {
+		err = writeHostsFile(a.dirs.hostsFile(string(pod.UID)), pod, podIP)
+	}
 	if err != nil {
 		for _, s := range plan.Start {
 			w.failStart(pod, s.Spec.Name, "CreateContainerConfigError", err)
@@ -455,7 +458,7 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false
 	}
-	mounts, err := containerMounts(c, volumes, envMap(env), a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt))
+	mounts, err := containerMounts(c, volumes, envMap(env), a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt), a.dirs.hostsFile(string(pod.UID)))
 	if err != nil {
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false
@@ -694,7 +697,7 @@ func (w *worker) runHook(ctx context.Context, pod *corev1.Pod, containerID strin
 		if host == "" {
 			host = pod.Status.PodIP
 			if snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs, pod.UID); err == nil && snap[pod.UID] != nil && snap[pod.UID].Sandbox != nil {
-				host = snap[pod.UID].Sandbox.IP
+				host = sandboxIP(pod, snap[pod.UID].Sandbox, w.a.cfg.Info.InternalIP)
 			}
 		}
 		if err := w.httpHook(ctx, pod, c, h.HTTPGet, host); err != nil {
