@@ -134,7 +134,7 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFiles(dir, files); err != nil {
+		if err := writeVolume(dir, files); err != nil {
 			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 		}
 		if fsGroup != nil {
@@ -277,31 +277,6 @@ func findContainer(pod *corev1.Pod, name string) *corev1.Container {
 	for i := range pod.Spec.EphemeralContainers {
 		if ec := &pod.Spec.EphemeralContainers[i]; ec.Name == name {
 			return (*corev1.Container)(&ec.EphemeralContainerCommon)
-		}
-	}
-	return nil
-}
-
-// writeFiles writes files below dir, refusing paths that leave it.
-func writeFiles(dir string, files map[string]fileContent) error {
-	for rel, f := range files {
-		clean := filepath.Clean(rel)
-		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-			return fmt.Errorf("path %q leaves the volume", rel)
-		}
-		p := filepath.Join(dir, clean)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, f.data, f.mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(tmp, f.mode); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			return err
 		}
 	}
 	return nil
