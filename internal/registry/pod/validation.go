@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -164,6 +165,9 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, fldPath *
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fldPath.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
 	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fldPath.Child("securityContext"))...)
+	if spec.SecurityContext != nil {
+		errs = append(errs, validateSysctls(spec, fldPath.Child("securityContext", "sysctls"))...)
+	}
 	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fldPath.Child("dnsConfig"))...)
 	for i, gate := range spec.ReadinessGates {
 		errs = append(errs, validateQualifiedName(string(gate.ConditionType), fldPath.Child("readinessGates").Index(i).Child("conditionType"))...)
@@ -350,6 +354,39 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Pa
 	for i, gid := range sc.SupplementalGroups {
 		for _, msg := range validation.IsValidGroupID(gid) {
 			errs = append(errs, field.Invalid(fldPath.Child("supplementalGroups").Index(i), gid, msg))
+		}
+	}
+	return errs
+}
+
+// sysctlName is what a sysctl may be called: dot- or slash-separated segments.
+var sysctlName = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`)
+
+// maxSysctlName is the longest a sysctl's name may be.
+const maxSysctlName = 253
+
+// validateSysctls checks the pod's sysctls: valid and unique names, and none of the
+// network (or IPC) namespace in a pod that shares the host's.
+func validateSysctls(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, s := range spec.SecurityContext.Sysctls {
+		p := fldPath.Index(i).Child("name")
+		switch {
+		case s.Name == "":
+			errs = append(errs, field.Required(p, ""))
+		case len(s.Name) > maxSysctlName || !sysctlName.MatchString(s.Name):
+			errs = append(errs, field.Invalid(p, s.Name, fmt.Sprintf("must have at most %d characters and match regex %s", maxSysctlName, sysctlName)))
+		case seen.Has(s.Name):
+			errs = append(errs, field.Duplicate(p, s.Name))
+		}
+		seen.Insert(s.Name)
+		name := strings.ReplaceAll(s.Name, "/", ".")
+		switch {
+		case spec.HostNetwork && strings.HasPrefix(name, "net."):
+			errs = append(errs, field.Invalid(p, s.Name, "may not be specified when 'hostNetwork' is true"))
+		case spec.HostIPC && (strings.HasPrefix(name, "kernel.shm") || strings.HasPrefix(name, "kernel.msg") || name == "kernel.sem" || strings.HasPrefix(name, "fs.mqueue.")):
+			errs = append(errs, field.Invalid(p, s.Name, "may not be specified when 'hostIPC' is true"))
 		}
 	}
 	return errs

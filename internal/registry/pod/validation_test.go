@@ -78,6 +78,19 @@ func TestValidateCreate(t *testing.T) {
 	}{
 		{"valid", func(p *corev1.Pod) {}, nil},
 		{"no containers", func(p *corev1.Pod) { p.Spec.Containers = nil }, []string{"spec.containers: Required value"}},
+		{"sysctls", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{
+				{Name: "foo-", Value: "bar"}, {Name: "kernel.shmmax", Value: "1"}, {Name: "safe-and-unsafe", Value: "1"},
+				{Name: "bar..", Value: "42"}, {Name: "kernel.shmmax", Value: "2"}, {Name: "net/ipv4/ip_forward", Value: "1"}}}
+		}, []string{
+			`spec.securityContext.sysctls[0].name: Invalid value: "foo-": must have at most 253 characters and match regex`,
+			`spec.securityContext.sysctls[3].name: Invalid value: "bar..": must have at most 253 characters and match regex`,
+			`spec.securityContext.sysctls[4].name: Duplicate value: "kernel.shmmax"`,
+		}},
+		{"net sysctl on the host's network", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_local_port_range", Value: "1024 65535"}}}
+		}, []string{`spec.securityContext.sysctls[0].name: Invalid value: "net.ipv4.ip_local_port_range": may not be specified when 'hostNetwork' is true`}},
 		{"no image", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" }, []string{"spec.containers[0].image: Required value"}},
 		{"duplicate container", func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, container("app")) },
 			[]string{`spec.containers[1].name: Duplicate value: "app"`}},
