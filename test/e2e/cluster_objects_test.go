@@ -149,18 +149,18 @@ func TestNamespaceDeletion(t *testing.T) {
 	if err := cs.CoreV1().Namespaces().Delete(bg, "doomed", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Terminating, held by the configmap's finalizer and the pod bound to a node.
-	waitFor(t, one(cs, "namespaces", "", "doomed"), "namespace Terminating with content remaining", func(ns *corev1.Namespace, ok bool) bool {
+	// Terminating; pods go first (upstream's ordered deletion): while the pod bound to a
+	// node remains, everything else stays.
+	waitFor(t, one(cs, "namespaces", "", "doomed"), "namespace Terminating with pods remaining", func(ns *corev1.Namespace, ok bool) bool {
 		if !ok || ns.Status.Phase != corev1.NamespaceTerminating || ns.DeletionTimestamp == nil {
 			return false
 		}
-		var remaining, finalizers bool
 		for _, cond := range ns.Status.Conditions {
-			remaining = remaining || (cond.Type == corev1.NamespaceContentRemaining && cond.Status == corev1.ConditionTrue)
-			finalizers = finalizers || (cond.Type == corev1.NamespaceFinalizersRemaining && cond.Status == corev1.ConditionTrue &&
-				strings.Contains(cond.Message, "example.com/hold"))
+			if cond.Type == corev1.NamespaceContentRemaining && cond.Status == corev1.ConditionTrue && strings.Contains(cond.Message, "pods has 1 resource instances") {
+				return true
+			}
 		}
-		return remaining && finalizers
+		return false
 	})
 	out := c.mustKubectl("get", "namespace", "doomed")
 	if !strings.Contains(out, "Terminating") {
@@ -171,13 +171,24 @@ func TestNamespaceDeletion(t *testing.T) {
 		!apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		t.Fatalf("create in a terminating namespace: %v", err)
 	}
-	waitFor(t, one(cs, "secrets", "doomed", "s"), "secret deleted", func(_ *corev1.Secret, ok bool) bool { return !ok })
 	waitFor(t, one(cs, "pods", "doomed", "p"), "unbound pod deleted", func(_ *corev1.Pod, ok bool) bool { return !ok })
-	// Release what holds it: the node finishes its pod, the finalizer is removed.
+	if _, err := cs.CoreV1().Secrets("doomed").Get(bg, "s", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the secret went before the pods: %v", err)
+	}
+	// The node finishes its pod: the rest goes, but for the configmap its finalizer holds.
 	zero := int64(0)
 	if err := c.nodeClient("node-1").CoreV1().Pods("doomed").Delete(bg, "bound", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, one(cs, "secrets", "doomed", "s"), "secret deleted", func(_ *corev1.Secret, ok bool) bool { return !ok })
+	waitFor(t, one(cs, "namespaces", "", "doomed"), "namespace held by a finalizer", func(ns *corev1.Namespace, ok bool) bool {
+		for _, cond := range ns.Status.Conditions {
+			if ok && cond.Type == corev1.NamespaceFinalizersRemaining && cond.Status == corev1.ConditionTrue && strings.Contains(cond.Message, "example.com/hold") {
+				return true
+			}
+		}
+		return false
+	})
 	if _, err := cs.CoreV1().ConfigMaps("doomed").Patch(bg, "held", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}

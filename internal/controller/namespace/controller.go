@@ -66,7 +66,14 @@ func (c *Controller) sync(ctx context.Context, name string) (time.Duration, erro
 	var deleteErrs []string
 	remaining := map[string]int{}
 	withFinalizers := map[string]int{}
+	// Pods go first, as upstream's ordered namespace deletion: what they use (their
+	// ConfigMaps, Secrets, ServiceAccounts) stays until every pod is gone.
+	pods := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	sort.SliceStable(resources, func(i, j int) bool { return resources[i] == pods && resources[j] != pods })
 	for _, gvr := range resources {
+		if gvr != pods && remaining[pods.GroupResource().String()] > 0 {
+			break
+		}
 		ri := c.dynamic.Resource(gvr).Namespace(name)
 		if err := ri.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
 			deleteErrs = append(deleteErrs, fmt.Sprintf("%s: %v", gvr.GroupResource(), err))
