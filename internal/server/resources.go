@@ -11,6 +11,7 @@ import (
 	"github.com/podium/podium/internal/registry/namespace"
 	"github.com/podium/podium/internal/registry/node"
 	"github.com/podium/podium/internal/registry/pod"
+	"github.com/podium/podium/internal/registry/podtemplate"
 	"github.com/podium/podium/internal/registry/secret"
 	"github.com/podium/podium/internal/registry/service"
 	"github.com/podium/podium/internal/registry/serviceaccount"
@@ -22,6 +23,7 @@ func strategies() []registry.Strategy {
 	return []registry.Strategy{
 		namespace.New(),
 		pod.New(),
+		podtemplate.New(),
 		node.New(),
 		event.New(),
 		eventsv1.New(),
