@@ -377,3 +377,22 @@ func TestPodIPInEnv(t *testing.T) {
 	}
 	t.Fatal("no POD_IP in the container's environment")
 }
+
+// TestUnsafeSysctlRefused: a pod asking for a sysctl outside the safe set fails with
+// SysctlForbidden and runs nothing.
+func TestUnsafeSysctlRefused(t *testing.T) {
+	client, rt := startAgent(t)
+	pod := boundPod("sysctl", "nginx", corev1.RestartPolicyAlways)
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "kernel.msgmax", Value: "10000"}}}
+	if _, err := client.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "sysctl", "rejected", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodFailed && p.Status.Reason == "SysctlForbidden" &&
+			p.Status.Message == `Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted`
+	})
+	waitEvent(t, client, `SysctlForbidden: forbidden sysctl: "kernel.msgmax" not allowlisted`)
+	if len(rt.Running("app")) != 0 {
+		t.Fatal("the rejected pod runs")
+	}
+}

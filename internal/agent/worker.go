@@ -227,7 +227,10 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 		return w.terminate(ctx, pod, rp, sandboxes[w.uid])
 	}
 
-	failure, deadlineIn := w.activeDeadline(pod)
+	failure, deadlineIn := w.admit(pod), time.Duration(0)
+	if failure == nil {
+		failure, deadlineIn = w.activeDeadline(pod)
+	}
 	a.markUnstarted(pod, rp)
 	plan := a.planner.Plan(pod, rp)
 	if failure != nil {
@@ -320,6 +323,39 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, rp *RuntimePod,
 		return false, time.Second
 	}
 	return true, 0
+}
+
+// admit refuses, as upstream's kubelet does, a pod that asks for sysctls outside the safe
+// set: it fails with SysctlForbidden and never runs (the event once).
+func (w *worker) admit(pod *corev1.Pod) *Waiting {
+	const reason = "SysctlForbidden"
+	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason == reason {
+		return &Waiting{Reason: reason, Message: pod.Status.Message}
+	}
+	if pod.Spec.SecurityContext == nil || podTerminal(pod) {
+		return nil
+	}
+	for _, s := range pod.Spec.SecurityContext.Sysctls {
+		if name := strings.ReplaceAll(s.Name, "/", "."); !safeSysctls[name] {
+			msg := fmt.Sprintf("forbidden sysctl: %q not allowlisted", s.Name)
+			if w.waiting["\x00admit"] == (Waiting{}) {
+				w.waiting["\x00admit"] = Waiting{Reason: reason}
+				w.event(pod, "", corev1.EventTypeWarning, reason, msg)
+			}
+			return &Waiting{Reason: reason, Message: "Pod was rejected: " + msg}
+		}
+	}
+	return nil
+}
+
+// safeSysctls are the sysctls any pod may set (upstream's safe set): they are
+// namespaced, and cannot starve the node or other pods.
+var safeSysctls = map[string]bool{
+	"kernel.shm_rmid_forced": true, "net.ipv4.ip_local_port_range": true, "net.ipv4.tcp_syncookies": true,
+	"net.ipv4.ping_group_range": true, "net.ipv4.ip_unprivileged_port_start": true, "net.ipv4.ip_local_reserved_ports": true,
+	"net.ipv4.tcp_keepalive_time": true, "net.ipv4.tcp_fin_timeout": true, "net.ipv4.tcp_keepalive_intvl": true,
+	"net.ipv4.tcp_keepalive_probes": true, "net.ipv4.tcp_rmem": true, "net.ipv4.tcp_wmem": true,
+	"net.ipv4.tcp_slow_start_after_idle": true, "net.ipv4.tcp_notsent_lowat": true,
 }
 
 // activeDeadline says whether the pod has run past its activeDeadlineSeconds, counted
