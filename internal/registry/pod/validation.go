@@ -3,9 +3,9 @@ package pod
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
-	"regexp"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
