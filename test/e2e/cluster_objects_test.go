@@ -182,8 +182,11 @@ func TestNamespaceDeletion(t *testing.T) {
 	}
 	waitFor(t, one(cs, "secrets", "doomed", "s"), "secret deleted", func(_ *corev1.Secret, ok bool) bool { return !ok })
 	waitFor(t, one(cs, "namespaces", "", "doomed"), "namespace held by a finalizer", func(ns *corev1.Namespace, ok bool) bool {
+		if !ok {
+			return false
+		}
 		for _, cond := range ns.Status.Conditions {
-			if ok && cond.Type == corev1.NamespaceFinalizersRemaining && cond.Status == corev1.ConditionTrue && strings.Contains(cond.Message, "example.com/hold") {
+			if cond.Type == corev1.NamespaceFinalizersRemaining && cond.Status == corev1.ConditionTrue && strings.Contains(cond.Message, "example.com/hold") {
 				return true
 			}
 		}

@@ -117,8 +117,11 @@ func TestPodsAcrossNodes(t *testing.T) {
 	for i := range hosts {
 		name := fmt.Sprintf("host-%d", i+1)
 		waitFor(t, one(cs, "nodes", "", name), name+" Ready", func(n *corev1.Node, ok bool) bool {
+			if !ok {
+				return false
+			}
 			for _, cond := range n.Status.Conditions {
-				if ok && cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
 					return true
 				}
 			}
@@ -153,8 +156,11 @@ func TestPodsAcrossNodes(t *testing.T) {
 	// fits: here, once host-2 gets the label it asks for.
 	c.mustKubectl("run", "picky", "--image=nginx", "--overrides", `{"spec":{"nodeSelector":{"disk":"ssd"}}}`)
 	waitFor(t, one(cs, "pods", "default", "picky"), "picky unschedulable", func(p *corev1.Pod, ok bool) bool {
+		if !ok {
+			return false
+		}
 		for _, cond := range p.Status.Conditions {
-			if ok && cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == "Unschedulable" &&
+			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == "Unschedulable" &&
 				strings.Contains(cond.Message, "0/3 nodes are available") && strings.Contains(cond.Message, "didn't match Pod's node affinity/selector") {
 				return true
 			}

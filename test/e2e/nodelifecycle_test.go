@@ -86,6 +86,9 @@ func TestNodeLifecycleUnreachable(t *testing.T) {
 
 	for _, name := range []string{"brief", "steadfast"} {
 		waitFor(t, one(admin, "pods", "default", name), name+" not ready", func(p *corev1.Pod, ok bool) bool {
+			if !ok {
+				return false
+			}
 			for _, cond := range p.Status.Conditions {
 				if cond.Type == corev1.PodReady {
 					return cond.Status == corev1.ConditionFalse
@@ -118,7 +121,7 @@ func TestNodeLifecycleUnreachable(t *testing.T) {
 	go nlRenewEvery(ctx, gone, "nl-gone", time.Second)
 	nlPostReady(t, gone, node)
 	waitFor(t, one(admin, "nodes", "", "nl-gone"), "nl-gone Ready and untainted", func(n *corev1.Node, ok bool) bool {
-		return ok && nodeReadyCondition(n).Status == corev1.ConditionTrue && len(n.Spec.Taints) == 0
+		return ok && nodeReadyCondition(n) != nil && nodeReadyCondition(n).Status == corev1.ConditionTrue && len(n.Spec.Taints) == 0
 	})
 }
 
