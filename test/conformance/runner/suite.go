@@ -33,7 +33,11 @@ func runSuite(ctx context.Context, o options, t *tools, kubeconfig string) (int,
 	flags := e2eFlags(kubeconfig, o.reportDir, filepath.Join(o.podiumBin, "podium-kubectl"), strings.Fields(o.e2eFlags))
 	var cmd *exec.Cmd
 	if o.procs > 1 {
-		args := append([]string{fmt.Sprintf("--procs=%d", o.procs), "--timeout=6h", "--no-color"}, sel...)
+		// With its output intercepted, an e2e.test process that dies (a panic in a goroutine
+		// of a spec) takes its stack trace with it and ginkgo only says "exit status 2";
+		// uncaptured, the trace is printed under "Output from proc N".
+		args := append([]string{fmt.Sprintf("--procs=%d", o.procs), "--timeout=6h", "--no-color",
+			"--output-interceptor-mode=none"}, sel...)
 		args = append(append(args, t.e2e, "--"), flags...)
 		cmd = exec.CommandContext(ctx, t.ginkgo, args...)
 	} else {
