@@ -35,6 +35,9 @@ type worker struct {
 	sig     string // the runtime state last seen
 	kick    chan struct{}
 	waiting map[string]Waiting // reasons from failed starts, kept between syncs
+	// reported holds what the events sent once were about (a rejection, a deadline, a
+	// container's back-off), so that a later sync does not send them again.
+	reported map[string]Waiting
 	// failedRuns holds, by container name, the last run whose process could not
 	// start; the runtime keeps no record of it.
 	failedRuns map[string]*ContainerState
@@ -45,7 +48,7 @@ type worker struct {
 }
 
 func newWorker(a *Agent, uid types.UID) *worker {
-	return &worker{a: a, uid: uid, kick: make(chan struct{}, 1), waiting: map[string]Waiting{}, failedRuns: map[string]*ContainerState{}}
+	return &worker{a: a, uid: uid, kick: make(chan struct{}, 1), waiting: map[string]Waiting{}, reported: map[string]Waiting{}, failedRuns: map[string]*ContainerState{}}
 }
 
 func (w *worker) wake() {
@@ -338,8 +341,8 @@ func (w *worker) admit(pod *corev1.Pod) *Waiting {
 	for _, s := range pod.Spec.SecurityContext.Sysctls {
 		if name := strings.ReplaceAll(s.Name, "/", "."); !safeSysctls[name] {
 			msg := fmt.Sprintf("forbidden sysctl: %q not allowlisted", s.Name)
-			if w.waiting["\x00admit"] == (Waiting{}) {
-				w.waiting["\x00admit"] = Waiting{Reason: reason}
+			if w.reported["admit"] == (Waiting{}) {
+				w.reported["admit"] = Waiting{Reason: reason}
 				w.event(pod, "", corev1.EventTypeWarning, reason, msg)
 			}
 			return &Waiting{Reason: reason, Message: "Pod was rejected: " + msg}
@@ -374,8 +377,8 @@ func (w *worker) activeDeadline(pod *corev1.Pod) (*Waiting, time.Duration) {
 	if left > 0 {
 		return nil, left
 	}
-	if w.waiting["\x00deadline"] == (Waiting{}) {
-		w.waiting["\x00deadline"] = Waiting{Reason: reason}
+	if w.reported["deadline"] == (Waiting{}) {
+		w.reported["deadline"] = Waiting{Reason: reason}
 		w.event(pod, "", corev1.EventTypeNormal, reason, message)
 	}
 	return &Waiting{Reason: reason, Message: message}, 0
@@ -814,10 +817,10 @@ func fieldPath(pod *corev1.Pod, name string) string {
 
 // backOffEvent reports a container in CrashLoopBackOff, once per back-off.
 func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
-	if wt.Reason != "CrashLoopBackOff" || w.waiting[name+"\x00event"] == wt {
+	if wt.Reason != "CrashLoopBackOff" || w.reported["backoff/"+name] == wt {
 		return
 	}
-	w.waiting[name+"\x00event"] = wt
+	w.reported["backoff/"+name] = wt
 	w.event(pod, name, corev1.EventTypeWarning, "BackOff",
 		fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", name, pod.Name, pod.Namespace, pod.UID))
 }
@@ -826,13 +829,7 @@ func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
 // terminal says the pod was deleted and every container has stopped; failure, when
 // set, is why the agent failed the pod.
 func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting, ready, started map[string]bool, terminal bool, failure *Waiting) {
-	shown := map[string]Waiting{}
-	for k, v := range waiting {
-		if !strings.Contains(k, "\x00") { // else bookkeeping of backOffEvent, not a container
-			shown[k] = v
-		}
-	}
-	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: shown, Ready: ready, Started: started,
+	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, Ready: ready, Started: started,
 		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now(), Terminal: terminal, Failure: failure})
 	if equality.Semantic.DeepEqual(st, pod.Status) {
 		return
