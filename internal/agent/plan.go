@@ -206,8 +206,10 @@ func (pl *Planner) Forget(pod *corev1.Pod) {
 	}
 }
 
+// backOffKey names a container's back-off by its spec too, as upstream does: a new
+// image (or any change of the spec) starts the back-off over.
 func backOffKey(pod *corev1.Pod, c *corev1.Container) string {
-	return string(pod.UID) + "/" + c.Name
+	return string(pod.UID) + "/" + c.Name + "/" + HashContainer(c)
 }
 
 // startAfter starts c in a new sandbox with the restart count after its last run.

@@ -158,6 +158,28 @@ func TestRestartBackOff(t *testing.T) {
 	}
 }
 
+// TestRestartBackOffNewImage checks that a new image starts the back-off over, as
+// upstream keys it by the container's spec: a crashing container whose image changes
+// restarts at once instead of after the delay it had reached.
+func TestRestartBackOffNewImage(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	pl := NewPlanner(clk, 10*time.Second, 300*time.Second)
+	pod := testPod(corev1.RestartPolicyAlways, nil, "app")
+	for attempt := uint32(0); attempt < 4; attempt++ {
+		rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", attempt, 1, clk.Now())}}
+		pl.Plan(pod, rp)
+		clk.Step(time.Second)
+	}
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", 4, 1, clk.Now())}}
+	if plan := pl.Plan(pod, rp); len(plan.Start) != 0 || plan.Waiting["app"].Reason != "CrashLoopBackOff" {
+		t.Fatalf("no back-off before the image changed: %+v", plan)
+	}
+	pod.Spec.Containers[0].Image = "busybox:1.37"
+	if plan := pl.Plan(pod, rp); names(plan.Start) != "app#5" {
+		t.Fatalf("new image did not restart at once: starts %q waiting %+v", names(plan.Start), plan.Waiting)
+	}
+}
+
 func TestPlanReplacesChangedContainer(t *testing.T) {
 	pl := NewPlanner(clocktesting.NewFakeClock(t0), 10*time.Second, 300*time.Second)
 	pod := testPod(corev1.RestartPolicyAlways, nil, "a")
