@@ -17,4 +17,5 @@
 // Teardown), portmap's shared CNI-HOSTPORT-* chains, and, when Config.ClusterCIDR is set,
 // one nat POSTROUTING rule that keeps pod-to-cluster traffic unmasqueraded.
 // RemoveNodeNetwork removes the bridge and those rules on node teardown.
+// TeardownLeftovers detaches what the CNI cache says a dead agent left attached.
 package network

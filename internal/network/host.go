@@ -334,3 +334,41 @@ func iptablesRestore(ctx context.Context, script string) error {
 	}
 	return nil
 }
+
+// TeardownLeftovers tears down every pod attachment that the node's CNI cache (below
+// cfg.StateDir) still records: what an agent that died, or was killed, left attached. It
+// is the first step of cleaning up after such a node, before its namespaces are unmounted
+// and RemoveNodeNetwork runs; a namespace still mounted gets its interface removed at
+// once, so the bridge is idle when this returns.
+func TeardownLeftovers(ctx context.Context, cfg Config) error {
+	nw, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	n := nw.(*cniNetwork)
+	atts, err := n.cni.GetCachedAttachments("")
+	if err != nil {
+		return fmt.Errorf("reading the CNI cache: %w", err)
+	}
+	var errs []error
+	for _, a := range atts {
+		if a.Network != n.pod.Name || a.IfName != podIfName {
+			continue
+		}
+		pod := Pod{ID: a.ContainerID}
+		for _, kv := range a.CniArgs {
+			switch kv[0] {
+			case "K8S_POD_NAMESPACE":
+				pod.Namespace = kv[1]
+			case "K8S_POD_NAME":
+				pod.Name = kv[1]
+			case "K8S_POD_UID":
+				pod.UID = kv[1]
+			}
+		}
+		if err := n.Teardown(ctx, pod, a.NetNS, nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

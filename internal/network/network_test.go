@@ -552,6 +552,48 @@ func TestPodNetwork(t *testing.T) {
 	})
 }
 
+// TestTeardownLeftovers leaves two pods attached, as an agent that was killed does, one
+// with its namespace still there and one without, and checks that TeardownLeftovers
+// releases both so that RemoveNodeNetwork then removes the bridge.
+func TestTeardownLeftovers(t *testing.T) {
+	env := newTestEnv(t, "10.244.216.0/24", "")
+	ctx := t.Context()
+	nsA, nsB := addNetNS(t), addNetNS(t)
+	podA, podB := env.pod(t, "a"), env.pod(t, "b")
+	resA, err := env.net.Setup(ctx, podA, nsA, []PortMapping{{HostPort: 18090, ContainerPort: 80, Protocol: "TCP"}})
+	if err != nil {
+		t.Fatalf("Setup a: %v", err)
+	}
+	resB, err := env.net.Setup(ctx, podB, nsB, nil)
+	if err != nil {
+		t.Fatalf("Setup b: %v", err)
+	}
+	deleteNetNS(t, nsB)
+
+	if err := TeardownLeftovers(ctx, env.cfg); err != nil {
+		t.Fatalf("TeardownLeftovers: %v", err)
+	}
+	for _, id := range []string{podA.ID, podB.ID} {
+		if got := iptablesLines(t, idComment(id)); len(got) > 0 {
+			t.Errorf("rules naming %s after TeardownLeftovers: %q", id, got)
+		}
+	}
+	for _, ip := range []net.IP{resA.IP, resB.IP} {
+		if _, err := os.Stat(env.ipamFile(ip)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("host-local still holds %v: %v", ip, err)
+		}
+	}
+	if err := RemoveNodeNetwork(ctx, env.cfg); err != nil {
+		t.Fatalf("RemoveNodeNetwork after TeardownLeftovers: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/class/net", env.cfg.BridgeName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bridge %s is still there: %v", env.cfg.BridgeName, err)
+	}
+	if err := TeardownLeftovers(ctx, env.cfg); err != nil {
+		t.Errorf("second TeardownLeftovers: %v", err)
+	}
+}
+
 // TestAddressReuse fills a /29 (five pod addresses), checks that a sixth Setup fails and
 // leaves nothing behind, and that a torn-down pod's address goes to the next pod.
 func TestAddressReuse(t *testing.T) {

@@ -79,8 +79,14 @@ func removeTestNetwork(t *testing.T, stateDir string) {
 // containers, mounts, and the node network. It runs only after a failure was reported.
 func forceCleanUp(t *testing.T, dataDir string) {
 	t.Helper()
+	stateDir := filepath.Join(dataDir, "agent", "network")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := network.TeardownLeftovers(ctx, network.Config{PodCIDR: "10.244.96.0/24", ClusterCIDR: testClusterCIDR, StateDir: stateDir}); err != nil {
+		t.Errorf("detaching the pods left on the network: %v", err)
+	}
 	nodeclean.Force(dataDir)
-	removeTestNetwork(t, filepath.Join(dataDir, "agent", "network"))
+	removeTestNetwork(t, stateDir)
 }
 
 // waitRunning waits until a pod is Running with every container ready.

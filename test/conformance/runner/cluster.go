@@ -60,6 +60,9 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 		"--https-listen-port", strconv.Itoa(ports[0]), "--etcd-client-port", strconv.Itoa(ports[1]),
 		"--etcd-peer-port", strconv.Itoa(ports[2]), "--agent-port", strconv.Itoa(ports[3]),
 		"--pod-log-dir", filepath.Join(dataDir, "pods"))
+	// A group of its own: an interrupt at the terminal stops the suite, and the server
+	// stays up until stop has deleted the pods through it.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		c.remove()
@@ -142,8 +145,13 @@ func (c *cluster) stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if out, err := c.kubectl(ctx, "delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true", "--timeout=150s"); err != nil {
-		fmt.Fprintf(os.Stderr, "deleting the pods at the end: %v\n%s", err, out)
+	select {
+	case <-c.exited:
+		fmt.Fprintf(os.Stderr, "podium server had exited; see %s\n", c.log.Name())
+	default:
+		if out, err := c.kubectl(ctx, "delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true", "--timeout=150s"); err != nil {
+			fmt.Fprintf(os.Stderr, "deleting the pods at the end: %v\n%s", err, out)
+		}
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -157,15 +165,20 @@ func (c *cluster) stop() {
 	c.remove()
 }
 
-// remove takes the node's leftovers off the host and removes the data directory.
+// remove takes the node's leftovers off the host and removes the data directory: pods
+// still attached to the network (when the server died before they were deleted), their
+// processes and mounts, and then the node network.
 func (c *cluster) remove() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := network.Config{PodCIDR: "10.42.0.0/24", ClusterCIDR: "10.42.0.0/16", StateDir: filepath.Join(c.dataDir, "agent", "network")}
+	if err := network.TeardownLeftovers(ctx, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "detaching the pods left on the network: %v\n", err)
+	}
 	if left := nodeclean.Mounts(c.dataDir); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "the node left %d mounts; removing them\n", len(left))
 		nodeclean.Force(c.dataDir)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cfg := network.Config{PodCIDR: "10.42.0.0/24", ClusterCIDR: "10.42.0.0/16", StateDir: filepath.Join(c.dataDir, "agent", "network")}
 	if err := network.RemoveNodeNetwork(ctx, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "removing the node network: %v\n", err)
 	}
