@@ -9,11 +9,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/flowcontrol"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/clock"
 )
 
 // Plan is what a pod needs done next. A worker carries it out in order: KillPod, Kill,
-// CreateSandbox, then Start, one after another.
+// Resize, CreateSandbox, then Start, one after another.
 type Plan struct {
 	// KillPod stops every container and the sandbox: the sandbox is to be made anew,
 	// or the pod has finished.
@@ -23,6 +24,8 @@ type Plan struct {
 	SandboxAttempt uint32
 	// Kill stops containers that are to be replaced.
 	Kill []Kill
+	// Resize changes running containers' cgroup limits in place.
+	Resize []Resize
 	// Start starts containers, in order.
 	Start []Start
 	// Waiting says, by container name, why a container that should run does not run
@@ -37,6 +40,12 @@ type Plan struct {
 type Kill struct {
 	Container *ContainerState
 	Message   string
+}
+
+// Resize is a running container whose cgroup limits become Resources, in place.
+type Resize struct {
+	Container *ContainerState
+	Resources *runtimeapi.LinuxContainerResources
 }
 
 // Start is a container to create and start.
@@ -73,9 +82,12 @@ func NewPlanner(clk clock.Clock, base, max time.Duration) *Planner {
 
 // HashContainer returns the hash of a container spec that the agent records on the
 // container it makes; a different hash means the spec changed and the container is
-// made anew.
+// made anew. Resources and the resize policy are left out, as upstream leaves them:
+// a resize changes a running container in place (see checkResized).
 func HashContainer(c *corev1.Container) string {
-	data, _ := json.Marshal(c)
+	view := *c
+	view.Resources, view.ResizePolicy = corev1.ResourceRequirements{}, nil
+	data, _ := json.Marshal(&view)
 	h := fnv.New32a()
 	_, _ = h.Write(data)
 	return strconv.FormatUint(uint64(h.Sum32()), 16)
@@ -121,6 +133,7 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 			return plan
 		case cur.Running():
 			if !sidecar {
+				checkResized(&plan, c, cur, true)
 				return plan // wait for it to finish
 			}
 			pl.checkChanged(&plan, c, cur, false)
@@ -168,13 +181,49 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 	return plan
 }
 
-// checkChanged replaces a running container whose spec changed.
+// checkChanged replaces a running container whose spec changed, and resizes one whose
+// resources changed.
 func (pl *Planner) checkChanged(plan *Plan, c *corev1.Container, cur *ContainerState, init bool) {
 	if cur.Hash == "" || cur.Hash == HashContainer(c) {
+		checkResized(plan, c, cur, init)
 		return
 	}
 	plan.Kill = append(plan.Kill, Kill{Container: cur, Message: fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)})
 	plan.Start = append(plan.Start, Start{Spec: c, Init: init, Attempt: cur.Attempt + 1})
+}
+
+// checkResized compares a running container's cgroup limits with what its resources
+// ask for now (an in-place resize). A change is applied in place, unless the resize
+// policy of a resource that changed is RestartContainer: then the container restarts
+// with the new limits, as upstream's kubelet does.
+func checkResized(plan *Plan, c *corev1.Container, cur *ContainerState, init bool) {
+	have := cur.Resources
+	if have == nil {
+		return
+	}
+	want := resources(c)
+	cpu := want.CpuShares != have.CpuShares || want.CpuQuota != have.CpuQuota || want.CpuPeriod != have.CpuPeriod
+	mem := want.MemoryLimitInBytes != have.MemoryLimitInBytes
+	if !cpu && !mem {
+		return
+	}
+	if (cpu && resizeRestarts(c, corev1.ResourceCPU)) || (mem && resizeRestarts(c, corev1.ResourceMemory)) {
+		plan.Kill = append(plan.Kill, Kill{Container: cur, Message: fmt.Sprintf("Container %s resize requires restart", c.Name)})
+		plan.Start = append(plan.Start, Start{Spec: c, Init: init, Attempt: cur.Attempt + 1})
+		return
+	}
+	plan.Resize = append(plan.Resize, Resize{Container: cur, Resources: want})
+}
+
+// resizeRestarts reports whether c's resize policy restarts it when resource changes
+// (the default is NotRequired).
+func resizeRestarts(c *corev1.Container, resource corev1.ResourceName) bool {
+	for _, p := range c.ResizePolicy {
+		if p.ResourceName == resource {
+			return p.RestartPolicy == corev1.RestartContainer
+		}
+	}
+	return false
 }
 
 // restartOrWait restarts an exited container unless it is in back-off, in which case

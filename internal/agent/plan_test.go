@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -203,5 +204,44 @@ func TestDesiredRoutes(t *testing.T) {
 	got := desiredRoutes("a", []*corev1.Node{node("a", "10.42.0.0/24", "192.0.2.1"), node("b", "10.42.1.0/24", "192.0.2.2"), node("c", "", "192.0.2.3")})
 	if len(got) != 1 || got["10.42.1.0/24"] != "192.0.2.2" {
 		t.Fatalf("routes: %v", got)
+	}
+}
+
+// TestPlanResizesInPlace checks an in-place resize: new resources on a running
+// container are applied to it, unless a resource that changed has the resize policy
+// RestartContainer, which restarts it; a change of resources alone is not a new spec.
+func TestPlanResizesInPlace(t *testing.T) {
+	pl := NewPlanner(clocktesting.NewFakeClock(t0), 10*time.Second, 300*time.Second)
+	pod := testPod(corev1.RestartPolicyAlways, nil, "a")
+	c := &pod.Spec.Containers[0]
+	c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("35Mi")}
+	cur := running("a", 0)
+	cur.Hash, cur.Resources = HashContainer(c), resources(c)
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}}
+	if plan := pl.Plan(pod, rp); len(plan.Kill)+len(plan.Start)+len(plan.Resize) != 0 {
+		t.Fatalf("unchanged container touched: %+v", plan)
+	}
+
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("25m")
+	c.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("35m")}
+	plan := pl.Plan(pod, rp)
+	if len(plan.Kill)+len(plan.Start) != 0 || len(plan.Resize) != 1 {
+		t.Fatalf("resize: %+v", plan)
+	}
+	if r := plan.Resize[0].Resources; r.CpuShares != 25 || r.CpuQuota != 3500 || r.MemoryLimitInBytes != 0 {
+		t.Errorf("resize to %v, want shares 25, quota 3500, no memory limit", r)
+	}
+
+	// A memory change under a RestartContainer memory policy restarts it; a cpu change
+	// under the same policies does not.
+	c.ResizePolicy = []corev1.ContainerResizePolicy{{ResourceName: corev1.ResourceMemory, RestartPolicy: corev1.RestartContainer}}
+	if plan := pl.Plan(pod, rp); len(plan.Resize) != 1 || len(plan.Kill) != 0 {
+		t.Fatalf("cpu resize with a memory restart policy: %+v", plan)
+	}
+	c.Resources.Requests[corev1.ResourceMemory] = resource.MustParse("40Mi")
+	c.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("50Mi")
+	plan = pl.Plan(pod, rp)
+	if len(plan.Kill) != 1 || plan.Kill[0].Message != "Container a resize requires restart" || names(plan.Start) != "a#1" || len(plan.Resize) != 0 {
+		t.Fatalf("memory resize with a memory restart policy: %+v", plan)
 	}
 }

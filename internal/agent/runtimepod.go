@@ -109,17 +109,18 @@ func signatures(ctx context.Context, rt runtime.Runtime) (map[types.UID]string, 
 
 func containerState(s *runtimeapi.ContainerStatus, labels map[string]string, dirs podDirs, uid types.UID) *ContainerState {
 	c := &ContainerState{
-		ID:       s.Id,
-		Name:     s.GetMetadata().GetName(),
-		Attempt:  s.GetMetadata().GetAttempt(),
-		Hash:     labels[LabelContainerHash],
-		Init:     labels[LabelInit] == "true",
-		State:    s.State,
-		ExitCode: s.ExitCode,
-		Reason:   s.Reason,
-		Message:  s.Message,
-		Image:    s.GetImage().GetImage(),
-		ImageRef: s.ImageRef,
+		ID:        s.Id,
+		Name:      s.GetMetadata().GetName(),
+		Attempt:   s.GetMetadata().GetAttempt(),
+		Hash:      labels[LabelContainerHash],
+		Init:      labels[LabelInit] == "true",
+		State:     s.State,
+		ExitCode:  s.ExitCode,
+		Reason:    s.Reason,
+		Message:   s.Message,
+		Image:     s.GetImage().GetImage(),
+		ImageRef:  s.ImageRef,
+		Resources: s.GetResources().GetLinux(),
 	}
 	if s.CreatedAt > 0 {
 		c.Created = time.Unix(0, s.CreatedAt)

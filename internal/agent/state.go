@@ -51,6 +51,9 @@ type ContainerState struct {
 	Finished time.Time
 	Image    string
 	ImageRef string
+	// Resources are the cgroup limits in force, as the runtime reports them (nil when
+	// it does not).
+	Resources *runtimeapi.LinuxContainerResources
 	// Unstarted marks a running container whose startup probe has not succeeded yet.
 	// The agent sets it from its prober; the runtime knows nothing of it.
 	Unstarted bool

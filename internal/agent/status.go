@@ -34,6 +34,9 @@ type StatusInput struct {
 	// Terminal says the pod was deleted and its containers stopped: none restarts, so
 	// the phase is Succeeded or Failed whatever the restart policy.
 	Terminal bool
+	// ResizeError, when set, is why an in-place resize could not be applied: the pod
+	// has a PodResizeInProgress condition with reason Error saying so.
+	ResizeError string
 }
 
 // ComputeStatus returns the status a pod should have, as upstream's kubelet computes it:
@@ -64,6 +67,7 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		cs := containerStatus(in, c)
+		setResources(&cs, in, c)
 		if !isSidecar(c) && cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0 {
 			cs.Ready = true // a regular init container that completed is ready
 		}
@@ -79,6 +83,7 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		cs := containerStatus(in, c)
+		setResources(&cs, in, c)
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		if !cs.Ready {
 			unready = append(unready, c.Name)
@@ -127,6 +132,9 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 		conds = append(conds, cond(corev1.ContainersReady, false, "ContainersNotReady", msg), cond(corev1.PodReady, false, "ContainersNotReady", msg))
 	}
 	conds = append(conds, cond(corev1.PodScheduled, true, "", ""))
+	if in.ResizeError != "" && !completed {
+		conds = append(conds, cond(corev1.PodResizeInProgress, true, corev1.PodReasonError, in.ResizeError))
+	}
 	// The status and the conditions the agent owns say which generation of the pod
 	// they describe, as upstream's kubelet does.
 	st.ObservedGeneration = pod.Generation
@@ -212,6 +220,38 @@ func condOrder(t corev1.PodConditionType) int {
 
 // containerStatus reports one container. A container that has not run waits in
 // PodInitializing when its pod has init containers, in ContainerCreating otherwise.
+// setResources reports a container's resources as upstream's kubelet does: the
+// requests allocated to it, and, while it runs, the requests and limits in force. Those
+// are the spec's once the runtime's cgroup limits match them; during a resize that has
+// not been applied, the ones reported before.
+func setResources(cs *corev1.ContainerStatus, in StatusInput, c *corev1.Container) {
+	cs.AllocatedResources = copyResourceList(c.Resources.Requests)
+	cur := in.RP.latest(c.Name)
+	if cur == nil || !cur.Running() || cs.State.Running == nil {
+		return
+	}
+	spec := &corev1.ResourceRequirements{Requests: copyResourceList(c.Resources.Requests), Limits: copyResourceList(c.Resources.Limits)}
+	if have := cur.Resources; have != nil {
+		want := resources(c)
+		if have.CpuShares != want.CpuShares || have.CpuQuota != want.CpuQuota || have.MemoryLimitInBytes != want.MemoryLimitInBytes {
+			for _, old := range append(append([]corev1.ContainerStatus{}, in.Pod.Status.InitContainerStatuses...), in.Pod.Status.ContainerStatuses...) {
+				if old.Name == c.Name && old.ContainerID == cs.ContainerID && old.Resources != nil {
+					cs.Resources = old.Resources.DeepCopy()
+					return
+				}
+			}
+		}
+	}
+	cs.Resources = spec
+}
+
+func copyResourceList(l corev1.ResourceList) corev1.ResourceList {
+	if len(l) == 0 {
+		return nil
+	}
+	return l.DeepCopy()
+}
+
 func containerStatus(in StatusInput, c *corev1.Container) corev1.ContainerStatus {
 	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
 	falseV := false

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/podium/podium/internal/registry/pod"
 )
@@ -174,5 +175,62 @@ func TestLogTail(t *testing.T) {
 	}
 	if got := logTail(path, 80, 6); got != "words\n" {
 		t.Fatalf("cut: %q", got)
+	}
+}
+
+// TestStatusResources checks what a container's status says of its resources: the
+// requests allocated, the requests and limits in force while it runs (the old ones
+// while a resize is not applied yet), and a failed resize in PodResizeInProgress.
+func TestStatusResources(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, nil, "app")
+	c := &p.Spec.Containers[0]
+	c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2m")}
+	c.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}
+	cur := running("app", 0)
+	cur.Resources = resources(c)
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}}
+	st := ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0})
+	cs := st.ContainerStatuses[0]
+	if cs.AllocatedResources.Cpu().String() != "2m" || cs.Resources == nil ||
+		cs.Resources.Requests.Cpu().String() != "2m" || cs.Resources.Limits.Cpu().String() != "10m" || cs.Resources.Limits.Memory().Value() != 0 {
+		t.Fatalf("status resources: allocated %v, resources %v", cs.AllocatedResources, cs.Resources)
+	}
+
+	// Resized in the spec, not yet in the cgroup: allocated moves, in force does not.
+	p.Status = st
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("50m")
+	c.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("100m")
+	st = ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0, ResizeError: "container app: runc update failed"})
+	cs = st.ContainerStatuses[0]
+	if cs.AllocatedResources.Cpu().String() != "50m" || cs.Resources.Limits.Cpu().String() != "10m" {
+		t.Errorf("pending resize: allocated %v, resources %v", cs.AllocatedResources, cs.Resources)
+	}
+	var inProgress *corev1.PodCondition
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == corev1.PodResizeInProgress {
+			inProgress = &st.Conditions[i]
+		}
+	}
+	if inProgress == nil || inProgress.Reason != "Error" || inProgress.Message != "container app: runc update failed" {
+		t.Errorf("PodResizeInProgress = %+v", inProgress)
+	}
+
+	// Applied: the new values.
+	cur.Resources = resources(c)
+	cs = ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0}).ContainerStatuses[0]
+	if cs.Resources.Requests.Cpu().String() != "50m" || cs.Resources.Limits.Cpu().String() != "100m" {
+		t.Errorf("applied resize: resources %v", cs.Resources)
+	}
+
+	// Equivalent values (2m/10m and 1m/5m make the same cgroup limits: shares 2, the
+	// minimum quota) are in force at once and given as the spec gives them.
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2m")
+	c.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("10m")
+	cur.Resources = resources(c)
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("1m")
+	c.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("5m")
+	cs = ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0}).ContainerStatuses[0]
+	if cs.Resources.Requests.Cpu().String() != "1m" || cs.Resources.Limits.Cpu().String() != "5m" {
+		t.Errorf("equivalent resize: resources %v", cs.Resources)
 	}
 }

@@ -41,6 +41,8 @@ type worker struct {
 	// failedRuns holds, by container name, the last run whose process could not
 	// start; the runtime keeps no record of it.
 	failedRuns map[string]*ContainerState
+	// resizeErr is why the last in-place resize failed ("" when it did not).
+	resizeErr string
 	// volumesAt is when refreshVolumes last wrote the pod's volumes.
 	volumesAt time.Time
 	// term is the pod's termination, once it was seen deleted.
@@ -391,6 +393,22 @@ func orEmpty(pod *corev1.Pod) *corev1.Pod {
 	return pod
 }
 
+// resize applies new cgroup limits to running containers. A failure is reported in the
+// pod's PodResizeInProgress condition and tried again after the delay it returns.
+func (w *worker) resize(ctx context.Context, resizes []Resize) time.Duration {
+	var errs []string
+	for _, r := range resizes {
+		if err := w.a.rt.UpdateContainerResources(ctx, r.Container.ID, r.Resources); err != nil {
+			errs = append(errs, fmt.Sprintf("container %s: %v", r.Container.Name, err))
+		}
+	}
+	w.resizeErr = strings.Join(errs, "; ")
+	if len(errs) > 0 {
+		return 5 * time.Second
+	}
+	return 0
+}
+
 // execute carries out a plan and returns how soon to look again (an image back-off).
 func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, plan Plan) time.Duration {
 	a := w.a
@@ -407,6 +425,7 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		w.event(pod, k.Container.Name, corev1.EventTypeNormal, "Killing", k.Message)
 		_ = a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod))
 	}
+	resizeRetry := w.resize(ctx, plan.Resize)
 	hostIP := a.cfg.Info.InternalIP
 	sandboxID, podIP := "", ""
 	if rp.Sandbox != nil && rp.Sandbox.Ready {
@@ -428,7 +447,7 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		}
 	}
 	if len(plan.Start) == 0 {
-		return 0
+		return resizeRetry
 	}
 	// The downward API gives containers the sandbox's IP as the pod's, even before a
 	// status saying so is written.
@@ -830,7 +849,7 @@ func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
 // set, is why the agent failed the pod.
 func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting, ready, started map[string]bool, terminal bool, failure *Waiting) {
 	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, Ready: ready, Started: started,
-		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now(), Terminal: terminal, Failure: failure})
+		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now(), Terminal: terminal, Failure: failure, ResizeError: w.resizeErr})
 	if equality.Semantic.DeepEqual(st, pod.Status) {
 		return
 	}

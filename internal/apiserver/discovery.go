@@ -35,6 +35,7 @@ var subresourceShapes = map[string]subresourceShape{
 	"finalize":    {verbs: []string{"update"}},
 	// Written through registry.SubresourceWriter, answering with the parent's kind.
 	"ephemeralcontainers": {verbs: []string{"get", "patch", "update"}},
+	"resize":              {verbs: []string{"get", "patch", "update"}},
 }
 
 // resourcesOf returns the served resources of one group version, sorted by name.

@@ -187,7 +187,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 			s.methodNotAllowed(w, r, res, ri)
 		}
 		return
-	case "finalize", "ephemeralcontainers":
+	case "finalize", "ephemeralcontainers", "resize":
 		_, ok := res.strategy.(registry.SubresourceWriter)
 		switch {
 		case !ok:

@@ -39,8 +39,12 @@ type Runtime interface {
 	// RemoveContainer removes an exited container and its rootfs; its log stays.
 	RemoveContainer(ctx context.Context, containerID string) error
 	// ContainerStatus reports a container's state, exit code, reason (Completed, Error,
-	// OOMKilled), times, image and log path.
+	// OOMKilled), times, image, log path and cgroup limits.
 	ContainerStatus(ctx context.Context, containerID string) (*runtimeapi.ContainerStatus, error)
+	// UpdateContainerResources changes the cgroup limits of a running container in
+	// place (CPU shares, quota and period, memory limit), as an in-place pod resize
+	// does; ContainerStatus reports them from then on.
+	UpdateContainerResources(ctx context.Context, containerID string, resources *runtimeapi.LinuxContainerResources) error
 	// ListContainers lists the containers, of one sandbox when sandboxID is set.
 	ListContainers(ctx context.Context, sandboxID string) ([]*runtimeapi.Container, error)
 

@@ -55,7 +55,7 @@ func (*strategy) Info() registry.Info {
 		ShortNames:   []string{"po"},
 		Categories:   []string{"all"},
 		Namespaced:   true,
-		Subresources: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers"},
+		Subresources: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers", "resize"},
 	}
 }
 
@@ -144,9 +144,14 @@ func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 }
 
 // PrepareForSubresourceUpdate takes only the ephemeral containers of a write through
-// ephemeralcontainers: the rest is the stored pod's. Adding one bumps the generation.
-func (*strategy) PrepareForSubresourceUpdate(_ string, obj, old runtime.Object) {
+// ephemeralcontainers, and only the containers' resources of one through resize: the
+// rest is the stored pod's. A change bumps the generation.
+func (*strategy) PrepareForSubresourceUpdate(subresource string, obj, old runtime.Object) {
 	pod, oldPod := asPod(obj), asPod(old)
+	if subresource == "resize" {
+		prepareResize(pod, oldPod)
+		return
+	}
 	kept := oldPod.DeepCopy()
 	kept.ResourceVersion = pod.ResourceVersion
 	kept.Spec.EphemeralContainers = pod.Spec.EphemeralContainers
@@ -158,9 +163,12 @@ func (*strategy) PrepareForSubresourceUpdate(_ string, obj, old runtime.Object) 
 	}
 }
 
-// ValidateSubresourceUpdate checks a write through ephemeralcontainers: the pod is
-// valid, and the ephemeral containers it had are all there, unchanged.
-func (*strategy) ValidateSubresourceUpdate(_ string, obj, old runtime.Object) field.ErrorList {
+// ValidateSubresourceUpdate checks a write through ephemeralcontainers (the pod is
+// valid, and the ephemeral containers it had are all there, unchanged) or resize.
+func (*strategy) ValidateSubresourceUpdate(subresource string, obj, old runtime.Object) field.ErrorList {
+	if subresource == "resize" {
+		return validateResize(asPod(obj), asPod(old))
+	}
 	return validateEphemeralContainersUpdate(asPod(obj), asPod(old))
 }
 

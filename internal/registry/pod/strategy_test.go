@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/utils/ptr"
 
@@ -26,7 +28,7 @@ func TestInfo(t *testing.T) {
 	if diff := cmp.Diff([]string{"po"}, info.ShortNames); diff != "" {
 		t.Errorf("short names (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers"}, info.Subresources); diff != "" {
+	if diff := cmp.Diff([]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers", "resize"}, info.Subresources); diff != "" {
 		t.Errorf("subresources (-want +got):\n%s", diff)
 	}
 	if _, ok := New().(registry.GracefulDeleter); !ok {
@@ -316,5 +318,72 @@ func TestEphemeralContainersSubresource(t *testing.T) {
 	errs = sw.ValidateSubresourceUpdate("ephemeralcontainers", removed, in)
 	if len(errs) != 1 || !strings.Contains(errs[0].Detail, `existing ephemeral containers "debugger" may not be removed`) {
 		t.Fatalf("removing one: %v", errs)
+	}
+}
+
+// TestResizeSubresource: a write through resize takes only the containers' resources
+// and bumps the generation; it may not change the QoS class, remove a limit, touch
+// another resource than cpu and memory, or rename a container.
+func TestResizeSubresource(t *testing.T) {
+	s := New()
+	sw := s.(registry.SubresourceWriter)
+	stored := kubectlRunPod()
+	stored.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("45Mi")},
+	}
+	s.PrepareForCreate(stored)
+	s.Default(stored)
+	stored.ResourceVersion = "5"
+	if stored.Status.QOSClass != corev1.PodQOSBurstable {
+		t.Fatalf("QoS class %s", stored.Status.QOSClass)
+	}
+
+	resize := func(change func(p *corev1.Pod)) (*corev1.Pod, []string) {
+		in := stored.DeepCopy()
+		change(in)
+		sw.PrepareForSubresourceUpdate("resize", in, stored)
+		s.Default(in)
+		var got []string
+		for _, e := range sw.ValidateSubresourceUpdate("resize", in, stored) {
+			got = append(got, e.Field+": "+e.Detail)
+		}
+		return in, got
+	}
+
+	in, errs := resize(func(p *corev1.Pod) {
+		p.Labels = map[string]string{"changed": "yes"}
+		p.Spec.Containers[0].Image = "busybox"
+		p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("25m")
+		p.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("35m")
+	})
+	c := in.Spec.Containers[0]
+	if len(errs) != 0 || in.Labels["changed"] != "" || c.Image != "nginx" || in.Generation != 2 ||
+		c.Resources.Requests.Cpu().String() != "25m" || c.Resources.Limits.Cpu().String() != "35m" {
+		t.Fatalf("resize: errs %v labels %v image %s generation %d resources %v", errs, in.Labels, c.Image, in.Generation, c.Resources)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change func(p *corev1.Pod)
+		want   string
+	}{
+		{"to Guaranteed", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("45Mi")}}
+		}, "spec: Pod QOS Class may not change as a result of resizing"},
+		{"limit removed", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Limits = nil
+		}, "spec.containers[0].resources.limits: resource limits cannot be removed"},
+		{"another resource", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Limits[corev1.ResourceEphemeralStorage] = resource.MustParse("1Gi")
+		}, "spec: only cpu and memory resources are mutable"},
+		{"renamed", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Name = "other"
+		}, "spec.containers[0].name: containers may not be renamed or reordered on resize"},
+	} {
+		if _, errs := resize(tc.change); !slices.Contains(errs, tc.want) {
+			t.Errorf("%s: errors %q, want %q", tc.name, errs, tc.want)
+		}
 	}
 }

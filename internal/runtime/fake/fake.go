@@ -137,6 +137,9 @@ func (r *Runtime) CreateContainer(_ context.Context, sandboxID string, config *r
 	r.containers[id] = &container{sandbox: sandboxID, config: config, status: &runtimeapi.ContainerStatus{
 		Id: id, Metadata: config.Metadata, State: runtimeapi.ContainerState_CONTAINER_CREATED,
 		CreatedAt: r.clock.Now().UnixNano(), Image: config.Image, ImageRef: "sha256:" + config.Image.Image, Labels: config.Labels}}
+	if res := config.GetLinux().GetResources(); res != nil {
+		r.containers[id].status.Resources = &runtimeapi.ContainerResources{Linux: proto.Clone(res).(*runtimeapi.LinuxContainerResources)}
+	}
 	return id, nil
 }
 
@@ -210,6 +213,21 @@ func (r *Runtime) ContainerStatus(_ context.Context, id string) (*runtimeapi.Con
 		return nil, fmt.Errorf("container %s: %w", id, runtime.ErrNotFound)
 	}
 	return proto.Clone(c.status).(*runtimeapi.ContainerStatus), nil
+}
+
+// UpdateContainerResources implements runtime.Runtime.
+func (r *Runtime) UpdateContainerResources(_ context.Context, id string, resources *runtimeapi.LinuxContainerResources) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return fmt.Errorf("container %s: %w", id, runtime.ErrNotFound)
+	}
+	if c.status.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return fmt.Errorf("container %s is not running", id)
+	}
+	c.status.Resources = &runtimeapi.ContainerResources{Linux: proto.Clone(resources).(*runtimeapi.LinuxContainerResources)}
+	return nil
 }
 
 // ListContainers implements runtime.Runtime.

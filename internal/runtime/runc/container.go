@@ -1,12 +1,14 @@
 package runc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,6 +45,9 @@ type container struct {
 	dir           string // its bundle
 	config        *runtimeapi.ContainerConfig
 	meta          containerMeta
+	// limits are the cgroup limits in force: the config's until an update. Guarded by
+	// Runtime.mu.
+	limits *runtimeapi.LinuxContainerResources
 }
 
 func loadContainer(dir string) (*container, error) {
@@ -58,6 +63,7 @@ func loadContainer(dir string) (*container, error) {
 		return nil, err
 	}
 	c.id, c.sandboxID = c.meta.ID, c.meta.SandboxID
+	c.limits = c.config.GetLinux().GetResources()
 	return c, nil
 }
 
@@ -146,6 +152,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	c := &container{
 		id: id, sandboxID: sandboxID, dir: dir,
 		config: proto.Clone(config).(*runtimeapi.ContainerConfig),
+		limits: proto.Clone(config.GetLinux().GetResources()).(*runtimeapi.LinuxContainerResources),
 		meta: containerMeta{
 			ID: id, SandboxID: sandboxID, Config: cfgJSON, ImageRef: img.GetId(), LogPath: logPath,
 			CreatedAt: time.Now().UnixNano(), StopSignal: sig, CgroupsPath: meta.CgroupParent + "/" + id,
@@ -357,6 +364,54 @@ func (r *Runtime) StartContainer(ctx context.Context, containerID string) error 
 	return nil
 }
 
+// UpdateContainerResources applies new CPU and memory limits to a running container's
+// cgroup with runc update, and records them in the container's metadata.
+func (r *Runtime) UpdateContainerResources(ctx context.Context, containerID string, res *runtimeapi.LinuxContainerResources) error {
+	c, _, err := r.getContainer(containerID)
+	if err != nil {
+		return err
+	}
+	if st := r.containerState(c); st.Status != shimproto.StatusRunning {
+		return fmt.Errorf("container %s is not running", c.id)
+	}
+	limits := resources(res, false, nil)
+	limits.Devices = nil // runc update leaves the device rules as they are
+	body, err := json.Marshal(limits)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, r.cfg.RuncBinary, "--root", r.cfg.RuncRoot, "update", "--resources", "-", c.id)
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("runc update %s: %v: %s", c.id, err, strings.TrimSpace(string(out)))
+	}
+
+	// The metadata keeps the new limits for a Runtime started after this one.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg := proto.Clone(c.config).(*runtimeapi.ContainerConfig)
+	if cfg.Linux == nil {
+		cfg.Linux = &runtimeapi.LinuxContainerConfig{}
+	}
+	cfg.Linux.Resources = res
+	cfgJSON, err := protojson.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	meta := c.meta
+	meta.Config = cfgJSON
+	metaJSON, err := json.MarshalIndent(&meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := shimproto.WriteFileAtomic(filepath.Join(c.dir, containerMetaFile), metaJSON, 0o600); err != nil {
+		return err
+	}
+	c.meta.Config = cfgJSON
+	c.limits = proto.Clone(res).(*runtimeapi.LinuxContainerResources)
+	return nil
+}
+
 // StopContainer sends the stop signal, waits up to timeout seconds, sends SIGKILL,
 // and returns once the container has exited.
 func (r *Runtime) StopContainer(ctx context.Context, containerID string, timeout int64) error {
@@ -525,6 +580,11 @@ func (r *Runtime) ContainerStatus(ctx context.Context, containerID string) (*run
 		LogPath:     c.meta.LogPath,
 		Message:     st.Message,
 	}
+	r.mu.Lock()
+	if c.limits != nil {
+		status.Resources = &runtimeapi.ContainerResources{Linux: proto.Clone(c.limits).(*runtimeapi.LinuxContainerResources)}
+	}
+	r.mu.Unlock()
 	for _, m := range c.config.GetMounts() {
 		status.Mounts = append(status.Mounts, proto.Clone(m).(*runtimeapi.Mount))
 	}

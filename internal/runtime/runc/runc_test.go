@@ -294,10 +294,34 @@ func TestResourcesAndOOM(t *testing.T) {
 		}
 	}
 
+	// An in-place resize: new limits in the cgroup and in the status, same process.
+	update := &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 96 << 20, CpuShares: 256, CpuQuota: 25000, CpuPeriod: 100000}
+	if err := e.r.UpdateContainerResources(ctx, cid, update); err != nil {
+		t.Fatalf("UpdateContainerResources: %v", err)
+	}
+	for file, want := range map[string]string{
+		"memory/memory.limit_in_bytes": "100663296",
+		"cpu/cpu.shares":               "256",
+		"cpu/cpu.cfs_quota_us":         "25000",
+	} {
+		ctrl, name, _ := strings.Cut(file, "/")
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, cg, name))
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("after update: %s: %q, %v; want %s", file, b, err, want)
+		}
+	}
+	st, err := e.r.ContainerStatus(ctx, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.GetResources().GetLinux(); got.GetMemoryLimitInBytes() != 96<<20 || got.GetCpuShares() != 256 || got.GetCpuQuota() != 25000 || st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("status after update: %v, resources %v", st.State, got)
+	}
+
 	hog := containerConfig("hog", "tail", "/dev/zero")
 	hog.Linux = &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 24 << 20}}
 	hid := e.start(sid, pod, hog)
-	st := waitState(t, e.r, hid, runtimeapi.ContainerState_CONTAINER_EXITED, 30*time.Second)
+	st = waitState(t, e.r, hid, runtimeapi.ContainerState_CONTAINER_EXITED, 30*time.Second)
 	if st.Reason != "OOMKilled" || st.ExitCode != 137 {
 		t.Errorf("hog: reason %q exit %d, want OOMKilled 137", st.Reason, st.ExitCode)
 	}
