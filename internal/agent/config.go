@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/kubectl/pkg/util/qos"
 )
 
 // PodLogDir returns where a pod's container logs go: LOGROOT/<ns>_<name>_<uid>.
@@ -208,3 +209,37 @@ func securityContext(pod *corev1.Pod, c *corev1.Container) *runtimeapi.LinuxCont
 
 // describe returns "namespace/name" of a pod, for messages.
 func describe(pod *corev1.Pod) string { return fmt.Sprintf("%s/%s", pod.Namespace, pod.Name) }
+
+// oomScoreAdj is the OOM score adjustment of a container's processes, as upstream's
+// kubelet sets it: node-critical and Guaranteed pods -997, BestEffort 1000, and
+// Burstable by the share of the node's memory the container requests (between 3 and
+// 999; a sidecar no higher than the pod's regular container that requests least).
+func oomScoreAdj(pod *corev1.Pod, c *corev1.Container, memCapacity int64) int64 {
+	const guaranteed, bestEffort = -997, 1000
+	class := pod.Status.QOSClass
+	if class == "" {
+		class = qos.GetPodQOS(pod)
+	}
+	switch {
+	case pod.Spec.PriorityClassName == "system-node-critical", class == corev1.PodQOSGuaranteed:
+		return guaranteed
+	case class == corev1.PodQOSBestEffort, memCapacity <= 0:
+		return bestEffort
+	}
+	score := func(req int64) int64 { return 1000 - 1000*req/memCapacity }
+	adj := score(c.Resources.Requests.Memory().Value())
+	if isSidecar(c) && isInit(pod, c) && len(pod.Spec.Containers) > 0 {
+		least := pod.Spec.Containers[0].Resources.Requests.Memory().Value()
+		for i := range pod.Spec.Containers[1:] {
+			least = min(least, pod.Spec.Containers[i+1].Resources.Requests.Memory().Value())
+		}
+		adj = min(adj, score(least))
+	}
+	switch {
+	case adj < 1000+guaranteed:
+		return 1000 + guaranteed
+	case adj == bestEffort:
+		return bestEffort - 1
+	}
+	return adj
+}

@@ -523,6 +523,10 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 	}
 	cfg, err := containerConfig(pod, c, s, env, mounts)
 	if err == nil {
+		mem := a.src.allocatable[corev1.ResourceMemory]
+		cfg.Linux.Resources.OomScoreAdj = oomScoreAdj(pod, c, mem.Value())
+	}
+	if err == nil {
 		err = w.shareTargetPID(ctx, pod, c.Name, cfg)
 	}
 	if err != nil {

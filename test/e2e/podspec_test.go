@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // TestPodSpecFeatures runs one pod with what a pod spec offers besides containers:
@@ -114,6 +116,8 @@ spec:
 		t.Errorf("get pod (app and the sidecar ready):\n%s", out)
 	}
 
+	checkResize(t, c)
+
 	// exec through SPDY, as kubectl 1.27 speaks it.
 	old := "/usr/lib/google-cloud-sdk/bin/kubectl.1.27"
 	if _, err := os.Stat(old); err == nil {
@@ -122,4 +126,63 @@ spec:
 			t.Errorf("kubectl 1.27 exec: %v %q", err, out)
 		}
 	}
+}
+
+// checkResize resizes a running container in place through the resize subresource, as
+// `kubectl patch --subresource resize` does, and checks the new limits in its cgroup
+// and its status, with the same process still running; a resize that would change the
+// pod's QoS class is refused.
+func checkResize(t *testing.T, c *cluster) {
+	t.Helper()
+	manifest := `apiVersion: v1
+kind: Pod
+metadata:
+  name: resizable
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "3600"]
+    resources:
+      requests: {cpu: 20m, memory: 35Mi}
+      limits: {cpu: 30m, memory: 45Mi}
+`
+	if _, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	before := c.waitRunning("resizable")
+	// cgroup v2 names the files cpu.max and memory.max; v1 has a directory per controller.
+	limits := "cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.limit_in_bytes"
+	if out := c.mustKubectl("exec", "resizable", "--", "sh", "-c", limits); !strings.Contains(out, "3000") || !strings.Contains(out, "47185920") {
+		t.Errorf("limits before the resize: %q, want a quota of 3000 and 47185920 bytes", out)
+	}
+
+	patch := `{"spec":{"containers":[{"name":"app","image":"nginx","resources":{"requests":{"cpu":"25m"},"limits":{"cpu":"50m","memory":"64Mi"}}}]}}`
+	c.mustKubectl("patch", "pod", "resizable", "--subresource", "resize", "--patch", patch)
+	waitFor(t, one(c.client(), "pods", "default", "resizable"), "resize applied", func(p *corev1.Pod, ok bool) bool {
+		if !ok || p.Status.ObservedGeneration != p.Generation || len(p.Status.ContainerStatuses) != 1 {
+			return false
+		}
+		r := p.Status.ContainerStatuses[0].Resources
+		return r != nil && r.Limits.Cpu().String() == "50m" && r.Limits.Memory().String() == "64Mi"
+	})
+	after := c.waitRunning("resizable")
+	cs, old := after.Status.ContainerStatuses[0], before.Status.ContainerStatuses[0]
+	if cs.ContainerID != old.ContainerID || cs.RestartCount != 0 || after.Spec.Containers[0].Image != "busybox" || after.Generation != before.Generation+1 {
+		t.Errorf("after the resize: container %s (was %s), restarts %d, image %s, generation %d (was %d)",
+			cs.ContainerID, old.ContainerID, cs.RestartCount, after.Spec.Containers[0].Image, after.Generation, before.Generation)
+	}
+	if cs.AllocatedResources.Cpu().String() != "25m" || cs.Resources.Requests.Cpu().String() != "25m" {
+		t.Errorf("status after the resize: allocated %v, resources %v", cs.AllocatedResources, cs.Resources)
+	}
+	if out := c.mustKubectl("exec", "resizable", "--", "sh", "-c", limits); !strings.Contains(out, "5000") || !strings.Contains(out, "67108864") {
+		t.Errorf("limits after the resize: %q, want a quota of 5000 and 67108864 bytes", out)
+	}
+
+	guaranteed := `{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"50m","memory":"64Mi"}}}]}}`
+	_, errOut, err := c.kubectl("patch", "pod", "resizable", "--subresource", "resize", "--patch", guaranteed)
+	if err == nil || !strings.Contains(errOut, "Pod QOS Class may not change as a result of resizing") {
+		t.Errorf("resize to Guaranteed: %v %s", err, errOut)
+	}
+	c.mustKubectl("delete", "pod", "resizable", "--grace-period=1")
 }
