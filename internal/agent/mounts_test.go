@@ -34,7 +34,7 @@ func TestSubPathExpr(t *testing.T) {
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			c := &corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPathExpr: tc.expr}}}
-			mounts, err := containerMounts(c, map[string]string{"v": vol}, vars, "", "")
+			mounts, err := containerMounts(c, map[string]string{"v": vol}, nil, vars, "", "")
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("error %v, want %q", err, tc.err)

@@ -61,6 +61,9 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 	}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
+		if v.Image != nil {
+			continue // the runtime mounts the image itself (see imageVolumes)
+		}
 		if v.HostPath != nil {
 			if err := hostPathCheck(v.HostPath); err != nil {
 				return nil, err
@@ -369,13 +372,32 @@ func tearDownPodDir(dir string) error {
 // A subPathExpr is expanded with the container's environment vars; a subPath that is
 // absolute or steps out with ".." is refused, as upstream does. The pod's hosts file,
 // when there is one, is the container's /etc/hosts unless a volume is mounted there.
-func containerMounts(c *corev1.Container, volumes map[string]string, vars map[string]string, terminationLog, hostsFile string) ([]*runtimeapi.Mount, error) {
+// imageVolumes returns the image volumes of a pod: the reference and pull policy of
+// each, by volume name.
+func imageVolumes(pod *corev1.Pod) map[string]*corev1.ImageVolumeSource {
+	out := map[string]*corev1.ImageVolumeSource{}
+	for i := range pod.Spec.Volumes {
+		if v := &pod.Spec.Volumes[i]; v.Image != nil {
+			out[v.Name] = v.Image
+		}
+	}
+	return out
+}
+
+// containerMounts returns the runtime mounts of a container: its volume mounts (the
+// host path of each volume in volumes; an image volume, in images, is a read-only
+// mount of the image that the runtime makes), /etc/hosts and the termination log.
+func containerMounts(c *corev1.Container, volumes map[string]string, images map[string]*corev1.ImageVolumeSource, vars map[string]string, terminationLog, hostsFile string) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
 	if _, err := os.Stat(hostsFile); hostsFile != "" && err == nil &&
 		!slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return filepath.Clean(vm.MountPath) == "/etc/hosts" }) {
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hostsFile})
 	}
 	for _, vm := range c.VolumeMounts {
+		if img, ok := images[vm.Name]; ok {
+			out = append(out, &runtimeapi.Mount{ContainerPath: vm.MountPath, Image: &runtimeapi.ImageSpec{Image: img.Reference}, Readonly: true})
+			continue
+		}
 		host, ok := volumes[vm.Name]
 		if !ok {
 			return nil, &configError{msg: fmt.Sprintf("volume %q not found", vm.Name)}

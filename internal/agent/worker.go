@@ -516,7 +516,15 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false
 	}
-	mounts, err := containerMounts(c, volumes, envMap(env), a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt), a.dirs.hostsFile(string(pod.UID)))
+	images := imageVolumes(pod)
+	for _, vm := range c.VolumeMounts {
+		if img, ok := images[vm.Name]; ok {
+			if again, ok := w.ensureImage(ctx, pod, &corev1.Container{Name: c.Name, Image: img.Reference, ImagePullPolicy: img.PullPolicy}); !ok {
+				return again, false
+			}
+		}
+	}
+	mounts, err := containerMounts(c, volumes, images, envMap(env), a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt), a.dirs.hostsFile(string(pod.UID)))
 	if err != nil {
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false

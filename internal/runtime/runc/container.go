@@ -37,6 +37,74 @@ type containerMeta struct {
 	CreatedAt   int64           `json:"createdAt"`
 	StopSignal  int             `json:"stopSignal"`
 	CgroupsPath string          `json:"cgroupsPath"`
+	// ImageVolumes counts the container's image volumes: snapshots ID-img0, ID-img1...
+	ImageVolumes int `json:"imageVolumes,omitempty"`
+}
+
+func countImageMounts(mounts []*runtimeapi.Mount) int {
+	n := 0
+	for _, m := range mounts {
+		if m.GetImage().GetImage() != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// imageVolumeKey is the snapshot key of a container's nth image volume.
+func imageVolumeKey(id string, n int) string { return fmt.Sprintf("%s-img%d", id, n) }
+
+// removeSnapshots removes a container's rootfs snapshot and those of its image volumes.
+func (r *Runtime) removeSnapshots(ctx context.Context, id string, imageVolumes int) error {
+	errs := []error{r.cfg.Images.RemoveSnapshot(ctx, id)}
+	for n := range imageVolumes {
+		errs = append(errs, r.cfg.Images.RemoveSnapshot(ctx, imageVolumeKey(id, n)))
+	}
+	return errors.Join(errs...)
+}
+
+// mountImageVolumes mounts, read-only below the container's bundle, a snapshot of the
+// image of each image mount (CRI's Mount.image), and returns the mounts with those
+// directories as host paths.
+func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, mounts []*runtimeapi.Mount) ([]*runtimeapi.Mount, error) {
+	out := make([]*runtimeapi.Mount, 0, len(mounts))
+	n := 0
+	for _, m := range mounts {
+		if m.GetImage().GetImage() == "" {
+			out = append(out, m)
+			continue
+		}
+		img, err := r.cfg.Images.ImageStatus(ctx, m.GetImage())
+		if err != nil {
+			return nil, fmt.Errorf("image volume at %s: %w", m.GetContainerPath(), err)
+		}
+		if img == nil {
+			return nil, fmt.Errorf("image volume at %s: image %s: %w", m.GetContainerPath(), m.GetImage().GetImage(), runtime.ErrNotFound)
+		}
+		snap, err := r.cfg.Images.Prepare(ctx, img.GetId(), imageVolumeKey(id, n))
+		if err != nil {
+			return nil, fmt.Errorf("image volume at %s: %w", m.GetContainerPath(), err)
+		}
+		target := filepath.Join(dir, "images", strconv.Itoa(n))
+		n++
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return nil, err
+		}
+		if err := unix.Mount(snap.Source, target, snap.Type, unix.MS_RDONLY, strings.Join(snap.Options, ",")); err != nil {
+			return nil, fmt.Errorf("image volume at %s: mounting the image: %w", m.GetContainerPath(), err)
+		}
+		host := target
+		if sub := m.GetImageSubPath(); sub != "" {
+			if !filepath.IsLocal(sub) {
+				return nil, fmt.Errorf("image volume at %s: sub path %q is not inside the image", m.GetContainerPath(), sub)
+			}
+			host = filepath.Join(target, sub)
+		}
+		vm := proto.Clone(m).(*runtimeapi.Mount)
+		vm.HostPath, vm.Image, vm.ImageSubPath, vm.Readonly = host, nil, "", true
+		out = append(out, vm)
+	}
+	return out, nil
 }
 
 // container is one container; all its fields are immutable.
@@ -133,7 +201,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 			}
 			unmountAll(dir)
 			if snapshot {
-				r.cfg.Images.RemoveSnapshot(cctx, id)
+				r.removeSnapshots(cctx, id, countImageMounts(config.GetMounts()))
 			}
 			removeCgroup(r.hierarchies, meta.CgroupParent+"/"+id, false)
 			os.RemoveAll(dir)
@@ -156,6 +224,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		meta: containerMeta{
 			ID: id, SandboxID: sandboxID, Config: cfgJSON, ImageRef: img.GetId(), LogPath: logPath,
 			CreatedAt: time.Now().UnixNano(), StopSignal: sig, CgroupsPath: meta.CgroupParent + "/" + id,
+			ImageVolumes: countImageMounts(config.GetMounts()),
 		},
 	}
 
@@ -177,13 +246,23 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		return "", fmt.Errorf("mounting the rootfs: %w", err)
 	}
 
+	mounts, err := r.mountImageVolumes(ctx, id, dir, config.GetMounts())
+	if err != nil {
+		return "", err
+	}
+	specConfig := config
+	if c.meta.ImageVolumes > 0 {
+		specConfig = proto.Clone(config).(*runtimeapi.ContainerConfig)
+		specConfig.Mounts = mounts
+	}
+
 	sc := config.GetLinux().GetSecurityContext()
 	user, err := lookupUser(rootfs, sc, imgCfg.Config.User)
 	if err != nil {
 		return "", err
 	}
 	in := specInput{
-		Config:       config,
+		Config:       specConfig,
 		Sandbox:      sandboxConfig,
 		Image:        imgCfg.Config,
 		User:         user,
@@ -225,7 +304,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 	}
 	in.Devices = append(in.Devices, devs...)
 	in.DeviceRules = rules
-	for _, mnt := range config.GetMounts() {
+	for _, mnt := range mounts {
 		if mnt.GetHostPath() == "" {
 			return "", fmt.Errorf("mount at %s has no host path", mnt.GetContainerPath())
 		}
@@ -495,7 +574,7 @@ func (r *Runtime) removeContainerLocked(ctx context.Context, sb *sandbox, c *con
 	if err := unmountAll(c.dir); err != nil {
 		return fmt.Errorf("removing container %s: %w", c.id, err)
 	}
-	if err := r.cfg.Images.RemoveSnapshot(ctx, c.id); err != nil {
+	if err := r.removeSnapshots(ctx, c.id, c.meta.ImageVolumes); err != nil {
 		return fmt.Errorf("removing container %s: %w", c.id, err)
 	}
 	if err := removeCgroup(r.hierarchies, c.meta.CgroupsPath, false); err != nil {

@@ -768,3 +768,41 @@ func TestCreateContainerFailures(t *testing.T) {
 	}
 	e.assertRemoved(facts)
 }
+
+// TestImageVolume mounts an image into a container read-only (CRI's Mount.image), and
+// checks that its snapshot goes with the container.
+func TestImageVolume(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("image-volume")
+	facts := e.facts(sid)
+	cfg := containerConfig("reader", "sh", "-c", "ls /img/bin/busybox && if touch /img/new 2>/dev/null; then echo writable; else echo read-only; fi")
+	cfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/img", Image: &runtimeapi.ImageSpec{Image: "busybox"}}}
+	cid := e.start(sid, pod, cfg)
+	st := waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_EXITED, 15*time.Second)
+	out, _ := os.ReadFile(st.LogPath)
+	for _, want := range []string{"stdout F /img/bin/busybox\n", "stdout F read-only\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if n := e.images.snapshotCount(); n != 2 {
+		t.Errorf("%d snapshots, want the rootfs and the image volume", n)
+	}
+	if err := e.r.RemoveContainer(ctx, cid); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.images.snapshotCount(); n != 0 {
+		t.Errorf("%d snapshots left after the container was removed", n)
+	}
+
+	missing := containerConfig("missing", "true")
+	missing.Mounts = []*runtimeapi.Mount{{ContainerPath: "/img", Image: &runtimeapi.ImageSpec{Image: "absent"}}}
+	if _, err := e.r.CreateContainer(ctx, sid, missing, pod); err == nil || !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("image volume of an absent image: %v", err)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	e.assertRemoved(facts)
+}

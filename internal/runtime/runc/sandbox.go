@@ -426,7 +426,11 @@ func (r *Runtime) destroySandbox(ctx context.Context, sb *sandbox) error {
 	// Snapshots of containers whose creation a crash cut short.
 	entries, _ := os.ReadDir(filepath.Join(sb.dir, shimproto.ContainersDir))
 	for _, e := range entries {
-		if err := r.cfg.Images.RemoveSnapshot(ctx, e.Name()); err != nil {
+		images := 0
+		if c, err := loadContainer(filepath.Join(sb.dir, shimproto.ContainersDir, e.Name())); err == nil {
+			images = c.meta.ImageVolumes
+		}
+		if err := r.removeSnapshots(ctx, e.Name(), images); err != nil {
 			errs = append(errs, err)
 		}
 	}
