@@ -52,6 +52,8 @@ spec:
     emptyDir: {medium: Memory}
   - name: shared
     emptyDir: {}
+  - name: tools
+    image: {reference: busybox, pullPolicy: IfNotPresent}
   initContainers:
   - name: prepare
     image: busybox
@@ -90,6 +92,7 @@ spec:
     - {name: info, mountPath: /etc/info}
     - {name: scratch, mountPath: /scratch}
     - {name: shared, mountPath: /shared}
+    - {name: tools, mountPath: /tools}
 `
 	if _, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
 		t.Fatalf("apply: %v %s", err, errOut)
@@ -111,6 +114,8 @@ spec:
 	check("cat /shared/init.txt /shared/sidecar.txt", "prepared\nhelper-running")
 	check("id -u; id -g", "65534\n65534")
 	check("grep ' /scratch ' /proc/mounts", "tmpfs")
+	check("ls /tools/bin/busybox", "/tools/bin/busybox")
+	check("touch /tools/x 2>/dev/null || echo refused", "refused")
 	out := c.mustKubectl("get", "pod", "features")
 	if !strings.Contains(out, "2/2") || !strings.Contains(out, "Running") {
 		t.Errorf("get pod (app and the sidecar ready):\n%s", out)
