@@ -103,7 +103,7 @@ func New(cfg Config) *Agent {
 	cfg.Info.Name = cfg.NodeName
 	return &Agent{
 		cfg:          cfg,
-		planner:      NewPlanner(cfg.Clock, cfg.BackOffBase, cfg.BackOffMax),
+		planner:      newPlanner(cfg),
 		imageBackOff: flowcontrol.NewFakeBackOff(cfg.BackOffBase, cfg.BackOffMax, cfg.Clock),
 		dirs:         podDirs{root: cfg.DataDir},
 		src:          objectSource{client: cfg.Client, allocatable: cfg.Info.capacity()},
@@ -265,4 +265,11 @@ func (a *Agent) relist(ctx context.Context) {
 	}
 	a.planner.backOff.GC()
 	a.imageBackOff.GC()
+}
+
+// newPlanner returns the agent's planner, which knows the node's allocatable resources.
+func newPlanner(cfg Config) *Planner {
+	pl := NewPlanner(cfg.Clock, cfg.BackOffBase, cfg.BackOffMax)
+	pl.Allocatable = cfg.Info.capacity()
+	return pl
 }

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/flowcontrol"
+	resourcehelper "k8s.io/component-helpers/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/clock"
 )
@@ -26,6 +27,9 @@ type Plan struct {
 	Kill []Kill
 	// Resize changes running containers' cgroup limits in place.
 	Resize []Resize
+	// ResizePending, when set, is why a resize of the pod's resources is not carried
+	// out (Infeasible: the node could never fit the new requests).
+	ResizePending *Waiting
 	// Start starts containers, in order.
 	Start []Start
 	// Waiting says, by container name, why a container that should run does not run
@@ -64,6 +68,9 @@ type Waiting struct {
 type Planner struct {
 	clock   clock.Clock
 	backOff *flowcontrol.Backoff
+	// Allocatable is the node's allocatable resources; a resize whose requests exceed
+	// them is Infeasible. Nil lets every resize through.
+	Allocatable corev1.ResourceList
 }
 
 // RestartBackOffReset is how long a container must run before its back-off starts over.
@@ -133,10 +140,10 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 			return plan
 		case cur.Running():
 			if !sidecar {
-				checkResized(&plan, c, cur, true)
+				pl.checkResized(&plan, pod, c, cur, true)
 				return plan // wait for it to finish
 			}
-			pl.checkChanged(&plan, c, cur, false)
+			pl.checkChanged(&plan, pod, c, cur, false)
 			if cur.Unstarted {
 				return plan // what follows a sidecar waits until it has started
 			}
@@ -169,7 +176,7 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 		case cur == nil:
 			plan.Start = append(plan.Start, Start{Spec: c})
 		case cur.Running():
-			pl.checkChanged(&plan, c, cur, false)
+			pl.checkChanged(&plan, pod, c, cur, false)
 		case cur.Exited():
 			if shouldRestart(pod.Spec.RestartPolicy, cur.ExitCode) {
 				pl.restartOrWait(&plan, pod, c, cur, false)
@@ -183,9 +190,9 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 
 // checkChanged replaces a running container whose spec changed, and resizes one whose
 // resources changed.
-func (pl *Planner) checkChanged(plan *Plan, c *corev1.Container, cur *ContainerState, init bool) {
+func (pl *Planner) checkChanged(plan *Plan, pod *corev1.Pod, c *corev1.Container, cur *ContainerState, init bool) {
 	if cur.Hash == "" || cur.Hash == HashContainer(c) {
-		checkResized(plan, c, cur, init)
+		pl.checkResized(plan, pod, c, cur, init)
 		return
 	}
 	plan.Kill = append(plan.Kill, Kill{Container: cur, Message: fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)})
@@ -195,8 +202,9 @@ func (pl *Planner) checkChanged(plan *Plan, c *corev1.Container, cur *ContainerS
 // checkResized compares a running container's cgroup limits with what its resources
 // ask for now (an in-place resize). A change is applied in place, unless the resize
 // policy of a resource that changed is RestartContainer: then the container restarts
-// with the new limits, as upstream's kubelet does.
-func checkResized(plan *Plan, c *corev1.Container, cur *ContainerState, init bool) {
+// with the new limits, as upstream's kubelet does. A resize the node cannot fit is not
+// carried out: the plan says why in ResizePending.
+func (pl *Planner) checkResized(plan *Plan, pod *corev1.Pod, c *corev1.Container, cur *ContainerState, init bool) {
 	have := cur.Resources
 	if have == nil {
 		return
@@ -207,12 +215,38 @@ func checkResized(plan *Plan, c *corev1.Container, cur *ContainerState, init boo
 	if !cpu && !mem {
 		return
 	}
+	if plan.ResizePending == nil {
+		plan.ResizePending = pl.infeasible(pod)
+	}
+	if plan.ResizePending != nil {
+		return
+	}
 	if (cpu && resizeRestarts(c, corev1.ResourceCPU)) || (mem && resizeRestarts(c, corev1.ResourceMemory)) {
 		plan.Kill = append(plan.Kill, Kill{Container: cur, Message: fmt.Sprintf("Container %s resize requires restart", c.Name)})
 		plan.Start = append(plan.Start, Start{Spec: c, Init: init, Attempt: cur.Attempt + 1})
 		return
 	}
 	plan.Resize = append(plan.Resize, Resize{Container: cur, Resources: want})
+}
+
+// infeasible says why the node can never run pod with its current requests (cpu in
+// millicores, memory in bytes, as upstream's message gives them), or nil.
+func (pl *Planner) infeasible(pod *corev1.Pod) *Waiting {
+	if pl.Allocatable == nil {
+		return nil
+	}
+	reqs := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		want, have := reqs[name], pl.Allocatable[name]
+		w, h := want.Value(), have.Value()
+		if name == corev1.ResourceCPU {
+			w, h = want.MilliValue(), have.MilliValue()
+		}
+		if w > h {
+			return &Waiting{Reason: corev1.PodReasonInfeasible, Message: fmt.Sprintf("Node didn't have enough capacity: %s, requested: %d, capacity: %d", name, w, h)}
+		}
+	}
+	return nil
 }
 
 // resizeRestarts reports whether c's resize policy restarts it when resource changes

@@ -245,3 +245,27 @@ func TestPlanResizesInPlace(t *testing.T) {
 		t.Fatalf("memory resize with a memory restart policy: %+v", plan)
 	}
 }
+
+// TestPlanInfeasibleResize: a resize whose requests exceed the node's allocatable
+// resources is not carried out, and the plan says why in upstream's words.
+func TestPlanInfeasibleResize(t *testing.T) {
+	pl := NewPlanner(clocktesting.NewFakeClock(t0), 10*time.Second, 300*time.Second)
+	pl.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")}
+	pod := testPod(corev1.RestartPolicyAlways, nil, "a")
+	c := &pod.Spec.Containers[0]
+	c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	cur := running("a", 0)
+	cur.Hash, cur.Resources = HashContainer(c), resources(c)
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}}
+
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("3")
+	plan := pl.Plan(pod, rp)
+	want := Waiting{Reason: "Infeasible", Message: "Node didn't have enough capacity: cpu, requested: 3000, capacity: 2000"}
+	if len(plan.Resize)+len(plan.Kill) != 0 || plan.ResizePending == nil || *plan.ResizePending != want {
+		t.Fatalf("infeasible resize: resize %v kill %v pending %+v", plan.Resize, plan.Kill, plan.ResizePending)
+	}
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("1500m")
+	if plan := pl.Plan(pod, rp); len(plan.Resize) != 1 || plan.ResizePending != nil {
+		t.Fatalf("feasible resize: %+v", plan)
+	}
+}

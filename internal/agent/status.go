@@ -37,6 +37,9 @@ type StatusInput struct {
 	// ResizeError, when set, is why an in-place resize could not be applied: the pod
 	// has a PodResizeInProgress condition with reason Error saying so.
 	ResizeError string
+	// ResizePending, when set, is why a resize is not carried out: the pod has a
+	// PodResizePending condition saying so, and keeps its allocated resources.
+	ResizePending *Waiting
 }
 
 // ComputeStatus returns the status a pod should have, as upstream's kubelet computes it:
@@ -132,6 +135,9 @@ func ComputeStatus(in StatusInput) corev1.PodStatus {
 		conds = append(conds, cond(corev1.ContainersReady, false, "ContainersNotReady", msg), cond(corev1.PodReady, false, "ContainersNotReady", msg))
 	}
 	conds = append(conds, cond(corev1.PodScheduled, true, "", ""))
+	if p := in.ResizePending; p != nil && !completed {
+		conds = append(conds, cond(corev1.PodResizePending, true, p.Reason, p.Message))
+	}
 	if in.ResizeError != "" && !completed {
 		conds = append(conds, cond(corev1.PodResizeInProgress, true, corev1.PodReasonError, in.ResizeError))
 	}
@@ -226,6 +232,10 @@ func condOrder(t corev1.PodConditionType) int {
 // not been applied, the ones reported before.
 func setResources(cs *corev1.ContainerStatus, in StatusInput, c *corev1.Container) {
 	cs.AllocatedResources = copyResourceList(c.Resources.Requests)
+	old := oldStatus(in.Pod, c.Name)
+	if in.ResizePending != nil && old != nil && old.ContainerID == cs.ContainerID {
+		cs.AllocatedResources = copyResourceList(old.AllocatedResources) // not admitted
+	}
 	cur := in.RP.latest(c.Name)
 	if cur == nil || !cur.Running() || cs.State.Running == nil {
 		return
@@ -234,15 +244,25 @@ func setResources(cs *corev1.ContainerStatus, in StatusInput, c *corev1.Containe
 	if have := cur.Resources; have != nil {
 		want := resources(c)
 		if have.CpuShares != want.CpuShares || have.CpuQuota != want.CpuQuota || have.MemoryLimitInBytes != want.MemoryLimitInBytes {
-			for _, old := range append(append([]corev1.ContainerStatus{}, in.Pod.Status.InitContainerStatuses...), in.Pod.Status.ContainerStatuses...) {
-				if old.Name == c.Name && old.ContainerID == cs.ContainerID && old.Resources != nil {
-					cs.Resources = old.Resources.DeepCopy()
-					return
-				}
+			if old != nil && old.ContainerID == cs.ContainerID && old.Resources != nil {
+				cs.Resources = old.Resources.DeepCopy()
+				return
 			}
 		}
 	}
 	cs.Resources = spec
+}
+
+// oldStatus returns the status a container had in pod's stored status, or nil.
+func oldStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
 }
 
 func copyResourceList(l corev1.ResourceList) corev1.ResourceList {

@@ -233,4 +233,21 @@ func TestStatusResources(t *testing.T) {
 	if cs.Resources.Requests.Cpu().String() != "1m" || cs.Resources.Limits.Cpu().String() != "5m" {
 		t.Errorf("equivalent resize: resources %v", cs.Resources)
 	}
+
+	// A resize the node cannot fit: PodResizePending, and the allocation stays.
+	p.Status = ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0})
+	c.Resources.Requests[corev1.ResourceCPU] = resource.MustParse("64")
+	st = ComputeStatus(StatusInput{Pod: p, RP: rp, Now: t0, ResizePending: &Waiting{Reason: "Infeasible", Message: "no room"}})
+	if got := st.ContainerStatuses[0].AllocatedResources.Cpu().String(); got != "1m" {
+		t.Errorf("pending resize: allocated cpu %s, want the 1m allocated before", got)
+	}
+	var pending *corev1.PodCondition
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == corev1.PodResizePending {
+			pending = &st.Conditions[i]
+		}
+	}
+	if pending == nil || pending.Reason != "Infeasible" || pending.Message != "no room" {
+		t.Errorf("PodResizePending = %+v", pending)
+	}
 }

@@ -41,8 +41,10 @@ type worker struct {
 	// failedRuns holds, by container name, the last run whose process could not
 	// start; the runtime keeps no record of it.
 	failedRuns map[string]*ContainerState
-	// resizeErr is why the last in-place resize failed ("" when it did not).
-	resizeErr string
+	// resizeErr is why the last in-place resize failed ("" when it did not), and
+	// resizePending why the last plan did not carry one out.
+	resizeErr     string
+	resizePending *Waiting
 	// volumesAt is when refreshVolumes last wrote the pod's volumes.
 	volumesAt time.Time
 	// term is the pod's termination, once it was seen deleted.
@@ -241,6 +243,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	if failure != nil {
 		plan = Plan{KillPod: anyRunning(rp)}
 	}
+	w.resizePending = plan.ResizePending
 	retry := w.execute(ctx, pod, rp, plan)
 	if deadlineIn > 0 && (retry == 0 || deadlineIn < retry) {
 		retry = deadlineIn
@@ -861,7 +864,8 @@ func (w *worker) backOffEvent(pod *corev1.Pod, name string, wt Waiting) {
 // set, is why the agent failed the pod.
 func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, waiting map[string]Waiting, ready, started map[string]bool, terminal bool, failure *Waiting) {
 	st := ComputeStatus(StatusInput{Pod: pod, RP: rp, Waiting: waiting, Ready: ready, Started: started,
-		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now(), Terminal: terminal, Failure: failure, ResizeError: w.resizeErr})
+		HostIP: w.a.cfg.Info.InternalIP, Now: w.a.cfg.Clock.Now(), Terminal: terminal, Failure: failure,
+		ResizeError: w.resizeErr, ResizePending: w.resizePending})
 	if equality.Semantic.DeepEqual(st, pod.Status) {
 		return
 	}

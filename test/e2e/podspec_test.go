@@ -189,5 +189,24 @@ spec:
 	if err == nil || !strings.Contains(errOut, "Pod QOS Class may not change as a result of resizing") {
 		t.Errorf("resize to Guaranteed: %v %s", err, errOut)
 	}
+	huge := `{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"1000"},"limits":{"cpu":"1000"}}}]}}`
+	c.mustKubectl("patch", "pod", "resizable", "--subresource", "resize", "--patch", huge)
+	waitFor(t, one(c.client(), "pods", "default", "resizable"), "resize found infeasible", func(p *corev1.Pod, ok bool) bool {
+		for _, cond := range ok2conds(p, ok) {
+			if cond.Type == corev1.PodResizePending && cond.Reason == corev1.PodReasonInfeasible &&
+				strings.HasPrefix(cond.Message, "Node didn't have enough capacity: cpu, requested: 1000000, capacity: ") {
+				return true
+			}
+		}
+		return false
+	})
 	c.mustKubectl("delete", "pod", "resizable", "--grace-period=1")
+}
+
+// ok2conds returns the conditions of a pod that exists.
+func ok2conds(p *corev1.Pod, ok bool) []corev1.PodCondition {
+	if !ok {
+		return nil
+	}
+	return p.Status.Conditions
 }
