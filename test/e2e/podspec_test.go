@@ -192,7 +192,7 @@ spec:
 	huge := `{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"1000"},"limits":{"cpu":"1000"}}}]}}`
 	c.mustKubectl("patch", "pod", "resizable", "--subresource", "resize", "--patch", huge)
 	waitFor(t, one(c.client(), "pods", "default", "resizable"), "resize found infeasible", func(p *corev1.Pod, ok bool) bool {
-		for _, cond := range ok2conds(p, ok) {
+		for _, cond := range conditionsOf(p, ok) {
 			if cond.Type == corev1.PodResizePending && cond.Reason == corev1.PodReasonInfeasible &&
 				strings.HasPrefix(cond.Message, "Node didn't have enough capacity: cpu, requested: 1000000, capacity: ") {
 				return true
@@ -203,8 +203,8 @@ spec:
 	c.mustKubectl("delete", "pod", "resizable", "--grace-period=1")
 }
 
-// ok2conds returns the conditions of a pod that exists.
-func ok2conds(p *corev1.Pod, ok bool) []corev1.PodCondition {
+// conditionsOf returns the conditions of a pod that exists.
+func conditionsOf(p *corev1.Pod, ok bool) []corev1.PodCondition {
 	if !ok {
 		return nil
 	}
