@@ -10,7 +10,8 @@
 #   pause    registry.k8s.io/pause:3.10.2: upstream's pause.c from that module, static.
 #   nginx    registry.k8s.io/e2e-test-images/nginx:1.27.0-2 and 1.28.0-2: Debian's nginx
 #            on the same userland, serving / on port 80.
-#   kitten, nautilus  (1.8): agnhost's test-webserver serving their picture and data.json.
+#   kitten, nautilus  (1.8): agnhost's test-webserver serving their picture and data.json,
+#            with an /etc/os-release naming Alpine as upstream's.
 #   nonroot  registry.k8s.io/e2e-test-images/nonroot:1.5: the agnhost userland as user 1234.
 #   nonewprivs  (1.4): busybox with upstream's setuid nnp program.
 # Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, nnp and mkimage; MODDIR is the
@@ -107,11 +108,15 @@ build_nginx() {
 }
 
 # webpictures NAME: agnhost's test-webserver (it serves its working directory) with the
-# picture and data.json of upstream's image NAME.
+# picture and data.json of upstream's image NAME. Upstream builds these on agnhost's
+# Alpine 3.21 base, and the ImageVolume spec reads the image's /etc/os-release to check
+# that the mounted image is the one named, so the stand-in carries Alpine's fields.
 webpictures() {
   local r=$WORK/$1
-  mkdir -p "$r"
+  mkdir -p "$r/etc"
   cp "$MOD/test/images/$1/html/"* "$r/"
+  printf '%s\n' 'NAME="Alpine Linux"' 'ID=alpine' 'VERSION_ID=3.21.3' 'PRETTY_NAME="Alpine Linux v3.21"' \
+    'HOME_URL="https://alpinelinux.org/"' >"$r/etc/os-release"
   tar --numeric-owner -C "$r" -cf "$WORK/$1.layer.tar" .
   "$BIN/mkimage" -base "$OUT/agnhost.tar" -rootfs "$WORK/$1.layer.tar" -o "$OUT/$1.tar" -ref "$E2E/$1:1.8" \
     -entrypoint /agnhost -cmd test-webserver -port 80/tcp

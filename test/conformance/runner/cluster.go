@@ -22,12 +22,14 @@ import (
 // cluster is the podium server the runner started.
 type cluster struct {
 	bin        string
+	root       string // holds dataDir, the registry's blobs and registries.yaml
 	dataDir    string
 	kubeconfig string
 	keep       bool
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	log        *os.File
+	registry   *localRegistry
 }
 
 // startCluster imports the images into a new data directory and starts `podium server`
@@ -35,12 +37,21 @@ type cluster struct {
 // once the node is Ready.
 func startCluster(ctx context.Context, o options, images []string) (*cluster, error) {
 	// The first node of a fresh cluster gets the first /24 of the default cluster CIDR.
-	dataDir, err := os.MkdirTemp("", "podium-conformance-")
+	root, err := os.MkdirTemp("", "podium-conformance-")
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{bin: o.podiumBin, dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"), keep: o.keep}
+	dataDir := filepath.Join(root, "data")
+	c := &cluster{bin: o.podiumBin, root: root, dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"), keep: o.keep}
 	fmt.Printf("starting podium server in %s\n", dataDir)
+	// The node reads registries.yaml beside its data directory.
+	if c.registry, err = startRegistry(ctx, filepath.Join(root, "registry"), images); err == nil {
+		err = c.registry.writeMirrors(filepath.Join(root, "registries.yaml"))
+	}
+	if err != nil {
+		c.remove()
+		return nil, fmt.Errorf("serving the test images: %w", err)
+	}
 	imp := exec.CommandContext(ctx, c.podium(), append([]string{"image", "import", "--data-dir", dataDir}, images...)...)
 	imp.Stdout, imp.Stderr = os.Stdout, os.Stderr
 	if err := imp.Run(); err != nil {
@@ -182,8 +193,9 @@ func (c *cluster) remove() {
 	if err := network.RemoveNodeNetwork(ctx, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "removing the node network: %v\n", err)
 	}
-	if err := os.RemoveAll(c.dataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(os.Stderr, "removing %s: %v\n", c.dataDir, err)
+	c.registry.stop()
+	if err := os.RemoveAll(c.root); err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "removing %s: %v\n", c.root, err)
 	}
 }
 
