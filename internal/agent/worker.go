@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -396,9 +397,16 @@ func orEmpty(pod *corev1.Pod) *corev1.Pod {
 	return pod
 }
 
-// resize applies new cgroup limits to running containers. A failure is reported in the
-// pod's PodResizeInProgress condition and tried again after the delay it returns.
-func (w *worker) resize(ctx context.Context, resizes []Resize) time.Duration {
+// resize applies new cgroup limits to running containers, with upstream's
+// ResizeStarted and ResizeCompleted events (ResizeError when it fails). A failure is
+// reported in the pod's PodResizeInProgress condition and tried again after the delay it
+// returns.
+func (w *worker) resize(ctx context.Context, pod *corev1.Pod, resizes []Resize) time.Duration {
+	if len(resizes) == 0 {
+		w.resizeErr = ""
+		return 0
+	}
+	w.resizeEvent(pod, corev1.EventTypeNormal, "ResizeStarted", "Pod resize started", "")
 	var errs []string
 	for _, r := range resizes {
 		if err := w.a.rt.UpdateContainerResources(ctx, r.Container.ID, r.Resources); err != nil {
@@ -407,9 +415,42 @@ func (w *worker) resize(ctx context.Context, resizes []Resize) time.Duration {
 	}
 	w.resizeErr = strings.Join(errs, "; ")
 	if len(errs) > 0 {
+		w.resizeEvent(pod, corev1.EventTypeWarning, "ResizeError", "Pod resize error", w.resizeErr)
 		return 5 * time.Second
 	}
+	w.resizeEvent(pod, corev1.EventTypeNormal, "ResizeCompleted", "Pod resize completed", "")
 	return 0
+}
+
+// resizeEvent sends a resize event once per pod generation, with upstream's message: a
+// prefix and the resources of the pod's containers as JSON.
+func (w *worker) resizeEvent(pod *corev1.Pod, eventType, reason, prefix, errMsg string) {
+	key := fmt.Sprintf("resize/%s/%d", reason, pod.Generation)
+	if w.reported[key] != (Waiting{}) {
+		return
+	}
+	w.reported[key] = Waiting{Reason: reason}
+	type allocation struct {
+		Name      string                      `json:"name"`
+		Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+	}
+	summary := struct {
+		InitContainers []allocation `json:"initContainers,omitempty"`
+		Containers     []allocation `json:"containers,omitempty"`
+		Generation     int64        `json:"generation"`
+		Error          string       `json:"error,omitempty"`
+	}{Generation: pod.Generation, Error: errMsg}
+	for _, c := range pod.Spec.InitContainers {
+		summary.InitContainers = append(summary.InitContainers, allocation{Name: c.Name, Resources: c.Resources})
+	}
+	for _, c := range pod.Spec.Containers {
+		summary.Containers = append(summary.Containers, allocation{Name: c.Name, Resources: c.Resources})
+	}
+	msg := prefix
+	if data, err := json.Marshal(summary); err == nil {
+		msg += ": " + string(data)
+	}
+	w.event(pod, "", eventType, reason, msg)
 }
 
 // execute carries out a plan and returns how soon to look again (an image back-off).
@@ -428,7 +469,10 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		w.event(pod, k.Container.Name, corev1.EventTypeNormal, "Killing", k.Message)
 		_ = a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod))
 	}
-	resizeRetry := w.resize(ctx, plan.Resize)
+	resizeRetry := w.resize(ctx, pod, plan.Resize)
+	if p := plan.ResizePending; p != nil {
+		w.resizeEvent(pod, corev1.EventTypeWarning, "Resize"+p.Reason, "Pod resize "+p.Reason, p.Message)
+	}
 	hostIP := a.cfg.Info.InternalIP
 	sandboxID, podIP := "", ""
 	if rp.Sandbox != nil && rp.Sandbox.Ready {

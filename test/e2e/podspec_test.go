@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/tools/cache"
 )
 
 // TestPodSpecFeatures runs one pod with what a pod spec offers besides containers:
@@ -183,6 +185,12 @@ spec:
 	if out := c.mustKubectl("exec", "resizable", "--", "sh", "-c", limits); !strings.Contains(out, "5000") || !strings.Contains(out, "67108864") {
 		t.Errorf("limits after the resize: %q, want a quota of 5000 and 67108864 bytes", out)
 	}
+
+	completed := fields.SelectorFromSet(fields.Set{"involvedObject.name": "resizable", "reason": "ResizeCompleted"})
+	waitFor(t, cache.NewListWatchFromClient(c.client().CoreV1().RESTClient(), "events", "default", completed), "the ResizeCompleted event",
+		func(e *corev1.Event, ok bool) bool {
+			return ok && strings.HasPrefix(e.Message, `Pod resize completed: {"containers":[{"name":"app","resources":{"limits":{"cpu":"50m","memory":"64Mi"}`)
+		})
 
 	guaranteed := `{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"50m","memory":"64Mi"}}}]}}`
 	_, errOut, err := c.kubectl("patch", "pod", "resizable", "--subresource", "resize", "--patch", guaranteed)
