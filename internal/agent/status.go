@@ -224,8 +224,6 @@ func condOrder(t corev1.PodConditionType) int {
 	return 99
 }
 
-// containerStatus reports one container. A container that has not run waits in
-// PodInitializing when its pod has init containers, in ContainerCreating otherwise.
 // setResources reports a container's resources as upstream's kubelet does: the
 // requests allocated to it, and, while it runs, the requests and limits in force. Those
 // are the spec's once the runtime's cgroup limits match them; during a resize that has
@@ -272,6 +270,8 @@ func copyResourceList(l corev1.ResourceList) corev1.ResourceList {
 	return l.DeepCopy()
 }
 
+// containerStatus reports one container. A container that has not run waits in
+// PodInitializing when its pod has init containers, in ContainerCreating otherwise.
 func containerStatus(in StatusInput, c *corev1.Container) corev1.ContainerStatus {
 	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
 	falseV := false
