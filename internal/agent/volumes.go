@@ -367,11 +367,6 @@ func tearDownPodDir(dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// containerMounts turns a container's volumeMounts into runtime mounts, plus its
-// termination-message file.
-// A subPathExpr is expanded with the container's environment vars; a subPath that is
-// absolute or steps out with ".." is refused, as upstream does. The pod's hosts file,
-// when there is one, is the container's /etc/hosts unless a volume is mounted there.
 // imageVolumes returns the image volumes of a pod: the reference and pull policy of
 // each, by volume name.
 func imageVolumes(pod *corev1.Pod) map[string]*corev1.ImageVolumeSource {
@@ -384,9 +379,12 @@ func imageVolumes(pod *corev1.Pod) map[string]*corev1.ImageVolumeSource {
 	return out
 }
 
-// containerMounts returns the runtime mounts of a container: its volume mounts (the
-// host path of each volume in volumes; an image volume, in images, is a read-only
-// mount of the image that the runtime makes), /etc/hosts and the termination log.
+// containerMounts turns a container's volumeMounts into runtime mounts, plus its
+// termination-message file: each volume in volumes by its host path, and each image
+// volume in images as a read-only mount of the image that the runtime makes.
+// A subPathExpr is expanded with the container's environment vars; a subPath that is
+// absolute or steps out with ".." is refused, as upstream does. The pod's hosts file,
+// when there is one, is the container's /etc/hosts unless a volume is mounted there.
 func containerMounts(c *corev1.Container, volumes map[string]string, images map[string]*corev1.ImageVolumeSource, vars map[string]string, terminationLog, hostsFile string) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
 	if _, err := os.Stat(hostsFile); hostsFile != "" && err == nil &&
