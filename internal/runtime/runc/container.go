@@ -26,8 +26,8 @@ import (
 
 const containerMetaFile = "container.json"
 
-// containerMeta is a container's metadata file, container.json, written once when
-// the container is created.
+// containerMeta is a container's metadata file, container.json, written when the
+// container is created and again when its resources are updated.
 type containerMeta struct {
 	ID          string          `json:"id"`
 	SandboxID   string          `json:"sandboxID"`
@@ -41,73 +41,8 @@ type containerMeta struct {
 	ImageVolumes int `json:"imageVolumes,omitempty"`
 }
 
-func countImageMounts(mounts []*runtimeapi.Mount) int {
-	n := 0
-	for _, m := range mounts {
-		if m.GetImage().GetImage() != "" {
-			n++
-		}
-	}
-	return n
-}
-
-// imageVolumeKey is the snapshot key of a container's nth image volume.
-func imageVolumeKey(id string, n int) string { return fmt.Sprintf("%s-img%d", id, n) }
-
-// removeSnapshots removes a container's rootfs snapshot and those of its image volumes.
-func (r *Runtime) removeSnapshots(ctx context.Context, id string, imageVolumes int) error {
-	errs := []error{r.cfg.Images.RemoveSnapshot(ctx, id)}
-	for n := range imageVolumes {
-		errs = append(errs, r.cfg.Images.RemoveSnapshot(ctx, imageVolumeKey(id, n)))
-	}
-	return errors.Join(errs...)
-}
-
-// mountImageVolumes mounts, read-only below the container's bundle, a snapshot of the
-// image of each image mount (CRI's Mount.image), and returns the mounts with those
-// directories as host paths.
-func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, mounts []*runtimeapi.Mount) ([]*runtimeapi.Mount, error) {
-	out := make([]*runtimeapi.Mount, 0, len(mounts))
-	n := 0
-	for _, m := range mounts {
-		if m.GetImage().GetImage() == "" {
-			out = append(out, m)
-			continue
-		}
-		img, err := r.cfg.Images.ImageStatus(ctx, m.GetImage())
-		if err != nil {
-			return nil, fmt.Errorf("image volume at %s: %w", m.GetContainerPath(), err)
-		}
-		if img == nil {
-			return nil, fmt.Errorf("image volume at %s: image %s: %w", m.GetContainerPath(), m.GetImage().GetImage(), runtime.ErrNotFound)
-		}
-		snap, err := r.cfg.Images.Prepare(ctx, img.GetId(), imageVolumeKey(id, n))
-		if err != nil {
-			return nil, fmt.Errorf("image volume at %s: %w", m.GetContainerPath(), err)
-		}
-		target := filepath.Join(dir, "images", strconv.Itoa(n))
-		n++
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return nil, err
-		}
-		if err := unix.Mount(snap.Source, target, snap.Type, unix.MS_RDONLY, strings.Join(snap.Options, ",")); err != nil {
-			return nil, fmt.Errorf("image volume at %s: mounting the image: %w", m.GetContainerPath(), err)
-		}
-		host := target
-		if sub := m.GetImageSubPath(); sub != "" {
-			if !filepath.IsLocal(sub) {
-				return nil, fmt.Errorf("image volume at %s: sub path %q is not inside the image", m.GetContainerPath(), sub)
-			}
-			host = filepath.Join(target, sub)
-		}
-		vm := proto.Clone(m).(*runtimeapi.Mount)
-		vm.HostPath, vm.Image, vm.ImageSubPath, vm.Readonly = host, nil, "", true
-		out = append(out, vm)
-	}
-	return out, nil
-}
-
-// container is one container; all its fields are immutable.
+// container is one container. Its fields are immutable but limits and meta.Config,
+// which UpdateContainerResources changes under Runtime.mu.
 type container struct {
 	id, sandboxID string
 	dir           string // its bundle
