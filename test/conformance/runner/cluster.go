@@ -22,7 +22,7 @@ import (
 // cluster is the podium server the runner started.
 type cluster struct {
 	bin        string
-	root       string // holds dataDir, the registry's blobs and registries.yaml
+	root       string // holds dataDir and the registry's blobs
 	dataDir    string
 	kubeconfig string
 	keep       bool
@@ -44,9 +44,12 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 	dataDir := filepath.Join(root, "data")
 	c := &cluster{bin: o.podiumBin, root: root, dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"), keep: o.keep}
 	fmt.Printf("starting podium server in %s\n", dataDir)
-	// The node reads registries.yaml beside its data directory.
-	if c.registry, err = startRegistry(ctx, filepath.Join(root, "registry"), images); err == nil {
-		err = c.registry.writeMirrors(filepath.Join(root, "registries.yaml"))
+	// The node reads DATA_DIR/registries.yaml.
+	if err = os.MkdirAll(dataDir, 0o700); err == nil {
+		c.registry, err = startRegistry(ctx, filepath.Join(root, "registry"), images)
+	}
+	if err == nil {
+		err = c.registry.writeMirrors(filepath.Join(dataDir, "registries.yaml"))
 	}
 	if err != nil {
 		c.remove()
