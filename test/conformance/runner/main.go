@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&o.reportDir, "report-dir", "", "where reports go (default: a new directory under the cache)")
 	flag.StringVar(&o.cacheDir, "cache", "", "where built tools and images are kept (default: REPO/.cache/conformance)")
 	flag.StringVar(&o.podiumBin, "bin", "", "directory of podium's binaries (default: REPO/bin)")
-	flag.BoolVar(&o.keep, "keep", false, "leave the podium server's data directory (and its pods) behind")
+	flag.BoolVar(&o.keep, "keep", false, "leave the podium server running with its data directory (and its pods); the image registry the runner serves goes with the runner")
 	flag.StringVar(&o.e2eFlags, "e2e-flags", "--provider=local", "more flags for e2e.test, space-separated")
 	flag.StringVar(&reportOnly, "report", "", "print the table of the report in DIR and exit")
 	flag.Parse()
