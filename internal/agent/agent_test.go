@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apitypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -395,4 +396,69 @@ func TestUnsafeSysctlRefused(t *testing.T) {
 	if len(rt.Running("app")) != 0 {
 		t.Fatal("the rejected pod runs")
 	}
+}
+
+// TestInPlaceResize: new resources on a running pod are applied to its container in
+// place (same container, no restart), reported in its status with ResizeCompleted; a
+// resize beyond the node is PodResizePending Infeasible.
+func TestInPlaceResize(t *testing.T) {
+	client, rt := startAgent(t)
+	ctx := context.Background()
+	pod := boundPod("resizable", "nginx", corev1.RestartPolicyAlways)
+	pod.Generation = 1
+	pod.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m")}
+	if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "resizable", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	before := rt.Running("app")
+
+	p, err := client.CoreV1().Pods("default").Get(ctx, "resizable", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Generation = 2 // the API server's resize subresource bumps it
+	p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("50m")
+	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}
+	if _, err := client.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "resizable", "resized", func(p *corev1.Pod, ok bool) bool {
+		if !ok || p.Status.ObservedGeneration != 2 || len(p.Status.ContainerStatuses) != 1 {
+			return false
+		}
+		cs := p.Status.ContainerStatuses[0]
+		return cs.Resources != nil && cs.Resources.Requests.Cpu().String() == "50m" && cs.Resources.Limits.Memory().String() == "64Mi" &&
+			cs.AllocatedResources.Cpu().String() == "50m" && cs.RestartCount == 0
+	})
+	waitEvent(t, client, `ResizeCompleted: Pod resize completed: {"containers":[{"name":"app","resources":{"limits":{"memory":"64Mi"},"requests":{"cpu":"50m"}}}],"generation":2}`)
+	if after := rt.Running("app"); len(after) != 1 || len(before) != 1 || after[0] != before[0] {
+		t.Fatalf("the container was replaced: %v, then %v", before, after)
+	}
+	st, err := rt.ContainerStatus(ctx, before[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := st.GetResources().GetLinux(); r.GetCpuShares() != 51 || r.GetMemoryLimitInBytes() != 64<<20 {
+		t.Errorf("runtime limits after the resize: %v", r)
+	}
+
+	p, err = client.CoreV1().Pods("default").Get(ctx, "resizable", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Generation = 3
+	p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("100000")
+	if _, err := client.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "resizable", "resize pending", func(p *corev1.Pod, ok bool) bool {
+		for _, c := range p.Status.Conditions {
+			if ok && c.Type == corev1.PodResizePending && c.Reason == corev1.PodReasonInfeasible &&
+				strings.HasPrefix(c.Message, "Node didn't have enough capacity: cpu, requested: 100000000, capacity: ") {
+				return p.Status.ContainerStatuses[0].AllocatedResources.Cpu().String() == "50m"
+			}
+		}
+		return false
+	})
 }
