@@ -100,6 +100,15 @@ func HashContainer(c *corev1.Container) string {
 	return strconv.FormatUint(uint64(h.Sum32()), 16)
 }
 
+// legacyHash is the hash agents before in-place resize recorded (of the whole spec):
+// their containers are not made anew when the agent is upgraded.
+func legacyHash(c *corev1.Container) string {
+	data, _ := json.Marshal(c)
+	h := fnv.New32a()
+	_, _ = h.Write(data)
+	return strconv.FormatUint(uint64(h.Sum32()), 16)
+}
+
 // Plan computes what pod needs next, given what the runtime holds of it.
 func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 	plan := Plan{Waiting: map[string]Waiting{}}
@@ -191,7 +200,7 @@ func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {
 // checkChanged replaces a running container whose spec changed, and resizes one whose
 // resources changed.
 func (pl *Planner) checkChanged(plan *Plan, pod *corev1.Pod, c *corev1.Container, cur *ContainerState, init bool) {
-	if cur.Hash == "" || cur.Hash == HashContainer(c) {
+	if cur.Hash == "" || cur.Hash == HashContainer(c) || cur.Hash == legacyHash(c) {
 		pl.checkResized(plan, pod, c, cur, init)
 		return
 	}

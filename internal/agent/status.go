@@ -225,9 +225,10 @@ func condOrder(t corev1.PodConditionType) int {
 }
 
 // setResources reports a container's resources as upstream's kubelet does: the
-// requests allocated to it, and, while it runs, the requests and limits in force. Those
-// are the spec's once the runtime's cgroup limits match them; during a resize that has
-// not been applied, the ones reported before.
+// requests allocated to it, and, once the runtime knows it, its requests and limits.
+// For a running container those are the ones in force: the spec's once the runtime's
+// cgroup limits match them; during a resize that has not been applied, the ones
+// reported before.
 func setResources(cs *corev1.ContainerStatus, in StatusInput, c *corev1.Container) {
 	cs.AllocatedResources = copyResourceList(c.Resources.Requests)
 	old := oldStatus(in.Pod, c.Name)
@@ -235,10 +236,14 @@ func setResources(cs *corev1.ContainerStatus, in StatusInput, c *corev1.Containe
 		cs.AllocatedResources = copyResourceList(old.AllocatedResources) // not admitted
 	}
 	cur := in.RP.latest(c.Name)
-	if cur == nil || !cur.Running() || cs.State.Running == nil {
+	if cur == nil {
 		return
 	}
 	spec := &corev1.ResourceRequirements{Requests: copyResourceList(c.Resources.Requests), Limits: copyResourceList(c.Resources.Limits)}
+	if !cur.Running() || cs.State.Running == nil {
+		cs.Resources = spec // what it ran, or will run, with
+		return
+	}
 	if have := cur.Resources; have != nil {
 		want := resources(c)
 		if have.CpuShares != want.CpuShares || have.CpuQuota != want.CpuQuota || have.MemoryLimitInBytes != want.MemoryLimitInBytes {

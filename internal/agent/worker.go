@@ -512,7 +512,7 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		}
 		return 5 * time.Second
 	}
-	var retry time.Duration
+	retry := resizeRetry
 	for _, s := range plan.Start {
 		if again, ok := w.startContainer(ctx, pod, sandboxID, sbConfig, s, volumes, hostIP); !ok {
 			if again > 0 && (retry == 0 || again < retry) {

@@ -74,6 +74,14 @@ type Admitter interface {
 	AdmitUpdate(ctx context.Context, obj, old runtime.Object) error
 }
 
+// SubresourceAdmitter is implemented by Admitters that also check writes through a
+// subresource written with registry.SubresourceWriter (pods' resize against the node's
+// allocatable resources). It runs once the write is defaulted and valid, as upstream's
+// validating admission does, and may only refuse it.
+type SubresourceAdmitter interface {
+	AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error
+}
+
 // newStored returns an empty object of the stored kind.
 func (res *resource) newStored() runtime.Object {
 	if res.conv != nil {

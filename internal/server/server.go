@@ -35,6 +35,7 @@ import (
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
+	podregistry "github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/servicealloc"
 	"github.com/podium/podium/internal/storage"
 )
@@ -186,6 +187,14 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	api.Admit(schema.GroupResource{Resource: "nodes"}, podCIDRs)
+	api.Admit(schema.GroupResource{Resource: "pods"}, podregistry.ResizeAdmitter{Node: func(name string) *corev1.Node {
+		for _, obj := range api.Cached(schema.GroupResource{Resource: "nodes"}) {
+			if n := obj.(*corev1.Node); n.Name == name {
+				return n
+			}
+		}
+		return nil
+	}})
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := api.Run(runCtx); err != nil {

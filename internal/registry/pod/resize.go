@@ -1,11 +1,18 @@
 package pod
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // The resize subresource (in-place pod vertical scaling, GA upstream since 1.35): a
@@ -183,4 +190,54 @@ func withCPUMemoryOf(l, old corev1.ResourceList) corev1.ResourceList {
 		}
 	}
 	return out
+}
+
+// ResizeAdmitter refuses, as upstream's PodResizeValidator admission does, a resize of a
+// pod bound to a node whose requests exceed that node's allocatable cpu or memory (403,
+// cause NodeCapacity), and any resize of a pod on a node that is not Linux or is gone.
+// Node finds a node by name (nil when there is none).
+type ResizeAdmitter struct {
+	Node func(name string) *corev1.Node
+}
+
+// AdmitCreate admits every create.
+func (ResizeAdmitter) AdmitCreate(context.Context, runtime.Object) error { return nil }
+
+// AdmitUpdate admits every update of the whole pod.
+func (ResizeAdmitter) AdmitUpdate(context.Context, runtime.Object, runtime.Object) error { return nil }
+
+// AdmitSubresourceUpdate checks a write through resize that changes the pod's resources
+// (bumps its generation) against its node.
+func (a ResizeAdmitter) AdmitSubresourceUpdate(_ context.Context, subresource string, obj, old runtime.Object) error {
+	pod, oldPod := asPod(obj), asPod(old)
+	if subresource != "resize" || pod.Spec.NodeName == "" || pod.Generation == oldPod.Generation {
+		return nil
+	}
+	forbidden := func(msg string, cause metav1.CauseType) error {
+		err := apierrors.NewForbidden(corev1.Resource("pods"), pod.Name, errors.New(msg))
+		if cause != "" {
+			err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: cause})
+		}
+		return err
+	}
+	node := a.Node(pod.Spec.NodeName)
+	if node == nil {
+		return forbidden(fmt.Sprintf("node %q not found", pod.Spec.NodeName), "")
+	}
+	if os, ok := node.Labels[corev1.LabelOSStable]; ok && os != "linux" {
+		return forbidden(fmt.Sprintf("pod resize is only supported on linux nodes, node %q is %q", node.Name, os), "UnsupportedPlatform")
+	}
+	requests := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	cpu, mem := requests[corev1.ResourceCPU], requests[corev1.ResourceMemory]
+	var short []string
+	if allocatable := node.Status.Allocatable.Cpu(); cpu.Cmp(*allocatable) > 0 {
+		short = append(short, fmt.Sprintf("cpu, requested: %d, allocatable: %d", cpu.MilliValue(), allocatable.MilliValue()))
+	}
+	if allocatable := node.Status.Allocatable.Memory(); mem.Cmp(*allocatable) > 0 {
+		short = append(short, fmt.Sprintf("memory, requested: %d, allocatable: %d", mem.Value(), allocatable.Value()))
+	}
+	if len(short) > 0 {
+		return forbidden("node didn't have enough allocatable resources: "+strings.Join(short, "; "), "NodeCapacity")
+	}
+	return nil
 }

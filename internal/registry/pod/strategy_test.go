@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -385,5 +386,46 @@ func TestResizeSubresource(t *testing.T) {
 		if _, errs := resize(tc.change); !slices.Contains(errs, tc.want) {
 			t.Errorf("%s: errors %q, want %q", tc.name, errs, tc.want)
 		}
+	}
+}
+
+// TestResizeAdmitter: a resize beyond the node's allocatable resources is refused with
+// upstream's 403 and cause; one within them, or of a pod not bound yet, is admitted.
+func TestResizeAdmitter(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")}}}
+	a := ResizeAdmitter{Node: func(name string) *corev1.Node {
+		if name == "n1" {
+			return node
+		}
+		return nil
+	}}
+	old := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Generation: 1}, Spec: corev1.PodSpec{NodeName: "n1",
+		Containers: []corev1.Container{{Name: "a", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}}
+	resized := func(cpu, mem string) *corev1.Pod {
+		p := old.DeepCopy()
+		p.Generation = 2
+		p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}
+		return p
+	}
+	if err := a.AdmitSubresourceUpdate(t.Context(), "resize", resized("1500m", "512Mi"), old); err != nil {
+		t.Errorf("a resize that fits: %v", err)
+	}
+	err := a.AdmitSubresourceUpdate(t.Context(), "resize", resized("3", "2Gi"), old)
+	want := `pods "p" is forbidden: node didn't have enough allocatable resources: cpu, requested: 3000, allocatable: 2000; memory, requested: 2147483648, allocatable: 1073741824`
+	var status *apierrors.StatusError
+	if !errors.As(err, &status) || !apierrors.IsForbidden(err) || err.Error() != want ||
+		len(status.ErrStatus.Details.Causes) != 1 || status.ErrStatus.Details.Causes[0].Type != "NodeCapacity" {
+		t.Errorf("a resize beyond the node: %v", err)
+	}
+	unbound := resized("3", "2Gi")
+	unbound.Spec.NodeName = ""
+	if err := a.AdmitSubresourceUpdate(t.Context(), "resize", unbound, old); err != nil {
+		t.Errorf("a pod not bound yet: %v", err)
+	}
+	gone := resized("1", "1Mi")
+	gone.Spec.NodeName = "n2"
+	if err := a.AdmitSubresourceUpdate(t.Context(), "resize", gone, old); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `node "n2" not found`) {
+		t.Errorf("a pod on a node that is gone: %v", err)
 	}
 }

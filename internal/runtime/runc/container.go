@@ -390,6 +390,12 @@ func (r *Runtime) UpdateContainerResources(ctx context.Context, containerID stri
 	}
 	limits := resources(res, false, nil)
 	limits.Devices = nil // runc update leaves the device rules as they are
+	if limits.Memory != nil {
+		// runc 1.2+ refuses a memory limit below the current usage instead of letting
+		// the kernel reclaim or OOM-kill (cgroup v1 refuses it with EBUSY anyway).
+		check := true
+		limits.Memory.CheckBeforeUpdate = &check
+	}
 	body, err := json.Marshal(limits)
 	if err != nil {
 		return err

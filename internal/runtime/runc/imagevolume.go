@@ -53,6 +53,11 @@ func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, mounts 
 			out = append(out, m)
 			continue
 		}
+		if m.GetImageSubPath() != "" {
+			// A sub path would have to be resolved inside the image without following
+			// its symlinks out of it; the agent never asks for one.
+			return nil, fmt.Errorf("image volume at %s: sub paths of image volumes are not supported", m.GetContainerPath())
+		}
 		img, err := r.cfg.Images.ImageStatus(ctx, m.GetImage())
 		if err != nil {
 			return nil, fmt.Errorf("image volume at %s: %w", m.GetContainerPath(), err)
@@ -72,15 +77,8 @@ func (r *Runtime) mountImageVolumes(ctx context.Context, id, dir string, mounts 
 		if err := unix.Mount(snap.Source, target, snap.Type, unix.MS_RDONLY, strings.Join(snap.Options, ",")); err != nil {
 			return nil, fmt.Errorf("image volume at %s: mounting the image: %w", m.GetContainerPath(), err)
 		}
-		host := target
-		if sub := m.GetImageSubPath(); sub != "" {
-			if !filepath.IsLocal(sub) {
-				return nil, fmt.Errorf("image volume at %s: sub path %q is not inside the image", m.GetContainerPath(), sub)
-			}
-			host = filepath.Join(target, sub)
-		}
 		vm := proto.Clone(m).(*runtimeapi.Mount)
-		vm.HostPath, vm.Image, vm.ImageSubPath, vm.Readonly = host, nil, "", true
+		vm.HostPath, vm.Image, vm.Readonly = target, nil, true
 		out = append(out, vm)
 	}
 	return out, nil
