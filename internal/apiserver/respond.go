@@ -31,6 +31,14 @@ func statusError(err error, gr schema.GroupResource, name string) apierrors.APIS
 		return apierrors.NewAlreadyExists(gr, name)
 	case errors.Is(err, storage.ErrConflict):
 		return apierrors.NewConflict(gr, name, errors.New(conflictMessage))
+	case errors.As(err, new(*storage.ExpiredContinueError)):
+		var expired *storage.ExpiredContinueError
+		errors.As(err, &expired)
+		st := apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. " +
+			"You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. " +
+			"Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+		st.ErrStatus.ListMeta.Continue = expired.Token
+		return st
 	case errors.Is(err, storage.ErrCompacted), errors.Is(err, storage.ErrGone):
 		return apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %v", err))
 	case errors.Is(err, storage.ErrBadContinue):

@@ -59,7 +59,7 @@ func decodeContinue(token, prefix string) (rev int64, start string, err error) {
 		return 0, "", fmt.Errorf("%w: %v", ErrBadContinue, err)
 	}
 	var t continueToken
-	if err := json.Unmarshal(data, &t); err != nil || t.APIVersion != "meta.k8s.io/v1" || t.Revision <= 0 {
+	if err := json.Unmarshal(data, &t); err != nil || t.APIVersion != "meta.k8s.io/v1" || (t.Revision <= 0 && t.Revision != inconsistent) {
 		return 0, "", fmt.Errorf("%w: %q", ErrBadContinue, token)
 	}
 	if strings.Contains(t.Start, "..") || strings.HasPrefix(t.Start, "/") {
@@ -67,6 +67,20 @@ func decodeContinue(token, prefix string) (rev int64, start string, err error) {
 	}
 	return t.Revision, prefix + t.Start, nil
 }
+
+// inconsistent is the revision of a continue token that reads the rest of a list at the
+// latest revision, as upstream's: the token a 410 for a compacted continue carries.
+const inconsistent = -1
+
+// ExpiredContinueError is a continue token whose revision etcd compacted away. Token
+// continues the same list at the latest revision, inconsistently.
+type ExpiredContinueError struct {
+	Err   error
+	Token string
+}
+
+func (e *ExpiredContinueError) Error() string { return e.Err.Error() }
+func (e *ExpiredContinueError) Unwrap() error { return e.Err }
 
 // List reads the objects under prefix. newObj makes an empty object of the resource's
 // kind. A revision that etcd compacted away is ErrCompacted.
@@ -76,6 +90,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts ListOptions, newOb
 		var err error
 		if rev, start, err = decodeContinue(opts.Continue, prefix); err != nil {
 			return ListResult{}, err
+		}
+		if rev == inconsistent {
+			rev = 0
 		}
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
@@ -96,7 +113,11 @@ func (s *Store) List(ctx context.Context, prefix string, opts ListOptions, newOb
 		resp, err := s.client.Get(ctx, start, ops...)
 		if err != nil {
 			if errors.Is(err, rpctypes.ErrCompacted) {
-				return ListResult{}, fmt.Errorf("list %q at %d: %w", prefix, rev, ErrCompacted)
+				err := fmt.Errorf("list %q at %d: %w", prefix, rev, ErrCompacted)
+				if opts.Continue != "" {
+					return ListResult{}, &ExpiredContinueError{Err: err, Token: encodeContinue(inconsistent, start, prefix)}
+				}
+				return ListResult{}, err
 			}
 			if errors.Is(err, rpctypes.ErrFutureRev) {
 				return ListResult{}, fmt.Errorf("list %q at %d: %w", prefix, rev, ErrTooLarge)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -275,5 +276,59 @@ func expect(t *testing.T, w watch.Interface, typ watch.EventType, phase string) 
 	p, ok := ev.Object.(*corev1.Pod)
 	if ev.Type != typ || !ok || string(p.Status.Phase) != phase {
 		t.Fatalf("got %v %v, want %v with phase %s", ev.Type, ev.Object, typ, phase)
+	}
+}
+
+// TestListExpiredContinue: a continue token whose revision was compacted is refused with
+// ErrCompacted and a token that reads the rest of the list at the latest revision, with
+// what changed since (an inconsistent list, as upstream's).
+func TestListExpiredContinue(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		if err := s.Create(ctx, storage.Key("configmaps", "ns", fmt.Sprintf("c%02d", i)), cm(fmt.Sprintf("c%02d", i), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newCM := func() runtime.Object { return &corev1.ConfigMap{} }
+	first, err := s.List(ctx, storage.Prefix("configmaps", "ns"), storage.ListOptions{Limit: 2}, newCM)
+	if err != nil || first.Continue == "" {
+		t.Fatalf("first page: %v %q", err, first.Continue)
+	}
+	if err := s.Create(ctx, storage.Key("configmaps", "ns", "c99"), cm("c99", nil)); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client().Compact(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.List(ctx, storage.Prefix("configmaps", "ns"), storage.ListOptions{Limit: 2, Continue: first.Continue}, newCM)
+	var expired *storage.ExpiredContinueError
+	if !errors.Is(err, storage.ErrCompacted) || !errors.As(err, &expired) || expired.Token == "" {
+		t.Fatalf("continue after compaction: %v", err)
+	}
+	var names []string
+	opts := storage.ListOptions{Limit: 2, Continue: expired.Token}
+	for {
+		res, err := s.List(ctx, storage.Prefix("configmaps", "ns"), opts, newCM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Items {
+			names = append(names, o.(*corev1.ConfigMap).Name)
+		}
+		if res.Remaining != nil && *res.Remaining+int64(len(names)) != 5 {
+			t.Errorf("remaining %d after %v, want 5 in all", *res.Remaining, names)
+		}
+		if res.Continue == "" {
+			break
+		}
+		opts.Continue = res.Continue
+	}
+	if strings.Join(names, ",") != "c02,c03,c04,c05,c99" {
+		t.Errorf("rest of the list: %v", names)
 	}
 }
