@@ -94,7 +94,12 @@ func NewPlanner(clk clock.Clock, base, max time.Duration) *Planner {
 func HashContainer(c *corev1.Container) string {
 	view := *c
 	view.Resources, view.ResizePolicy = corev1.ResourceRequirements{}, nil
-	data, _ := json.Marshal(&view)
+	return hashJSON(&view)
+}
+
+// hashJSON is the FNV-32a hash of v's JSON, in hex.
+func hashJSON(v any) string {
+	data, _ := json.Marshal(v)
 	h := fnv.New32a()
 	_, _ = h.Write(data)
 	return strconv.FormatUint(uint64(h.Sum32()), 16)
@@ -102,12 +107,7 @@ func HashContainer(c *corev1.Container) string {
 
 // legacyHash is the hash agents before in-place resize recorded (of the whole spec):
 // their containers are not made anew when the agent is upgraded.
-func legacyHash(c *corev1.Container) string {
-	data, _ := json.Marshal(c)
-	h := fnv.New32a()
-	_, _ = h.Write(data)
-	return strconv.FormatUint(uint64(h.Sum32()), 16)
-}
+func legacyHash(c *corev1.Container) string { return hashJSON(c) }
 
 // Plan computes what pod needs next, given what the runtime holds of it.
 func (pl *Planner) Plan(pod *corev1.Pod, rp *RuntimePod) Plan {

@@ -189,6 +189,12 @@ func TestPlanReplacesChangedContainer(t *testing.T) {
 	if plan := pl.Plan(pod, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}}); len(plan.Kill)+len(plan.Start) != 0 {
 		t.Fatalf("unchanged container touched: %+v", plan)
 	}
+	// A container an older agent made, labelled with the hash of the whole spec, stays.
+	old := running("a", 0)
+	old.Hash = legacyHash(&pod.Spec.Containers[0])
+	if plan := pl.Plan(pod, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{old}}); len(plan.Kill)+len(plan.Start) != 0 {
+		t.Fatalf("a container of an older agent touched: %+v", plan)
+	}
 	pod.Spec.Containers[0].Image = "busybox:1.37"
 	plan := pl.Plan(pod, &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{cur}})
 	if len(plan.Kill) != 1 || plan.Kill[0].Message != "Container a definition changed, will be restarted" || names(plan.Start) != "a#1" {

@@ -205,14 +205,8 @@ func TestStatusResources(t *testing.T) {
 	if cs.AllocatedResources.Cpu().String() != "50m" || cs.Resources.Limits.Cpu().String() != "10m" {
 		t.Errorf("pending resize: allocated %v, resources %v", cs.AllocatedResources, cs.Resources)
 	}
-	var inProgress *corev1.PodCondition
-	for i := range st.Conditions {
-		if st.Conditions[i].Type == corev1.PodResizeInProgress {
-			inProgress = &st.Conditions[i]
-		}
-	}
-	if inProgress == nil || inProgress.Reason != "Error" || inProgress.Message != "container app: runc update failed" {
-		t.Errorf("PodResizeInProgress = %+v", inProgress)
+	if c := condition(st, corev1.PodResizeInProgress); c.Status != corev1.ConditionTrue || c.Reason != "Error" || c.Message != "container app: runc update failed" {
+		t.Errorf("PodResizeInProgress = %+v", c)
 	}
 
 	// Applied: the new values.
@@ -241,13 +235,7 @@ func TestStatusResources(t *testing.T) {
 	if got := st.ContainerStatuses[0].AllocatedResources.Cpu().String(); got != "1m" {
 		t.Errorf("pending resize: allocated cpu %s, want the 1m allocated before", got)
 	}
-	var pending *corev1.PodCondition
-	for i := range st.Conditions {
-		if st.Conditions[i].Type == corev1.PodResizePending {
-			pending = &st.Conditions[i]
-		}
-	}
-	if pending == nil || pending.Reason != "Infeasible" || pending.Message != "no room" {
-		t.Errorf("PodResizePending = %+v", pending)
+	if c := condition(st, corev1.PodResizePending); c.Status != corev1.ConditionTrue || c.Reason != "Infeasible" || c.Message != "no room" {
+		t.Errorf("PodResizePending = %+v", c)
 	}
 }

@@ -280,36 +280,24 @@ func TestResourcesAndOOM(t *testing.T) {
 	cid := e.start(sid, pod, limited)
 	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
 	cg := facts.cgroup + "/" + cid
-	for file, want := range map[string]string{
+	checkCgroup(t, cg, "", map[string]string{
 		"memory/memory.limit_in_bytes": "67108864",
 		"cpu/cpu.shares":               "512",
 		"cpu/cpu.cfs_quota_us":         "50000",
 		"cpu/cpu.cfs_period_us":        "100000",
 		"pids/pids.max":                "100",
-	} {
-		ctrl, name, _ := strings.Cut(file, "/")
-		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, cg, name))
-		if err != nil || strings.TrimSpace(string(b)) != want {
-			t.Errorf("%s: %q, %v; want %s", file, b, err, want)
-		}
-	}
+	})
 
 	// An in-place resize: new limits in the cgroup and in the status, same process.
 	update := &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 96 << 20, CpuShares: 256, CpuQuota: 25000, CpuPeriod: 100000}
 	if err := e.r.UpdateContainerResources(ctx, cid, update); err != nil {
 		t.Fatalf("UpdateContainerResources: %v", err)
 	}
-	for file, want := range map[string]string{
+	checkCgroup(t, cg, "after update: ", map[string]string{
 		"memory/memory.limit_in_bytes": "100663296",
 		"cpu/cpu.shares":               "256",
 		"cpu/cpu.cfs_quota_us":         "25000",
-	} {
-		ctrl, name, _ := strings.Cut(file, "/")
-		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, cg, name))
-		if err != nil || strings.TrimSpace(string(b)) != want {
-			t.Errorf("after update: %s: %q, %v; want %s", file, b, err, want)
-		}
-	}
+	})
 	st, err := e.r.ContainerStatus(ctx, cid)
 	if err != nil {
 		t.Fatal(err)
@@ -329,6 +317,19 @@ func TestResourcesAndOOM(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.assertRemoved(facts)
+}
+
+// checkCgroup compares files of cgroup v1 controllers ("cpu/cpu.shares") below the
+// container cgroup cg with what they should hold.
+func checkCgroup(t *testing.T, cg, when string, want map[string]string) {
+	t.Helper()
+	for file, value := range want {
+		ctrl, name, _ := strings.Cut(file, "/")
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, cg, name))
+		if err != nil || strings.TrimSpace(string(b)) != value {
+			t.Errorf("%s%s: %q, %v; want %s", when, file, b, err, value)
+		}
+	}
 }
 
 func TestExec(t *testing.T) {
