@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,7 +123,9 @@ func newVersionCommand() *cobra.Command {
 var podiumVersion = "dev"
 
 // newKubectlCommand runs podium-kubectl, found beside this executable or on PATH, with
-// the server's admin kubeconfig unless KUBECONFIG or --kubeconfig says otherwise.
+// the server's admin kubeconfig unless KUBECONFIG or --kubeconfig says otherwise. It
+// replaces this process, so that signals (a kill of a background `podium kubectl
+// port-forward`, Ctrl-C of `logs -f`) and the exit code are kubectl's own.
 func newKubectlCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:                "kubectl",
@@ -133,22 +136,15 @@ func newKubectlCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := exec.Command(bin, args...)
-			c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-			c.Env = os.Environ()
+			env := os.Environ()
 			if os.Getenv("KUBECONFIG") == "" && !hasKubeconfigFlag(args) {
 				dir := os.Getenv("PODIUM_DATA_DIR")
 				if dir == "" {
 					dir = defaultDataDir
 				}
-				c.Env = append(c.Env, "KUBECONFIG="+server.KubeconfigPath(dir))
+				env = append(env, "KUBECONFIG="+server.KubeconfigPath(dir))
 			}
-			err = c.Run()
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				return exitCode(ee.ExitCode())
-			}
-			return err
+			return fmt.Errorf("running %s: %w", bin, syscall.Exec(bin, append([]string{bin}, args...), env))
 		},
 	}
 }

@@ -16,15 +16,7 @@ func main() {
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		if code, ok := err.(exitCode); ok {
-			os.Exit(int(code))
-		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
-
-// exitCode is an error that carries only a process exit code, already reported.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }

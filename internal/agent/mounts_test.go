@@ -14,14 +14,17 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 )
 
-// TestSubPathExpr: a subPathExpr is expanded with the container's variables and made
-// with the volume's mode; an absolute or stepping-out result, or a variable without a
-// value, is a configuration error, as upstream.
+// TestSubPathExpr: a subPathExpr is expanded with the container's variables, made with
+// the volume's mode and pinned by a bind mount below the pod's volume-subpaths; an
+// absolute or stepping-out result, or a variable without a value, is a configuration
+// error, as upstream.
 func TestSubPathExpr(t *testing.T) {
-	vol := t.TempDir()
+	requireRoot(t)
+	vol, pinned := t.TempDir(), t.TempDir()
 	if err := os.Chmod(vol, 0o777); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = tearDownPodDir(pinned) })
 	vars := map[string]string{"POD_NAME": "foo", "ANNOTATION": "mypath", "UP": "..", "ABS": "/tmp", "EMPTY": ""}
 	for _, tc := range []struct {
 		expr, want, err string
@@ -34,7 +37,7 @@ func TestSubPathExpr(t *testing.T) {
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			c := &corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPathExpr: tc.expr}}}
-			mounts, err := containerMounts(c, map[string]string{"v": vol}, nil, vars, "", "")
+			mounts, err := containerMounts(c, map[string]string{"v": vol}, nil, vars, mountPaths{subPaths: pinned})
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("error %v, want %q", err, tc.err)
@@ -47,14 +50,73 @@ func TestSubPathExpr(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := filepath.Join(vol, tc.want)
-			if mounts[0].HostPath != want {
+			if want := filepath.Join(pinned, "v", "c", "0"); mounts[0].HostPath != want {
 				t.Fatalf("host path %s, want %s", mounts[0].HostPath, want)
 			}
+			want := filepath.Join(vol, tc.want)
 			if fi, err := os.Stat(want); err != nil || fi.Mode().Perm() != 0o777 {
 				t.Fatalf("subpath directory: %v %v", fi, err)
 			}
+			// What the runtime mounts is the subpath itself.
+			if err := os.WriteFile(filepath.Join(mounts[0].HostPath, "probe"), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(want, "probe")); err != nil {
+				t.Fatalf("the pinned mount is not the subpath: %v", err)
+			}
 		})
+	}
+}
+
+// TestSubPathSymlinks: symlinks a container planted in its volume are followed while
+// they stay inside it; one that leads out, at any component, is a configuration error
+// and makes nothing outside.
+func TestSubPathSymlinks(t *testing.T) {
+	vol, outside := t.TempDir(), t.TempDir()
+	for _, l := range []struct{ name, target string }{
+		{"root", "/"}, {"out", outside}, {"up", "../.."}, {"inner", "data"}, {"loop", "loop"},
+	} {
+		if err := os.Symlink(l.target, filepath.Join(vol, l.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(vol, "data", "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ sub, err string }{
+		{sub: "root"},
+		{sub: "root/etc"},
+		{sub: "out/new/dirs"},
+		{sub: "up"},
+		{sub: "loop"},
+		{sub: "inner/d/e"},
+		{sub: "inner/d"},
+		{sub: "data/f/g"},
+	} {
+		t.Run(tc.sub, func(t *testing.T) {
+			f, err := openSubPath(vol, tc.sub, 0o755)
+			escapes := !strings.HasPrefix(tc.sub, "inner") && !strings.HasPrefix(tc.sub, "data")
+			if !escapes {
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+				return
+			}
+			if f != nil {
+				f.Close()
+			}
+			want := "subpath \"" + tc.sub + "\" not within volume path \"" + vol + "\""
+			if _, ok := err.(*configError); !ok || err.Error() != want {
+				t.Fatalf("error %v (%T), want the configuration error %q", err, err, want)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("made outside the volume: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "data", "d", "e")); err != nil {
+		t.Fatalf("a missing directory behind an inner symlink: %v", err)
 	}
 }
 
@@ -143,4 +205,16 @@ func TestResourceFieldDefaults(t *testing.T) {
 			t.Errorf("%s / %s = %q %v, want %q", tc.res, tc.divisor, got, err, tc.want)
 		}
 	}
+}
+
+// requireRoot stops a test that mounts: a failure under CI=true, a skip elsewhere.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("prerequisite missing: root (bind mounts of subpaths)")
+	}
+	t.Skip("prerequisite missing: root (bind mounts of subpaths)")
 }

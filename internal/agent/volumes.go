@@ -29,6 +29,18 @@ func (d podDirs) volume(uid, plugin, name string) string {
 	return filepath.Join(d.pod(uid), "volumes", plugin, name)
 }
 
+// mountPaths are the host files and directories of one container's start: its hosts
+// file, its termination-log file, and the directory its subPath mounts are pinned in.
+type mountPaths struct {
+	hostsFile, terminationLog, subPaths string
+}
+
+// subPaths is where the bind mounts of a pod's subPaths live, one a volumeMount:
+// <volume>/<container>/<index of the mount> below it, as upstream lays them out.
+func (d podDirs) subPaths(uid string) string {
+	return filepath.Join(d.pod(uid), "volume-subpaths")
+}
+
 func (d podDirs) terminationLog(uid, container string, attempt uint32) string {
 	return filepath.Join(d.pod(uid), "containers", container, fmt.Sprint(attempt), "termination-log")
 }
@@ -383,15 +395,17 @@ func imageVolumes(pod *corev1.Pod) map[string]*corev1.ImageVolumeSource {
 // termination-message file: each volume in volumes by its host path, and each image
 // volume in images as a read-only mount of the image that the runtime makes.
 // A subPathExpr is expanded with the container's environment vars; a subPath that is
-// absolute or steps out with ".." is refused, as upstream does. The pod's hosts file,
+// absolute or steps out with ".." is refused, as upstream does, and one that leads out
+// of its volume through a symlink too (see subpath.go). The pod's hosts file,
 // when there is one, is the container's /etc/hosts unless a volume is mounted there.
-func containerMounts(c *corev1.Container, volumes map[string]string, images map[string]*corev1.ImageVolumeSource, vars map[string]string, terminationLog, hostsFile string) ([]*runtimeapi.Mount, error) {
+func containerMounts(c *corev1.Container, volumes map[string]string, images map[string]*corev1.ImageVolumeSource, vars map[string]string, paths mountPaths) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
+	hostsFile, terminationLog := paths.hostsFile, paths.terminationLog
 	if _, err := os.Stat(hostsFile); hostsFile != "" && err == nil &&
 		!slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return filepath.Clean(vm.MountPath) == "/etc/hosts" }) {
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: hostsFile})
 	}
-	for _, vm := range c.VolumeMounts {
+	for i, vm := range c.VolumeMounts {
 		if img, ok := images[vm.Name]; ok {
 			out = append(out, &runtimeapi.Mount{ContainerPath: vm.MountPath, Image: &runtimeapi.ImageSpec{Image: img.Reference}, Readonly: true})
 			continue
@@ -414,18 +428,21 @@ func containerMounts(c *corev1.Container, volumes map[string]string, images map[
 			if hasBacksteps(subPath) {
 				return nil, &configError{msg: fmt.Sprintf("unable to provision SubPath `%s`: must not contain '..'", subPath)}
 			}
-			root := host
-			host = filepath.Join(host, subPath)
-			if _, err := os.Stat(host); errors.Is(err, fs.ErrNotExist) {
-				// Made now with the volume's own mode, so that a container user who
-				// may write the volume may write here too.
-				perm := fs.FileMode(0o755)
-				if fi, err := os.Stat(root); err == nil {
-					perm = fi.Mode().Perm()
-				}
-				if err := mkdirAllMode(root, subPath, perm); err != nil {
-					return nil, err
-				}
+			// Made when missing with the volume's own mode, so that a container user who
+			// may write the volume may write there too.
+			perm := fs.FileMode(0o755)
+			if fi, err := os.Stat(host); err == nil {
+				perm = fi.Mode().Perm()
+			}
+			f, err := openSubPath(host, subPath, perm)
+			if err != nil {
+				return nil, err
+			}
+			host = filepath.Join(paths.subPaths, vm.Name, c.Name, fmt.Sprint(i))
+			err = bindSubPath(f, host)
+			f.Close()
+			if err != nil {
+				return nil, err
 			}
 		}
 		m := &runtimeapi.Mount{ContainerPath: vm.MountPath, HostPath: host, Readonly: vm.ReadOnly}
@@ -491,23 +508,4 @@ func hasBacksteps(p string) bool {
 		}
 	}
 	return false
-}
-
-// mkdirAllMode makes the directories of rel below root that are missing, each with
-// exactly perm (whatever the umask).
-func mkdirAllMode(root, rel string, perm fs.FileMode) error {
-	dir := root
-	for _, part := range strings.Split(filepath.Clean(rel), string(filepath.Separator)) {
-		dir = filepath.Join(dir, part)
-		if err := os.Mkdir(dir, perm); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				continue
-			}
-			return err
-		}
-		if err := os.Chmod(dir, perm); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -571,7 +571,9 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 			}
 		}
 	}
-	mounts, err := containerMounts(c, volumes, images, envMap(env), a.dirs.terminationLog(string(pod.UID), c.Name, s.Attempt), a.dirs.hostsFile(string(pod.UID)))
+	uid := string(pod.UID)
+	mounts, err := containerMounts(c, volumes, images, envMap(env), mountPaths{
+		hostsFile: a.dirs.hostsFile(uid), terminationLog: a.dirs.terminationLog(uid, c.Name, s.Attempt), subPaths: a.dirs.subPaths(uid)})
 	if err != nil {
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)
 		return 5 * time.Second, false

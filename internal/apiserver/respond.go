@@ -41,6 +41,8 @@ func statusError(err error, gr schema.GroupResource, name string) apierrors.APIS
 		return st
 	case errors.Is(err, storage.ErrCompacted), errors.Is(err, storage.ErrGone):
 		return apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %v", err))
+	case errors.Is(err, storage.ErrObjectTooLarge):
+		return apierrors.NewRequestEntityTooLargeError(storage.ErrObjectTooLarge.Error())
 	case errors.Is(err, storage.ErrBadContinue):
 		return apierrors.NewBadRequest(err.Error())
 	case errors.Is(err, storage.ErrTooLarge):

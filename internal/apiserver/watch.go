@@ -74,7 +74,12 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 	}
 	timeout := defaultWatchTimeout
 	if ts := q.Get("timeoutSeconds"); ts != "" {
-		if n, err := strconv.ParseInt(ts, 10, 64); err == nil && n > 0 {
+		n, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil {
+			s.writeError(w, r, apierrors.NewBadRequest("invalid timeoutSeconds: "+ts), res.groupResource(), "")
+			return
+		}
+		if n > 0 {
 			timeout = time.Duration(n) * time.Second
 		}
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
 )
 
 // DefaultClusterCIDR is where pod CIDRs come from.
@@ -17,22 +19,33 @@ const DefaultClusterCIDR = "10.42.0.0/16"
 // nodeBits is the size of each node's range: a /24.
 const nodeBits = 24
 
+// pendingFor is how long a handed-out range counts as taken without being seen in the
+// node list: long enough for the create that asked to be stored and reach the list, short
+// enough that a create that failed after admission gives its range back soon.
+const pendingFor = 5 * time.Second
+
 // Allocator hands out pod CIDRs to Nodes.
 type Allocator struct {
 	cluster netip.Prefix
 	list    func() []*corev1.Node
+	clock   clock.PassiveClock
 
-	mu      sync.Mutex        // guards pending
-	pending map[string]string // CIDR -> node, handed out but maybe not listed yet
+	mu      sync.Mutex         // guards pending
+	pending map[string]pending // by CIDR: handed out but maybe not listed yet
+}
+
+type pending struct {
+	node string
+	at   time.Time
 }
 
 // New returns an allocator for cidr; list returns the existing Nodes.
-func New(cidr string, list func() []*corev1.Node) (*Allocator, error) {
+func New(cidr string, list func() []*corev1.Node, clk clock.PassiveClock) (*Allocator, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil || !p.Addr().Is4() || p.Bits() > nodeBits {
 		return nil, fmt.Errorf("cluster CIDR %q: want an IPv4 prefix of /%d or larger", cidr, nodeBits)
 	}
-	return &Allocator{cluster: p.Masked(), list: list, pending: map[string]string{}}, nil
+	return &Allocator{cluster: p.Masked(), list: list, clock: clk, pending: map[string]pending{}}, nil
 }
 
 // AdmitCreate gives a new Node a pod CIDR unless it asks for one.
@@ -53,9 +66,10 @@ func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
 		}
 		delete(a.pending, n.Spec.PodCIDR)
 	}
-	for c, owner := range a.pending {
-		if owner == node.Name {
-			delete(a.pending, c) // a retried create of the same node
+	now := a.clock.Now()
+	for c, p := range a.pending {
+		if p.node == node.Name || now.Sub(p.at) > pendingFor { // a retried create of the same node, or one that failed
+			delete(a.pending, c)
 			continue
 		}
 		used[c] = true
@@ -69,7 +83,7 @@ func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
 		c := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), nodeBits).String()
 		if !used[c] {
 			node.Spec.PodCIDR, node.Spec.PodCIDRs = c, []string{c}
-			a.pending[c] = node.Name
+			a.pending[c] = pending{node: node.Name, at: now}
 			return nil
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"math/big"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,17 +274,30 @@ func load(certPath, keyPath string) (*x509.Certificate, *ecdsa.PrivateKey, error
 }
 
 // HostSANs returns the names the serving certificate should carry for this host:
-// localhost, 127.0.0.1, the host name and every address of its interfaces, then extra.
-func HostSANs(extra []string) []string {
+// localhost, 127.0.0.1, the names of the kubernetes Service and its cluster IP
+// (serviceIP, for clients in pods), the host name and the addresses of its interfaces,
+// then extra. Addresses inside podRange are left out: they belong to interfaces that
+// podium makes itself (the pods' bridge), which come and go and would otherwise remake
+// the certificate.
+func HostSANs(serviceIP, podRange string, extra []string) []string {
 	sans := []string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	if serviceIP != "" {
+		sans = append(sans, serviceIP)
+	}
 	if h, err := os.Hostname(); err == nil && h != "" {
 		sans = append(sans, h)
 	}
+	pods, _ := netip.ParsePrefix(podRange) // invalid or empty: nothing is left out
 	if addrs, err := net.InterfaceAddrs(); err == nil {
 		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLinkLocalUnicast() {
-				sans = append(sans, ipn.IP.String())
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.IsLinkLocalUnicast() {
+				continue
 			}
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && pods.IsValid() && pods.Contains(ip.Unmap()) {
+				continue
+			}
+			sans = append(sans, ipn.IP.String())
 		}
 	}
 	return append(sans, extra...)

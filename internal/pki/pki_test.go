@@ -138,7 +138,7 @@ func TestEnsureRemakesServingForNewSAN(t *testing.T) {
 
 func TestServingVerifiesAgainstCA(t *testing.T) {
 	f := Files{Dir: t.TempDir()}
-	c := ensure(t, f, HostSANs([]string{"api.example.com", "192.0.2.7"}))
+	c := ensure(t, f, HostSANs("10.43.0.1", "10.42.0.0/16", []string{"api.example.com", "192.0.2.7"}))
 	tests := []struct {
 		host string
 		ok   bool
@@ -148,6 +148,7 @@ func TestServingVerifiesAgainstCA(t *testing.T) {
 		{host: "kubernetes.default.svc", ok: true},
 		{host: "api.example.com", ok: true},
 		{host: "192.0.2.7", ok: true},
+		{host: "10.43.0.1", ok: true},
 		{host: "other.example.com"},
 		{host: "192.0.2.8"},
 	}

@@ -95,7 +95,11 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
-	creds, err := pki.Ensure(pki.Files{Dir: cfg.DataDir}, pki.HostSANs(cfg.TLSSANs))
+	serviceIP, err := servicealloc.FirstIP(cfg.ServiceCIDR)
+	if err != nil {
+		return err
+	}
+	creds, err := pki.Ensure(pki.Files{Dir: cfg.DataDir}, pki.HostSANs(serviceIP, cfg.ClusterCIDR, cfg.TLSSANs))
 	if err != nil {
 		return fmt.Errorf("credentials: %w", err)
 	}
@@ -182,7 +186,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 			out = append(out, obj.(*corev1.Node))
 		}
 		return out
-	})
+	}, clock.RealClock{})
 	if err != nil {
 		return err
 	}

@@ -40,11 +40,28 @@ type Allocator struct {
 
 // New returns an allocator for the service CIDR; list returns the existing Services.
 func New(cidr string, list func() []*corev1.Service, clk clock.PassiveClock) (*Allocator, error) {
+	p, err := parseRange(cidr)
+	if err != nil {
+		return nil, err
+	}
+	return &Allocator{prefix: p, list: list, clock: clk, pending: map[string]time.Time{}}, nil
+}
+
+func parseRange(cidr string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
-		return nil, fmt.Errorf("service CIDR %q: want an IPv4 prefix of /30 or larger", cidr)
+		return netip.Prefix{}, fmt.Errorf("service CIDR %q: want an IPv4 prefix of /30 or larger", cidr)
 	}
-	return &Allocator{prefix: p.Masked(), list: list, clock: clk, pending: map[string]time.Time{}}, nil
+	return p.Masked(), nil
+}
+
+// FirstIP returns the first usable address of a service CIDR, the kubernetes Service's.
+func FirstIP(cidr string) (string, error) {
+	p, err := parseRange(cidr)
+	if err != nil {
+		return "", err
+	}
+	return p.Addr().Next().String(), nil
 }
 
 // First returns the first usable address of the range, the kubernetes Service's.

@@ -21,7 +21,7 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) erro
 		Then(clientv3.OpPut(key, string(data))).
 		Commit()
 	if err != nil {
-		return fmt.Errorf("create %q: %w", key, err)
+		return fmt.Errorf("create %q: %w", key, writeError(err))
 	}
 	if !resp.Succeeded {
 		return fmt.Errorf("create %q: %w", key, ErrExists)

@@ -332,3 +332,30 @@ func TestListExpiredContinue(t *testing.T) {
 		t.Errorf("rest of the list: %v", names)
 	}
 }
+
+// TestObjectTooLarge: etcd refusing a write for its size is ErrObjectTooLarge, on create
+// and on update, and nothing is stored.
+func TestObjectTooLarge(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	big := map[string]string{"k": strings.Repeat("x", 2<<20)}
+	key := storage.Key("configmaps", "ns", "big")
+	obj := cm("big", nil)
+	obj.Data = big
+	if err := s.Create(ctx, key, obj); !errors.Is(err, storage.ErrObjectTooLarge) {
+		t.Fatalf("create of 2 MiB: %v, want ErrObjectTooLarge", err)
+	}
+	if err := s.Get(ctx, key, &corev1.ConfigMap{}); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("after the refused create: %v", err)
+	}
+	if err := s.Create(ctx, key, cm("big", nil)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Update(ctx, key, func() runtime.Object { return &corev1.ConfigMap{} }, func(cur runtime.Object) (runtime.Object, error) {
+		cur.(*corev1.ConfigMap).Data = big
+		return cur, nil
+	})
+	if !errors.Is(err, storage.ErrObjectTooLarge) {
+		t.Fatalf("update to 2 MiB: %v, want ErrObjectTooLarge", err)
+	}
+}

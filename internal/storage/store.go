@@ -9,7 +9,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Sentinel categories of storage errors; test them with errors.Is.
@@ -19,7 +22,19 @@ var (
 	ErrConflict  = errors.New("resource version conflict")
 	ErrCompacted = errors.New("resource version compacted")
 	ErrTooLarge  = errors.New("resource version too large")
+	// ErrObjectTooLarge: etcd refused a write for its size (its request limit, or the
+	// client's message limit).
+	ErrObjectTooLarge = errors.New("etcdserver: request is too large")
 )
+
+// writeError classifies the error of a write: a request too large for etcd becomes
+// ErrObjectTooLarge, anything else is kept.
+func writeError(err error) error {
+	if errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted {
+		return ErrObjectTooLarge
+	}
+	return err
+}
 
 // Store keeps objects in etcd. It is safe for concurrent use.
 type Store struct {

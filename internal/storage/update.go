@@ -52,7 +52,7 @@ func (s *Store) Update(ctx context.Context, key string, newObj func() runtime.Ob
 			Then(clientv3.OpPut(key, string(data))).
 			Commit()
 		if err != nil {
-			return nil, fmt.Errorf("update %q: %w", key, err)
+			return nil, fmt.Errorf("update %q: %w", key, writeError(err))
 		}
 		if txn.Succeeded {
 			if err := setRV(next, txn.Header.Revision); err != nil {

@@ -120,6 +120,21 @@ func TestSelectorsAndPagination(t *testing.T) {
 	if _, err := cms.List(bg, metav1.ListOptions{FieldSelector: "spec.nope=x"}); !apierrors.IsBadRequest(err) {
 		t.Fatalf("unsupported field selector: %v", err)
 	}
+	// No field limits a command's size, so this pod passes validation and reaches etcd.
+	huge := podObj("huge", "")
+	huge.Spec.Containers[0].Args = []string{strings.Repeat("x", 2<<20)}
+	if _, err := cs.CoreV1().Pods("default").Create(bg, huge, metav1.CreateOptions{}); !apierrors.IsRequestEntityTooLargeError(err) || strings.Contains(err.Error(), "/registry") {
+		t.Fatalf("a pod too large for etcd: %v, want 413 without storage keys", err)
+	}
+	sideways := metav1.DeletionPropagation("Sideways")
+	if err := cms.Delete(bg, "c00", metav1.DeleteOptions{PropagationPolicy: &sideways}); !apierrors.IsInvalid(err) ||
+		!strings.Contains(err.Error(), `propagationPolicy: Unsupported value: "Sideways"`) {
+		t.Fatalf("delete with propagationPolicy Sideways: %v, want 422", err)
+	}
+	if err := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/default/secrets").Param("watch", "true").
+		Param("timeoutSeconds", "abc").Do(bg).Error(); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "invalid timeoutSeconds: abc") {
+		t.Fatalf("watch with timeoutSeconds=abc: %v", err)
+	}
 	var names []string
 	opts := metav1.ListOptions{Limit: 5}
 	for pages := 0; ; pages++ {

@@ -3,11 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,7 +188,8 @@ func TestKubectlGetWatch(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); _ = cmd.Wait() }()
+	exited := make(chan error, 1)
+	defer func() { cancel(); <-exited }()
 	lines := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -194,6 +197,7 @@ func TestKubectlGetWatch(t *testing.T) {
 			lines <- sc.Text()
 		}
 		close(lines)
+		exited <- cmd.Wait()
 	}()
 	c.mustKubectl("run", "watched", "--image=busybox")
 	c.mustKubectl("label", "pod", "watched", "seen=yes")
@@ -214,6 +218,21 @@ func TestKubectlGetWatch(t *testing.T) {
 		!regexp.MustCompile(`^watched\s+0/1\s+Pending\s+0\s+`).MatchString(got[1]) ||
 		!regexp.MustCompile(`^watched\s+0/1\s+Pending\s+0\s+`).MatchString(got[2]) {
 		t.Fatalf("kubectl get -w printed:\n%s", strings.Join(got, "\n"))
+	}
+
+	// A kill of the process that `podium kubectl` started reaches kubectl itself.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+			t.Fatalf("after SIGTERM: %v, want kubectl ended by the signal", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("podium kubectl get -w still runs 30 s after SIGTERM")
 	}
 }
 

@@ -124,6 +124,7 @@ spec:
 	}
 
 	checkResize(t, c)
+	checkSubPathEscape(t, c)
 
 	// exec through SPDY, as kubectl 1.27 speaks it.
 	old := "/usr/lib/google-cloud-sdk/bin/kubectl.1.27"
@@ -203,4 +204,61 @@ spec:
 		t.Errorf("resize beyond the node: %v %s", err, errOut)
 	}
 	c.mustKubectl("delete", "pod", "resizable", "--grace-period=1")
+}
+
+// checkSubPathEscape makes the CVE-2017-1002101 attack: one container plants a symlink to
+// the host's root in a shared emptyDir, a second mounts it by subPath. The second must
+// fail with CreateContainerConfigError and never see the host; a symlink that stays
+// inside the volume still works.
+func checkSubPathEscape(t *testing.T, c *cluster) {
+	t.Helper()
+	manifest := `apiVersion: v1
+kind: Pod
+metadata:
+  name: escape
+spec:
+  volumes:
+  - name: shared
+    emptyDir: {}
+  initContainers:
+  - name: plant
+    image: busybox
+    command: ["sh", "-c", "ln -s / /shared/evil && mkdir /shared/data && echo inside > /shared/data/f && ln -s data /shared/inner"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+  - name: inside
+    image: busybox
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: shared, mountPath: /mnt, subPath: inner}]
+  - name: attacker
+    image: busybox
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: shared, mountPath: /host, subPath: evil}]
+`
+	if _, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	var attacker corev1.ContainerStatus
+	waitFor(t, one(c.client(), "pods", "default", "escape"), "the attacker refused, the other running", func(p *corev1.Pod, ok bool) bool {
+		if !ok || len(p.Status.ContainerStatuses) != 2 {
+			return false
+		}
+		running := false
+		for _, st := range p.Status.ContainerStatuses {
+			switch {
+			case st.Name == "inside":
+				running = st.State.Running != nil
+			case st.State.Waiting != nil && st.State.Waiting.Reason == "CreateContainerConfigError":
+				attacker = st
+			}
+		}
+		return running && attacker.Name != ""
+	})
+	if !strings.Contains(attacker.State.Waiting.Message, `subpath "evil" not within volume path`) {
+		t.Errorf("attacker's waiting message: %q", attacker.State.Waiting.Message)
+	}
+	if out := c.mustKubectl("exec", "escape", "-c", "inside", "--", "cat", "/mnt/f"); out != "inside\n" {
+		t.Errorf("subPath through a symlink inside the volume: %q", out)
+	}
+	c.mustKubectl("delete", "pod", "escape", "--grace-period=1")
 }

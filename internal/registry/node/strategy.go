@@ -52,6 +52,7 @@ func (*strategy) PrepareForCreate(obj runtime.Object) {
 	n := obj.(*corev1.Node)
 	n.Spec.ConfigSource = nil
 	n.Status.Config = nil
+	matchPodCIDR(n)
 }
 
 func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
@@ -59,6 +60,21 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	n.Status = oldN.Status
 	if oldN.Spec.ConfigSource == nil {
 		n.Spec.ConfigSource = nil
+	}
+	matchPodCIDR(n)
+}
+
+// matchPodCIDR keeps the singular podCIDR the first of podCIDRs, as upstream's
+// conversion through its internal type (which has only the list) does: a podCIDR alone
+// becomes the list, and when both are given the list wins. podCIDRs being immutable once
+// set, podCIDR is then too.
+func matchPodCIDR(n *corev1.Node) {
+	if len(n.Spec.PodCIDRs) == 0 && n.Spec.PodCIDR != "" {
+		n.Spec.PodCIDRs = []string{n.Spec.PodCIDR}
+	}
+	n.Spec.PodCIDR = ""
+	if len(n.Spec.PodCIDRs) > 0 {
+		n.Spec.PodCIDR = n.Spec.PodCIDRs[0]
 	}
 }
 

@@ -156,3 +156,32 @@ func fieldsOf(errs field.ErrorList) []string {
 	}
 	return paths
 }
+
+// TestPodCIDRFollowsPodCIDRs: podCIDR alone becomes podCIDRs; with both, the list wins,
+// so an update of podCIDR alone cannot move a node's pod range (the agents route by it).
+func TestPodCIDRFollowsPodCIDRs(t *testing.T) {
+	s := New()
+	n := &corev1.Node{Spec: corev1.NodeSpec{PodCIDR: "10.244.1.0/24"}}
+	s.PrepareForCreate(n)
+	if !reflect.DeepEqual(n.Spec.PodCIDRs, []string{"10.244.1.0/24"}) {
+		t.Errorf("create with podCIDR only: podCIDRs %v", n.Spec.PodCIDRs)
+	}
+	old := n.DeepCopy()
+	n.Spec.PodCIDR = "10.244.9.0/24"
+	s.PrepareForUpdate(n, old)
+	if n.Spec.PodCIDR != "10.244.1.0/24" || len(s.ValidateUpdate(n, old)) != 0 {
+		t.Errorf("update of podCIDR alone: podCIDR %s, errors %v", n.Spec.PodCIDR, s.ValidateUpdate(n, old))
+	}
+	n.Spec.PodCIDR, n.Spec.PodCIDRs = "10.244.9.0/24", []string{"10.244.9.0/24"}
+	s.PrepareForUpdate(n, old)
+	if errs := s.ValidateUpdate(n, old); len(errs) != 1 || errs[0].Field != "spec.podCIDRs" {
+		t.Errorf("update of both: %v, want spec.podCIDRs forbidden", errs)
+	}
+	fresh := &corev1.Node{}
+	s.PrepareForUpdate(fresh, &corev1.Node{})
+	fresh.Spec.PodCIDR = "10.244.2.0/24"
+	s.PrepareForUpdate(fresh, &corev1.Node{})
+	if fresh.Spec.PodCIDRs[0] != "10.244.2.0/24" || len(s.ValidateUpdate(fresh, &corev1.Node{})) != 0 {
+		t.Errorf("setting podCIDR from empty: %v %v", fresh.Spec.PodCIDRs, s.ValidateUpdate(fresh, &corev1.Node{}))
+	}
+}
