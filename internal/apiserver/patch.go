@@ -90,7 +90,7 @@ func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.O
 		}
 		out, err := p.Apply(original)
 		if err != nil {
-			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+			return nil, patchFailed(err)
 		}
 		return out, nil
 	case types.MergePatchType:
@@ -106,8 +106,17 @@ func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.O
 		}
 		out, err := strategicpatch.StrategicMergePatch(original, patch, dataStruct)
 		if err != nil {
-			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+			return nil, patchFailed(err)
 		}
 		return out, nil
 	}
+}
+
+// patchFailed is the 422 of a patch that does not apply, as upstream answers it (reason
+// Invalid, the cause in details), except that the message also says what failed:
+// upstream's says only that the request was rejected.
+func patchFailed(err error) error {
+	st := apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+	st.ErrStatus.Message += ": " + err.Error()
+	return st
 }

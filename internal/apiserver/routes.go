@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/registry"
 )
 
@@ -100,10 +101,26 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			u, ok = s.cfg.Authenticator.Authenticate(r)
 		}
 		if !ok {
+			release, ok := take(s.inFlight.anonymous)
+			if !ok {
+				s.tooManyRequests(w, r)
+				return
+			}
+			defer release()
 			s.metrics.observe("unauthenticated", "", "", http.StatusUnauthorized, 0)
+			// The connection closes after the answer: a client without credentials may
+			// not keep one open.
+			w.Header().Set("Connection", "close")
 			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
 			return
 		}
+		connlimit.Prove(r.Context())
+		release, ok := take(s.inFlight.pool(r))
+		if !ok {
+			s.tooManyRequests(w, r)
+			return
+		}
+		defer release()
 		if adminOnly(r.URL.Path) && !isMaster(u) {
 			s.writeError(w, r, apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("user %q cannot get path %q", u.Name, r.URL.Path)), schema.GroupResource{}, "")
 			return

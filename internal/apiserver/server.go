@@ -36,6 +36,14 @@ type Config struct {
 	Logger  *slog.Logger
 	// BookmarkInterval is how often watchers that asked for bookmarks get one.
 	BookmarkInterval time.Duration
+	// MaxReadOnlyInFlight, MaxMutatingInFlight and MaxAnonymousInFlight bound the
+	// requests served at once (reads, writes, and those of unauthenticated clients);
+	// beyond them a request gets 429. Zero takes upstream's defaults (400 and 200) and
+	// podium's 40 for the unauthenticated.
+	MaxReadOnlyInFlight, MaxMutatingInFlight, MaxAnonymousInFlight int
+	// WatchWriteTimeout ends a watch whose client has not taken an event within it
+	// (default 30s), so that a client that stops reading holds nothing for long.
+	WatchWriteTimeout time.Duration
 
 	// Node agents: pods/log, exec, attach and portforward are proxied to the agent on
 	// the pod's node, at its Node's InternalIP and status.daemonEndpoints.kubeletEndpoint
@@ -140,6 +148,7 @@ type Server struct {
 	groups    []schema.GroupVersion     // served group versions, core first
 	mux       *http.ServeMux
 	metrics   *metrics
+	inFlight  *inFlight
 	clock     clock.PassiveClock
 	log       *slog.Logger
 	ready     atomic.Bool // set by MarkReady
@@ -157,6 +166,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BookmarkInterval == 0 {
 		cfg.BookmarkInterval = time.Minute
 	}
+	if cfg.WatchWriteTimeout == 0 {
+		cfg.WatchWriteTimeout = 30 * time.Second
+	}
 	s := &Server{
 		cfg:       cfg,
 		codecs:    newCodecs(cfg.Scheme),
@@ -165,6 +177,7 @@ func New(cfg Config) (*Server, error) {
 		clock:     cfg.Clock,
 		log:       cfg.Logger,
 		metrics:   newMetrics(),
+		inFlight:  newInFlight(cfg.MaxReadOnlyInFlight, cfg.MaxMutatingInFlight, cfg.MaxAnonymousInFlight),
 	}
 	seen := map[schema.GroupVersion]bool{}
 	for _, st := range cfg.Strategies {

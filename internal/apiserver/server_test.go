@@ -43,20 +43,34 @@ type testServer struct {
 
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
+	return newTestServerWith(t, nil, nil)
+}
+
+// newTestServerWith lets configure change the Config and setup prepare the Server
+// before it runs; either may be nil.
+func newTestServerWith(t *testing.T, configure func(*Config), setup func(*Server)) *testServer {
+	t.Helper()
 	client := etcdtest.Start(t)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{
+	cfg := Config{
 		Store:         storage.New(client, scheme),
 		Scheme:        scheme,
 		Strategies:    []registry.Strategy{namespace.New(), configmap.New(), pod.New(), lease.New()},
 		Authenticator: auth.NewTokens(adminToken, joinToken),
 		Logger:        slog.New(slog.DiscardHandler),
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	// Run's context is the lifetime of the caches, so it ends with the test.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -84,6 +98,8 @@ type response struct {
 	code        int
 	contentType string
 	body        []byte
+	header      http.Header
+	closed      bool // the server closes the connection after it
 }
 
 func (ts *testServer) do(t *testing.T, req request) response {
@@ -116,7 +132,7 @@ func (ts *testServer) do(t *testing.T, req request) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{code: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: body}
+	return response{code: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: body, header: resp.Header, closed: resp.Close}
 }
 
 // mustDo sends req as the admin and fails unless the answer has status want.

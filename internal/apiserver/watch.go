@@ -104,9 +104,10 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
-		flusher.Flush()
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WatchWriteTimeout))
+	if rc.Flush() != nil {
+		return
 	}
 	fw := stream.Framer.NewFrameWriter(w)
 	timer := time.NewTimer(timeout)
@@ -137,11 +138,14 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 				return
 			}
 			out := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}
+			// A client that stops reading blocks the write; the deadline ends it, and with
+			// it this watch.
+			_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WatchWriteTimeout))
 			if err := stream.Serializer.Encode(out, fw); err != nil {
 				return
 			}
-			if flusher != nil && len(wi.ResultChan()) == 0 {
-				flusher.Flush()
+			if len(wi.ResultChan()) == 0 && rc.Flush() != nil {
+				return
 			}
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/podium/podium/internal/agent/prober"
 	"github.com/podium/podium/internal/agent/stream"
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/image"
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/pki"
@@ -68,6 +69,10 @@ type Config struct {
 // APIServerToken is the bearer token the API server presents to agents: derived from
 // the join secret, which both sides know.
 func APIServerToken(secret string) string { return "apiserver:" + secret }
+
+// agentConnections bounds the connections of the agent's endpoint (logs, exec, attach,
+// port-forward, metrics), whose only legitimate client is the API server.
+const agentConnections = 512
 
 // Run joins the cluster and runs the agent until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
@@ -141,7 +146,11 @@ func Run(ctx context.Context, cfg Config) error {
 				return nil, nil, err
 			}
 			authorized := func(req *http.Request) bool {
-				return req.Header.Get("Authorization") == "Bearer "+APIServerToken(secret)
+				if req.Header.Get("Authorization") != "Bearer "+APIServerToken(secret) {
+					return false
+				}
+				connlimit.Prove(req.Context())
+				return true
 			}
 			mux := http.NewServeMux()
 			mux.Handle("/", stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log, Authorize: authorized}))
@@ -169,12 +178,20 @@ func Run(ctx context.Context, cfg Config) error {
 			return r, images, nil
 		},
 	})
+	// Only the API server has business here: a few connections are plenty, and clients
+	// that do not authenticate get a small share of them.
+	if _, err := connlimit.RaiseFileLimit(); err != nil {
+		return fmt.Errorf("raising the limit of open files: %w", err)
+	}
+	limited := connlimit.NewListener(ln, agentConnections, agentConnections/4)
 	srv := &http.Server{
 		Handler:           endpoint,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ConnContext:       connlimit.ConnContext,
 	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	go func() { _ = srv.ServeTLS(limited, "", "") }()
 	defer srv.Close()
 	return a.Run(ctx)
 }

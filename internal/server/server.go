@@ -30,6 +30,7 @@ import (
 
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/etcd"
 	"github.com/podium/podium/internal/node"
 	"github.com/podium/podium/internal/nodeipam"
@@ -85,6 +86,18 @@ type Running struct {
 // KubeconfigPath returns where the admin kubeconfig of a data directory is.
 func KubeconfigPath(dataDir string) string { return filepath.Join(dataDir, "kubeconfig.yaml") }
 
+// maxConnections bounds the API server's connections whatever the descriptor limit: with
+// about 40 KB each (TLS and HTTP buffers, a goroutine), 4096 idle connections hold some
+// 160 MB. A quarter of them may belong to clients that have not authenticated yet.
+const maxConnections = 4096
+
+// fileReserve is what the API listener leaves of the descriptor limit to etcd (its files
+// and its clients), the agent (namespaces, logs, shims) and images: a quarter, and at
+// least 1024.
+func fileReserve(files uint64) int {
+	return max(1024, int(files/4))
+}
+
 // Run starts the server, calls ready once it serves, and blocks until ctx ends; then it
 // stops everything and returns.
 func Run(ctx context.Context, cfg Config, ready func(Running)) error {
@@ -94,6 +107,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
+	}
+	files, err := connlimit.RaiseFileLimit()
+	if err != nil {
+		return fmt.Errorf("raising the limit of open files: %w", err)
 	}
 	serviceIP, err := servicealloc.FirstIP(cfg.ServiceCIDR)
 	if err != nil {
@@ -205,13 +222,18 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port)))
+	tcp, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
+	maxConns := connlimit.Budget(files, fileReserve(files), maxConnections)
+	ln := connlimit.NewListener(tcp, maxConns, maxConns/4)
 	srv := &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
+		Handler: api.Handler(),
+		// The TLS handshake has the same deadline as the request header.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ConnContext:       connlimit.ConnContext,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{creds.Serving}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}

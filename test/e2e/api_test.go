@@ -93,6 +93,10 @@ func TestOptimisticConcurrencyAndGenerateName(t *testing.T) {
 			t.Fatalf("%s patch: %v %v", p.pt, err, got)
 		}
 	}
+	_, err = cms.Patch(bg, "a", types.JSONPatchType, []byte(`[{"op":"test","path":"/data/k","value":"other"}]`), metav1.PatchOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "testing value /data/k failed") {
+		t.Fatalf("a failing JSON patch test: %v, want 422 saying what failed", err)
+	}
 	_, err = cms.Patch(bg, "a", types.ApplyPatchType, []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}`), metav1.PatchOptions{FieldManager: "t"})
 	if st, ok := err.(apierrors.APIStatus); !ok || st.Status().Code != http.StatusUnsupportedMediaType {
 		t.Fatalf("apply patch: got %v, want 415", err)

@@ -34,7 +34,12 @@ func main() {
 	flag.IntVar(&sched.NodePods, "sched-node-pods", 200, "pod capacity of each fake node")
 	flag.StringVar(&sched.Profile, "sched-profile", "", "save the server's CPU profile over the scheduler benchmark here")
 	flag.DurationVar(&sched.ProfileFor, "sched-profile-for", 8*time.Second, "how long the scheduler benchmark's profile runs")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes or scheduler")
+	dos := bench.DoSOptions{}
+	flag.IntVar(&dos.Idle, "dos-idle", 8000, "connections the idle attacker keeps open")
+	flag.IntVar(&dos.Churners, "dos-churners", 4, "attackers that open and abandon connections in a loop")
+	flag.DurationVar(&dos.Duration, "dos-duration", 60*time.Second, "how long the connection attack lasts")
+	flag.IntVar(&dos.Samples, "dos-samples", 30, "kubectl get pods timed without the attack")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, scheduler or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -46,6 +51,13 @@ func main() {
 	if *only == "" || *only == "probes" {
 		fmt.Println("== container health (issue: probes and back-off) ==")
 		if err := bench.Probes(bin, ".", probes, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "dos" {
+		fmt.Println("== connection attack (issue: hardening) ==")
+		if err := bench.DoS(bin, dos, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
