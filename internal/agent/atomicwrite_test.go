@@ -1,10 +1,16 @@
 package agent
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestWriteVolume: a volume holds exactly the latest payload, switched through ..data;
@@ -59,4 +65,66 @@ func TestWriteVolume(t *testing.T) {
 	if err := writeVolume(dir, map[string]fileContent{"../escape": {data: []byte("x"), mode: 0o644}}); err == nil {
 		t.Fatal("a path leaving the volume was written")
 	}
+}
+
+// TestWriteVolumeReaderNeverSeesAMix: a reader that loops over the files of ..data while
+// the payload switches back and forth reads either the old set or the new one, never one
+// file of each.
+func TestWriteVolumeReaderNeverSeesAMix(t *testing.T) {
+	dir := t.TempDir()
+	payload := func(v string) map[string]fileContent {
+		return map[string]fileContent{"x": {data: []byte(v), mode: 0o644}, "y": {data: []byte(v), mode: 0o644}}
+	}
+	if err := writeVolume(dir, payload("0")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	result := make(chan string, 1)
+	go func() {
+		reads := 0
+		for {
+			select {
+			case <-done:
+				result <- fmt.Sprintf("%d consistent reads", reads)
+				return
+			default:
+			}
+			d, err := os.Open(filepath.Join(dir, dataLink))
+			if err != nil {
+				continue // between a switch and the clean-up of the old directory
+			}
+			x, errX := readAt(d, "x")
+			y, errY := readAt(d, "y")
+			d.Close()
+			if errX != nil || errY != nil {
+				continue // the directory went away under us: a retry, not a mix
+			}
+			if x != y {
+				result <- fmt.Sprintf("MIX: x=%q y=%q", x, y)
+				return
+			}
+			reads++
+		}
+	}()
+	for i := 1; i <= 300; i++ {
+		if err := writeVolume(dir, payload(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if got := <-result; strings.HasPrefix(got, "MIX") || strings.HasPrefix(got, "0 ") {
+		t.Fatal(got) // a mix, or a reader that never read a set
+	}
+}
+
+// readAt reads name inside the open directory d.
+func readAt(d *os.File, name string) (string, error) {
+	fd, err := unix.Openat(int(d.Fd()), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	return string(data), err
 }
