@@ -67,6 +67,9 @@ type Agent struct {
 	log          *slog.Logger
 
 	probes *prober.Manager
+	// running counts the goroutines Run started (pod workers and their kills, the
+	// heartbeat); Run returns only once they ended.
+	running sync.WaitGroup
 
 	mu      sync.Mutex // guards workers, terminated and synced
 	workers map[types.UID]*worker
@@ -138,7 +141,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events("")})
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
 
-	go every(ctx, a.cfg.Clock, a.cfg.Heartbeat, func() { a.heartbeat(ctx) })
+	// Whatever ends Run stops what it started and waits for it: the informers first, so
+	// that no handler starts a worker any more, then the goroutines.
+	ctx, cancel := context.WithCancel(ctx)
+	var factories []informers.SharedInformerFactory
+	defer func() {
+		cancel()
+		for _, f := range factories {
+			f.Shutdown()
+		}
+		a.running.Wait()
+	}()
+	a.running.Go(func() { every(ctx, a.cfg.Clock, a.cfg.Heartbeat, func() { a.heartbeat(ctx) }) })
 
 	factory := informers.NewSharedInformerFactoryWithOptions(a.cfg.Client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.NodeName).String()
@@ -162,6 +176,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.runRoutes(ctx, nodeFactory); err != nil {
 		return err
 	}
+	factories = append(factories, factory, nodeFactory)
 	nodeFactory.Start(ctx.Done())
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
@@ -172,8 +187,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	a.log.Info("node agent is running", "podCIDR", node.Spec.PodCIDR)
 	every(ctx, a.cfg.Clock, a.cfg.Relist, func() { a.relist(ctx) })
-	factory.Shutdown()
-	nodeFactory.Shutdown()
 	return nil
 }
 
@@ -209,7 +222,7 @@ func (a *Agent) podChanged(ctx context.Context, pod *corev1.Pod) {
 	if w == nil {
 		w = newWorker(a, pod.UID)
 		a.workers[pod.UID] = w
-		go w.run(ctx)
+		a.running.Go(func() { w.run(ctx) })
 	}
 	w.update(pod)
 }
@@ -261,7 +274,7 @@ func (a *Agent) relist(ctx context.Context) {
 		w := newWorker(a, uid)
 		a.workers[uid] = w
 		w.gone()
-		go w.run(ctx)
+		a.running.Go(func() { w.run(ctx) })
 	}
 	a.planner.backOff.GC()
 	a.imageBackOff.GC()

@@ -462,3 +462,35 @@ func TestInPlaceResize(t *testing.T) {
 		return false
 	})
 }
+
+// TestKillThatFailsIsRetried: when the runtime fails to stop a deleted pod's container,
+// the agent reports FailedKillPod and keeps the pod object; it deletes it only once a
+// later attempt stopped everything, so the container never outlives its pod unseen.
+func TestKillThatFailsIsRetried(t *testing.T) {
+	client, rt := startAgent(t)
+	ctx := context.Background()
+	if _, err := client.CoreV1().Pods("default").Create(ctx, boundPod("stubborn", "nginx", corev1.RestartPolicyAlways), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "stubborn", "running", func(p *corev1.Pod, ok bool) bool {
+		return ok && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Running != nil
+	})
+	rt.FailStops(4) // two attempts: the container's stop and the sandbox's each
+	p, err := client.CoreV1().Pods("default").Get(ctx, "stubborn", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, grace := metav1.Now(), int64(0)
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &grace
+	if _, err := client.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, client, "FailedKillPod: error killing pod: ")
+	if _, err := client.CoreV1().Pods("default").Get(ctx, "stubborn", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the pod object went while its container ran: %v", err)
+	}
+	waitPod(t, client, "stubborn", "deleted after the retry", func(_ *corev1.Pod, ok bool) bool { return !ok })
+	if !rt.Empty() {
+		t.Fatal("the runtime still holds the deleted pod")
+	}
+}

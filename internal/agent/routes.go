@@ -46,7 +46,7 @@ func (a *Agent) runRoutes(ctx context.Context, factory informers.SharedInformerF
 	}); err != nil {
 		return err
 	}
-	go func() {
+	a.running.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -61,6 +61,6 @@ func (a *Agent) runRoutes(ctx context.Context, factory informers.SharedInformerF
 				a.log.Warn("routes to other nodes' pods", "err", err)
 			}
 		}
-	}()
+	})
 	return nil
 }

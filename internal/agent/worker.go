@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,6 +51,9 @@ type worker struct {
 	volumesAt time.Time
 	// term is the pod's termination, once it was seen deleted.
 	term *termination
+	// killBackOff is the wait before killing again after a kill that left something
+	// running; zero after a kill that worked.
+	killBackOff time.Duration
 }
 
 func newWorker(a *Agent, uid types.UID) *worker {
@@ -226,7 +230,9 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	if deleted || pod == nil {
 		// The API object is gone (or never seen: an orphan). Stop and remove all.
 		a.probes.Stop(string(w.uid))
-		w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, 0))
+		if err := errors.Join(w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, 0)), w.stillRunning(ctx)); err != nil {
+			return false, w.killFailed(pod, err)
+		}
 		w.cleanUp(ctx, pod, sandboxes[w.uid])
 		a.planner.Forget(orEmpty(pod))
 		return true, 0
@@ -277,6 +283,7 @@ type termination struct {
 	deadline *deadline
 	grace    int64         // the grace period it was last given, in seconds
 	done     chan struct{} // closed once every container stopped
+	err      error         // what failed to stop, set before done closes
 }
 
 // terminate stops a deleted pod within its grace period. While its containers stop, its
@@ -296,11 +303,11 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, rp *RuntimePod,
 		a.probes.Terminating(string(w.uid))
 		t := &termination{deadline: newDeadline(a.cfg.Clock, time.Duration(grace)*time.Second), grace: grace, done: make(chan struct{})}
 		w.term = t
-		go func() {
-			w.killPod(ctx, pod, rp, t.deadline)
+		a.running.Go(func() {
+			t.err = w.killPod(ctx, pod, rp, t.deadline)
 			close(t.done)
 			w.wake()
-		}()
+		})
 	case grace < w.term.grace:
 		w.term.grace = grace
 		w.term.deadline.shorten(time.Duration(grace) * time.Second)
@@ -321,6 +328,12 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, rp *RuntimePod,
 	if !finished {
 		return false, 0 // woken when the containers have stopped
 	}
+	if err := errors.Join(w.term.err, w.stillRunning(ctx)); err != nil {
+		// Killed again after a back-off; the pod stays until nothing of it runs.
+		w.term = nil
+		return false, w.killFailed(pod, err)
+	}
+	w.killBackOff = 0
 	a.probes.Stop(string(w.uid))
 	w.cleanUp(ctx, pod, sandboxes)
 	a.planner.Forget(pod)
@@ -457,7 +470,10 @@ func (w *worker) resizeEvent(pod *corev1.Pod, eventType, reason, prefix, errMsg 
 func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, plan Plan) time.Duration {
 	a := w.a
 	if plan.KillPod {
-		w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, time.Duration(gracePeriod(pod))*time.Second))
+		err := w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, time.Duration(gracePeriod(pod))*time.Second))
+		if err = errors.Join(err, w.stillRunning(ctx)); err != nil {
+			return w.killFailed(pod, err) // no new sandbox while the old one's containers run
+		}
 		if plan.CreateSandbox && rp.Sandbox != nil {
 			for _, c := range rp.Containers {
 				_ = a.rt.RemoveContainer(ctx, c.ID)
@@ -465,9 +481,18 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 			_ = a.rt.RemovePodSandbox(ctx, rp.Sandbox.ID)
 		}
 	}
+	var killErrs []error
 	for _, k := range plan.Kill {
 		w.event(pod, k.Container.Name, corev1.EventTypeNormal, "Killing", k.Message)
-		_ = a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod))
+		if err := a.rt.StopContainer(ctx, k.Container.ID, gracePeriod(pod)); err != nil {
+			killErrs = append(killErrs, fmt.Errorf("stopping container %s: %w", k.Container.Name, err))
+		}
+	}
+	if err := errors.Join(killErrs...); err != nil {
+		return w.killFailed(pod, err) // no replacement while the old one may run
+	}
+	if plan.KillPod || len(plan.Kill) > 0 {
+		w.killBackOff = 0
 	}
 	resizeRetry := w.resize(ctx, pod, plan.Resize)
 	if p := plan.ResizePending; p != nil {
@@ -704,10 +729,18 @@ func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 // killPod runs preStop hooks and stops every running container within the deadline:
 // the app containers together, then the sidecars one after another in the reverse of
 // their order (a sidecar may serve the hooks of those before it); then it stops the
-// sandbox. A deadline moved earlier cuts hooks short and stops containers sooner.
-func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, dl *deadline) {
+// sandbox. A deadline moved earlier cuts hooks short and stops containers sooner. It
+// returns what the runtime failed to stop.
+func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, dl *deadline) error {
 	a := w.a
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	failed := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
 	stop := func(c *ContainerState) {
 		defer wg.Done()
 		spec := (*corev1.Container)(nil)
@@ -725,13 +758,13 @@ func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, d
 		// Stop again with what is left whenever the deadline moves earlier.
 		for {
 			_, moved := dl.get()
-			done := make(chan struct{})
-			go func(left int64) {
-				_ = a.rt.StopContainer(ctx, c.ID, left)
-				close(done)
-			}(dl.left())
+			done := make(chan error, 1)
+			go func(left int64) { done <- a.rt.StopContainer(ctx, c.ID, left) }(dl.left())
 			select {
-			case <-done:
+			case err := <-done:
+				if err != nil {
+					failed(fmt.Errorf("stopping container %s: %w", c.Name, err))
+				}
 				return
 			case <-moved:
 			}
@@ -759,8 +792,45 @@ func (w *worker) killPod(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, d
 		}
 	}
 	if rp.Sandbox != nil {
-		_ = a.rt.StopPodSandbox(ctx, rp.Sandbox.ID)
+		if err := a.rt.StopPodSandbox(ctx, rp.Sandbox.ID); err != nil {
+			failed(fmt.Errorf("stopping the sandbox: %w", err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// stillRunning looks at the runtime afresh and returns an error naming the pod's
+// containers that run, nil when none does. Nothing of a pod is removed, and nothing
+// replaces its containers, until this says nil: a container must never run twice.
+func (w *worker) stillRunning(ctx context.Context) error {
+	snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs, w.uid)
+	if err != nil {
+		return fmt.Errorf("looking at the runtime: %w", err)
+	}
+	var running []string
+	if rp := snap[w.uid]; rp != nil {
+		for _, c := range rp.Containers {
+			if c.Running() {
+				running = append(running, c.Name)
+			}
+		}
+	}
+	if len(running) > 0 {
+		return fmt.Errorf("containers still running: %s", strings.Join(running, ", "))
+	}
+	return nil
+}
+
+// killFailed reports a kill that left something running: the FailedKillPod event, as
+// upstream, and the back-off before the next attempt (1s doubling to a minute).
+func (w *worker) killFailed(pod *corev1.Pod, err error) time.Duration {
+	if pod != nil {
+		w.event(pod, "", corev1.EventTypeWarning, "FailedKillPod", "error killing pod: "+err.Error())
+	} else {
+		w.a.log.Warn("killing the containers of a pod that is gone", "uid", w.uid, "err", err)
+	}
+	w.killBackOff = min(max(2*w.killBackOff, time.Second), time.Minute)
+	return w.killBackOff
 }
 
 func isSidecarName(pod *corev1.Pod, name string) bool {

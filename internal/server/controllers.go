@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,9 +36,10 @@ type controllerConfig struct {
 	nodeMonitorGracePeriod time.Duration
 }
 
-// startControllers starts the cluster's controllers, which run until ctx ends. They begin
-// once their informers have synced; the server does not wait for that.
-func startControllers(ctx context.Context, cfg controllerConfig) error {
+// startControllers starts the cluster's controllers, which run until ctx ends, in
+// running. They begin once their informers have synced; the server does not wait for
+// that.
+func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controllerConfig) error {
 	rc := rest.CopyConfig(cfg.rest)
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
@@ -90,7 +92,12 @@ func startControllers(ctx context.Context, cfg controllerConfig) error {
 	for _, f := range factories {
 		f.Start(ctx.Done())
 	}
-	go func() {
+	running.Go(func() {
+		defer func() {
+			for _, f := range factories {
+				f.Shutdown()
+			}
+		}()
 		for _, f := range factories {
 			for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 				if !ok && ctx.Err() == nil {
@@ -98,15 +105,15 @@ func startControllers(ctx context.Context, cfg controllerConfig) error {
 				}
 			}
 		}
-		go sa.Run(ctx)
-		go ca.Run(ctx)
-		go ns.Run(ctx)
-		go ks.Run(ctx)
-		go nl.Run(ctx)
-		if sched != nil {
-			go sched.Run(ctx)
+		var controllers sync.WaitGroup
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl} {
+			controllers.Go(func() { c.Run(ctx) })
 		}
-	}()
+		if sched != nil {
+			controllers.Go(func() { sched.Run(ctx) })
+		}
+		controllers.Wait()
+	})
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -271,7 +272,13 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if address == "" {
 		log.Warn("no non-loopback address to advertise: the kubernetes Service gets no endpoints; set --advertise-address")
 	}
-	if err := startControllers(runCtx, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
+	// Everything started from here on is waited for before the API server and etcd stop.
+	var running sync.WaitGroup
+	defer func() {
+		stop()
+		running.Wait()
+	}()
+	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod}); err != nil {
 		_ = srv.Close()
@@ -285,14 +292,14 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 
 	agentErr := make(chan error, 1)
 	if !cfg.DisableAgent {
-		go func() {
+		running.Go(func() {
 			agentErr <- node.Run(runCtx, node.Config{
 				ServerURL: url, Token: creds.JoinToken, CAPEM: creds.CAPEM, NodeName: cfg.NodeName,
 				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
 				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax,
 			})
-		}()
+		})
 	}
 
 	var runErr error
@@ -309,6 +316,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	log.Info("stopping")
 	stop() // ends watches, so Shutdown does not wait for them
+	// The agent and the controllers end while the API still answers them.
+	running.Wait()
 	// Requests in flight get a moment to finish; HTTP/2 clients that keep their
 	// connections open would otherwise hold Shutdown for its GOAWAY grace of a second.
 	shutCtx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

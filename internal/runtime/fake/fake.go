@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,6 +29,28 @@ type Runtime struct {
 	images     map[string]bool
 	// Pulls counts image pulls, by image.
 	Pulls map[string]int
+	// failStops is how many of the next stops fail, leaving everything running.
+	failStops int
+}
+
+// errStopFailed is what a stop made to fail (FailStops) returns.
+var errStopFailed = errors.New("the process did not die")
+
+// FailStops makes the next n calls of StopContainer and StopPodSandbox fail and stop
+// nothing, as a runtime that cannot kill would.
+func (r *Runtime) FailStops(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failStops = n
+}
+
+// stopFails consumes one failing stop; r.mu must be held.
+func (r *Runtime) stopFails() bool {
+	if r.failStops == 0 {
+		return false
+	}
+	r.failStops--
+	return true
 }
 
 type sandbox struct {
@@ -72,6 +95,9 @@ func (r *Runtime) RunPodSandbox(_ context.Context, config *runtimeapi.PodSandbox
 func (r *Runtime) StopPodSandbox(_ context.Context, id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.stopFails() {
+		return fmt.Errorf("stopping sandbox %s: %w", id, errStopFailed)
+	}
 	if sb, ok := r.sandboxes[id]; ok {
 		sb.ready = false
 		for _, c := range r.containers {
@@ -190,6 +216,9 @@ func (r *Runtime) Exit(id string, code int32) {
 func (r *Runtime) StopContainer(_ context.Context, id string, _ int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.stopFails() {
+		return fmt.Errorf("stopping container %s: %w", id, errStopFailed)
+	}
 	if c, ok := r.containers[id]; ok {
 		r.exit(c, 137, "Error")
 	}
