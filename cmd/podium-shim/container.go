@@ -188,7 +188,7 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 		if msg == "" {
 			msg = fmt.Sprintf("exit code %d", exitCode(ws))
 		}
-		err = fmt.Errorf("runc create: %s", msg)
+		err = fmt.Errorf("%w: %w", &runcExit{op: "create", msg: msg}, errProcessStart)
 	}
 	if err != nil {
 		closeAll(ours)
@@ -390,6 +390,9 @@ func (s *shim) start(id string) (*shimproto.ContainerState, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.starting = false
+	if exit := (*runcExit)(nil); errors.As(err, &exit) {
+		return nil, fmt.Errorf("%w: %w", err, errProcessStart)
+	}
 	if err != nil {
 		return nil, err
 	}

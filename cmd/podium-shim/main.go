@@ -115,9 +115,10 @@ func (s *shim) logf(format string, args ...any) {
 
 func respondErr(conn *os.File, err error) {
 	shimproto.WriteJSONLine(conn, &shimproto.Response{
-		Version:  shimproto.Version,
-		Error:    err.Error(),
-		NotFound: errors.Is(err, errNotFound),
+		Version:     shimproto.Version,
+		Error:       err.Error(),
+		NotFound:    errors.Is(err, errNotFound),
+		StartFailed: errors.Is(err, errProcessStart),
 	})
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,10 +44,20 @@ func (rc *runcCLI) command(args ...string) error {
 		if msg == "" {
 			msg = fmt.Sprintf("exit code %d", exitCode(ws))
 		}
-		return fmt.Errorf("runc %s: %s", args[0], msg)
+		return &runcExit{op: args[0], msg: msg}
 	}
 	return nil
 }
+
+// runcExit is runc exiting with a failure, its message from its stderr or log.
+type runcExit struct{ op, msg string }
+
+func (e *runcExit) Error() string { return "runc " + e.op + ": " + e.msg }
+
+// errProcessStart marks a create or start that runc refused: the container's process
+// could not be set up or started (its command, its mounts, its user), which upstream
+// runtimes report as the container's StartError. Failures to run runc at all are not.
+var errProcessStart = errors.New("process start failed")
 
 // lastError returns the last message of level error in a runc JSON log file.
 func lastError(logPath string) string {

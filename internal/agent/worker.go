@@ -23,6 +23,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podium/podium/internal/agent/prober"
+	"github.com/podium/podium/internal/runtime"
 )
 
 // worker runs one pod: it syncs whenever the pod changes in the API or in the runtime,
@@ -194,9 +195,7 @@ func (w *worker) addFailedRuns(rp *RuntimePod) {
 // isStartError reports an error of a container's process failing to start (a missing
 // executable, say), as opposed to a failure of the runtime itself.
 func isStartError(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "unable to start container process") || strings.Contains(msg, "exec format error") ||
-		strings.Contains(msg, "executable file not found")
+	return errors.Is(err, runtime.ErrStartFailed)
 }
 
 // safeSync is sync that survives a panic: one pod's odd spec must not stop the agent

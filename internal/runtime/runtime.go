@@ -8,8 +8,15 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// ErrNotFound marks a sandbox, container or image the runtime does not know.
-var ErrNotFound = errors.New("not found")
+// Sentinel errors of every Runtime; test them with errors.Is.
+var (
+	// ErrNotFound marks a sandbox, container or image the runtime does not know.
+	ErrNotFound = errors.New("not found")
+	// ErrStartFailed marks a container whose process could not start: its command is
+	// missing or not executable, its working directory cannot be entered, and the like.
+	// The fault is the pod's (upstream reports StartError), not the runtime's.
+	ErrStartFailed = errors.New("the container's process could not start")
+)
 
 // Runtime runs pod sandboxes and their containers. Every method is safe for concurrent
 // use; Stop and Remove methods are idempotent (removing what is gone is not an error).

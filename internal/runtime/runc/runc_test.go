@@ -770,6 +770,35 @@ func TestCreateContainerFailures(t *testing.T) {
 	e.assertRemoved(facts)
 }
 
+// TestStartFailureIsTheContainers: what runc refuses to start (a command that does not
+// exist, a mount it cannot make) fails with runtime.ErrStartFailed, the pod's fault that
+// upstream reports as StartError; a failure before runc (a missing image) does not.
+func TestStartFailureIsTheContainers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid, pod := e.runPod("startfail")
+	id, err := e.r.CreateContainer(ctx, sid, containerConfig("missing", "/nonexistent"), pod)
+	if err == nil {
+		err = e.r.StartContainer(ctx, id)
+	}
+	if !errors.Is(err, runtime.ErrStartFailed) {
+		t.Fatalf("a missing command: %v, want ErrStartFailed", err)
+	}
+	bad := containerConfig("badmount", "true")
+	bad.Mounts = []*runtimeapi.Mount{{ContainerPath: "/proc/self/x", HostPath: t.TempDir()}}
+	if _, err := e.r.CreateContainer(ctx, sid, bad, pod); !errors.Is(err, runtime.ErrStartFailed) {
+		t.Fatalf("a mount runc cannot make: %v, want ErrStartFailed", err)
+	}
+	noImage := containerConfig("noimage", "true")
+	noImage.Image.Image = "nope"
+	if _, err := e.r.CreateContainer(ctx, sid, noImage, pod); err == nil || errors.Is(err, runtime.ErrStartFailed) {
+		t.Fatalf("a missing image: %v, want an error that is not ErrStartFailed", err)
+	}
+	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestImageVolume mounts an image into a container read-only (CRI's Mount.image), and
 // checks that its snapshot goes with the container.
 func TestImageVolume(t *testing.T) {

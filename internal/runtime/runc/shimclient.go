@@ -70,6 +70,9 @@ func (c shimClient) call(ctx context.Context, req *shimproto.Request) (*shimprot
 		if resp.NotFound {
 			return nil, fmt.Errorf("shim %s %s: %s: %w", req.Op, req.ID, resp.Error, runtime.ErrNotFound)
 		}
+		if resp.StartFailed {
+			return nil, fmt.Errorf("shim %s %s: %s: %w", req.Op, req.ID, resp.Error, runtime.ErrStartFailed)
+		}
 		return nil, fmt.Errorf("shim %s %s: %s", req.Op, req.ID, resp.Error)
 	}
 	return &resp, nil

@@ -80,12 +80,15 @@ type AttachRequest struct {
 
 // Response answers a Request.
 type Response struct {
-	Version  int              `json:"v"`
-	Error    string           `json:"error,omitempty"`
-	NotFound bool             `json:"notFound,omitempty"`
-	Hello    *Hello           `json:"hello,omitempty"`
-	State    *ContainerState  `json:"state,omitempty"`
-	States   []ContainerState `json:"states,omitempty"`
+	Version  int    `json:"v"`
+	Error    string `json:"error,omitempty"`
+	NotFound bool   `json:"notFound,omitempty"`
+	// StartFailed marks a create or start that failed because the container's process
+	// could not start (a missing or non-executable command, ...).
+	StartFailed bool             `json:"startFailed,omitempty"`
+	Hello       *Hello           `json:"hello,omitempty"`
+	State       *ContainerState  `json:"state,omitempty"`
+	States      []ContainerState `json:"states,omitempty"`
 }
 
 // Hello identifies a shim.
