@@ -62,7 +62,9 @@ func takeResources(dst, src []corev1.Container) {
 // the pod stays valid and in its QoS class, its containers stay the same and in order,
 // no request or limit is removed, and only cpu and memory change.
 func validateResize(newPod, oldPod *corev1.Pod) field.ErrorList {
-	errs := validatePod(newPod, validationOptions{allowInvalidDeletionCost: true})
+	opts := updateOptions(oldPod)
+	opts.allowInvalidDeletionCost = true
+	errs := validatePod(newPod, opts)
 	if _, ok := oldPod.Annotations[corev1.MirrorPodAnnotationKey]; ok {
 		return field.ErrorList{field.Forbidden(field.NewPath(""), "static pods cannot be resized")}
 	}

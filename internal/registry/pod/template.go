@@ -22,7 +22,8 @@ func ValidateTemplate(t *corev1.PodTemplateSpec, fldPath *field.Path) field.Erro
 	errs := metav1validation.ValidateLabels(t.Labels, meta.Child("labels"))
 	errs = append(errs, apivalidation.ValidateAnnotations(t.Annotations, meta.Child("annotations"))...)
 	errs = append(errs, validatePodAnnotations(t.Annotations, &t.Spec, meta.Child("annotations"), validationOptions{})...)
-	errs = append(errs, validatePodSpec(&t.Spec, &t.ObjectMeta, fldPath.Child("spec"))...)
+	errs = append(errs, validatePodSpec(&t.Spec, &t.ObjectMeta, validationOptions{}, fldPath.Child("spec"))...)
+	errs = append(errs, validateSecurityAnnotationsMatchFields(&t.ObjectMeta, &t.Spec, fldPath.Child("spec"))...)
 	if len(t.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(fldPath.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))
 	}

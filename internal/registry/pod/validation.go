@@ -47,15 +47,44 @@ var (
 	}
 )
 
-// validationOptions carries the relaxations that depend on the object being replaced.
+// validationOptions carries what depends on the kind of write: the relaxations an
+// update gets for invalid values the object it replaces already stores (see
+// updateOptions), and the labels a create merges through matchLabelKeys.
 type validationOptions struct {
 	// allowInvalidDeletionCost keeps an already-invalid deletion cost annotation valid.
 	allowInvalidDeletionCost bool
+	// allowInvalidAffinitySelectorValues leaves the label values of pod affinity and
+	// anti-affinity selectors unchecked.
+	allowInvalidAffinitySelectorValues bool
+	// allowInvalidNodeAffinityValues leaves the label values of required node
+	// affinity unchecked.
+	allowInvalidNodeAffinityValues bool
+	// skipSpreadSelectors leaves the label selectors of topology spread constraints
+	// unchecked.
+	skipSpreadSelectors bool
+	// allowSysAdminWithoutEscalation allows CAP_SYS_ADMIN with
+	// allowPrivilegeEscalation=false.
+	allowSysAdminWithoutEscalation bool
+	// mergeLabels are, on create, the pod's labels: the values upstream merges into
+	// label selectors for matchLabelKeys and mismatchLabelKeys (see validateLabelKeys).
+	mergeLabels map[string]string
+}
+
+// updateOptions returns the relaxations for a write over oldPod: as upstream, an
+// invalid value oldPod already stores does not make the update invalid.
+func updateOptions(oldPod *corev1.Pod) validationOptions {
+	return validationOptions{
+		allowInvalidDeletionCost:           !validDeletionCost(oldPod.Annotations),
+		allowInvalidAffinitySelectorValues: hasInvalidAffinitySelector(&oldPod.Spec),
+		allowInvalidNodeAffinityValues:     hasInvalidNodeAffinityValue(&oldPod.Spec),
+		skipSpreadSelectors:                hasInvalidSpreadSelector(&oldPod.Spec),
+		allowSysAdminWithoutEscalation:     hasSysAdminWithoutEscalation(&oldPod.Spec),
+	}
 }
 
 // validateCreate checks a new pod as upstream's ValidatePodCreate does.
 func validateCreate(pod *corev1.Pod) field.ErrorList {
-	errs := validatePod(pod, validationOptions{})
+	errs := validatePod(pod, validationOptions{mergeLabels: pod.Labels})
 	specPath := field.NewPath("spec")
 	if len(pod.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(specPath.Child("ephemeralContainers"), "cannot be set on create"))
@@ -63,14 +92,14 @@ func validateCreate(pod *corev1.Pod) field.ErrorList {
 	if pod.Spec.NodeName != "" && len(pod.Spec.SchedulingGates) != 0 {
 		errs = append(errs, field.Forbidden(specPath.Child("nodeName"), "cannot be set until all schedulingGates have been cleared"))
 	}
-	return errs
+	return append(errs, validateSecurityAnnotationsMatchFields(&pod.ObjectMeta, &pod.Spec, specPath)...)
 }
 
 // validatePod checks what every write of a whole pod must satisfy.
 func validatePod(pod *corev1.Pod, opts validationOptions) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs := validatePodAnnotations(pod.Annotations, &pod.Spec, field.NewPath("metadata", "annotations"), opts)
-	errs = append(errs, validatePodSpec(&pod.Spec, &pod.ObjectMeta, specPath)...)
+	errs = append(errs, validatePodSpec(&pod.Spec, &pod.ObjectMeta, opts, specPath)...)
 
 	if pod.Spec.ServiceAccountName == "" {
 		for vi, vol := range pod.Spec.Volumes {
@@ -108,7 +137,7 @@ func validatePodAnnotations(annotations map[string]string, spec *corev1.PodSpec,
 	if !opts.allowInvalidDeletionCost && !validDeletionCost(annotations) {
 		errs = append(errs, field.Invalid(fldPath.Key(podDeletionCostAnnotation), annotations[podDeletionCostAnnotation], "must be a 32bit integer"))
 	}
-	return errs
+	return append(errs, validateSecurityAnnotations(annotations, spec, fldPath)...)
 }
 
 // validDeletionCost reports whether the pod-deletion-cost annotation is absent or an
@@ -123,21 +152,41 @@ func validDeletionCost(annotations map[string]string) bool {
 }
 
 // validateAnnotationUpdates forbids adding, changing or removing the mirror pod
-// annotation.
+// annotation and the deprecated AppArmor annotations.
 func validateAnnotationUpdates(newPod, oldPod *corev1.Pod, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	oldValue, hadMirror := oldPod.Annotations[corev1.MirrorPodAnnotationKey]
-	newValue, hasMirror := newPod.Annotations[corev1.MirrorPodAnnotationKey]
-	switch {
-	case hadMirror && (!hasMirror || newValue != oldValue):
-		errs = append(errs, field.Forbidden(fldPath.Key(corev1.MirrorPodAnnotationKey), "may not remove or update mirror pod annotation"))
-	case !hadMirror && hasMirror:
-		errs = append(errs, field.Forbidden(fldPath.Key(corev1.MirrorPodAnnotationKey), "may not add mirror pod annotation"))
+	for key, oldValue := range oldPod.Annotations {
+		if newValue, ok := newPod.Annotations[key]; ok && newValue == oldValue {
+			continue
+		}
+		if what := frozenAnnotation(key); what != "" {
+			errs = append(errs, field.Forbidden(fldPath.Key(key), "may not remove or update "+what))
+		}
+	}
+	for key := range newPod.Annotations {
+		if _, ok := oldPod.Annotations[key]; ok {
+			continue
+		}
+		if what := frozenAnnotation(key); what != "" {
+			errs = append(errs, field.Forbidden(fldPath.Key(key), "may not add "+what))
+		}
 	}
 	return errs
 }
 
-func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, fldPath *field.Path) field.ErrorList {
+// frozenAnnotation names, as upstream's messages do, what an annotation with key is
+// if it may not change after create, or returns "".
+func frozenAnnotation(key string) string {
+	switch {
+	case key == corev1.MirrorPodAnnotationKey:
+		return "mirror pod annotation"
+	case strings.HasPrefix(key, corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix):
+		return "AppArmor annotations"
+	}
+	return ""
+}
+
+func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, opts validationOptions, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	grace := spec.TerminationGracePeriodSeconds
 	if grace == nil {
@@ -156,7 +205,14 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, fldPath *
 		}
 	}
 	errs = append(errs, validatePodResourceClaims(spec.ResourceClaims, fldPath.Child("resourceClaims"))...)
-	ctx := containerContext{volumes: vols, claims: claims, grace: grace, restartPolicy: spec.RestartPolicy}
+	ctx := containerContext{
+		volumes:                        vols,
+		claims:                         claims,
+		grace:                          grace,
+		restartPolicy:                  spec.RestartPolicy,
+		hostUsers:                      spec.HostUsers == nil || *spec.HostUsers,
+		allowSysAdminWithoutEscalation: opts.allowSysAdminWithoutEscalation,
+	}
 	errs = append(errs, validateContainers(spec.Containers, ctx, fldPath.Child("containers"))...)
 	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, ctx, fldPath.Child("initContainers"))...)
 	errs = append(errs, validateEphemeralContainers(spec, ctx, fldPath.Child("ephemeralContainers"))...)
@@ -168,11 +224,13 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, fldPath *
 	if spec.SecurityContext != nil {
 		errs = append(errs, validateSysctls(spec, fldPath.Child("securityContext", "sysctls"))...)
 	}
+	errs = append(errs, validateAffinity(spec.Affinity, opts, fldPath.Child("affinity"))...)
 	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fldPath.Child("dnsConfig"))...)
 	for i, gate := range spec.ReadinessGates {
 		errs = append(errs, validateQualifiedName(string(gate.ConditionType), fldPath.Child("readinessGates").Index(i).Child("conditionType"))...)
 	}
 	errs = append(errs, validateSchedulingGates(spec.SchedulingGates, fldPath.Child("schedulingGates"))...)
+	errs = append(errs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, opts, fldPath.Child("topologySpreadConstraints"))...)
 	errs = append(errs, validateOptionalName(spec.ServiceAccountName, fldPath.Child("serviceAccountName"))...)
 	errs = append(errs, validateOptionalName(spec.NodeName, fldPath.Child("nodeName"))...)
 	if spec.ActiveDeadlineSeconds != nil {
@@ -212,7 +270,9 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, fldPath *
 	}
 	if spec.OS != nil {
 		switch spec.OS.Name {
-		case corev1.Linux, corev1.Windows:
+		case corev1.Linux:
+			errs = append(errs, validateNoWindowsOptions(spec, fldPath)...)
+		case corev1.Windows:
 		case "":
 			errs = append(errs, field.Required(fldPath.Child("os", "name"), ""))
 		default:
@@ -331,34 +391,6 @@ func validateSchedulingGates(gates []corev1.PodSchedulingGate, fldPath *field.Pa
 	return errs
 }
 
-func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Path) field.ErrorList {
-	if sc == nil {
-		return nil
-	}
-	var errs field.ErrorList
-	if sc.FSGroup != nil {
-		for _, msg := range validation.IsValidGroupID(*sc.FSGroup) {
-			errs = append(errs, field.Invalid(fldPath.Child("fsGroup"), *sc.FSGroup, msg))
-		}
-	}
-	if sc.RunAsUser != nil {
-		for _, msg := range validation.IsValidUserID(*sc.RunAsUser) {
-			errs = append(errs, field.Invalid(fldPath.Child("runAsUser"), *sc.RunAsUser, msg))
-		}
-	}
-	if sc.RunAsGroup != nil {
-		for _, msg := range validation.IsValidGroupID(*sc.RunAsGroup) {
-			errs = append(errs, field.Invalid(fldPath.Child("runAsGroup"), *sc.RunAsGroup, msg))
-		}
-	}
-	for i, gid := range sc.SupplementalGroups {
-		for _, msg := range validation.IsValidGroupID(gid) {
-			errs = append(errs, field.Invalid(fldPath.Child("supplementalGroups").Index(i), gid, msg))
-		}
-	}
-	return errs
-}
-
 // sysctlName is what a sysctl may be called: dot- or slash-separated segments.
 var sysctlName = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`)
 
@@ -473,8 +505,7 @@ func validatePodResourceClaims(claims []corev1.PodResourceClaim, fldPath *field.
 // the old one only in container images, a shorter active deadline, added
 // tolerations, removed scheduling gates, and a negative grace period raised to 1.
 func validateUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
-	opts := validationOptions{allowInvalidDeletionCost: !validDeletionCost(oldPod.Annotations)}
-	errs := validatePod(newPod, opts)
+	errs := validatePod(newPod, updateOptions(oldPod))
 	errs = append(errs, validateAnnotationUpdates(newPod, oldPod, field.NewPath("metadata", "annotations"))...)
 
 	specPath := field.NewPath("spec")
@@ -536,7 +567,9 @@ func validateUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 // validateEphemeralContainersUpdate checks a write through the ephemeralcontainers
 // subresource: a valid pod whose ephemeral containers were only added to.
 func validateEphemeralContainersUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
-	errs := validatePod(newPod, validationOptions{allowInvalidDeletionCost: true})
+	opts := updateOptions(oldPod)
+	opts.allowInvalidDeletionCost = true
+	errs := validatePod(newPod, opts)
 	specPath := field.NewPath("spec", "ephemeralContainers")
 	current := map[string]*corev1.EphemeralContainer{}
 	for i := range newPod.Spec.EphemeralContainers {
@@ -592,7 +625,7 @@ func validateOnlyRemovedGates(newGates, oldGates []corev1.PodSchedulingGate, fld
 // ValidatePodStatusUpdate does, plus that the phase is one upstream defines.
 func validateStatusUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 	annotations := field.NewPath("metadata", "annotations")
-	opts := validationOptions{allowInvalidDeletionCost: !validDeletionCost(oldPod.Annotations)}
+	opts := updateOptions(oldPod)
 	errs := validateAnnotationUpdates(newPod, oldPod, annotations)
 	errs = append(errs, validatePodAnnotations(newPod.Annotations, &newPod.Spec, annotations, opts)...)
 	// Upstream reports condition types under metadata.conditions; kept for parity.

@@ -38,6 +38,10 @@ type containerContext struct {
 	claims        sets.Set[string]
 	grace         *int64
 	restartPolicy corev1.RestartPolicy
+	// hostUsers is whether the pod shares the host's user namespace.
+	hostUsers bool
+	// allowSysAdminWithoutEscalation is validationOptions' relaxation.
+	allowSysAdminWithoutEscalation bool
 }
 
 func validateContainers(containers []corev1.Container, ctx containerContext, fldPath *field.Path) field.ErrorList {
@@ -195,7 +199,7 @@ func validateContainerCommon(c *corev1.Container, ctx containerContext, fldPath 
 	errs = append(errs, validatePullPolicy(c.ImagePullPolicy, fldPath.Child("imagePullPolicy"))...)
 	errs = append(errs, validateResources(c.Resources, ctx.claims, fldPath.Child("resources"))...)
 	errs = append(errs, validateResizePolicy(c.ResizePolicy, ctx.restartPolicy, fldPath.Child("resizePolicy"))...)
-	return errs
+	return append(errs, validateSecurityContext(c.SecurityContext, ctx, fldPath.Child("securityContext"))...)
 }
 
 func validatePullPolicy(policy corev1.PullPolicy, fldPath *field.Path) field.ErrorList {
