@@ -494,3 +494,31 @@ func TestKillThatFailsIsRetried(t *testing.T) {
 		t.Fatal("the runtime still holds the deleted pod")
 	}
 }
+
+// TestSandboxLost: when a pod's sandbox dies under it (its shim killed), the agent says
+// so with SandboxChanged, makes a new sandbox and starts the containers again; the run
+// that died shows as lastState, and the restart count goes on.
+func TestSandboxLost(t *testing.T) {
+	client, rt := startAgent(t)
+	ctx := context.Background()
+	if _, err := client.CoreV1().Pods("default").Create(ctx, boundPod("orphaned", "nginx", corev1.RestartPolicyAlways), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "orphaned", "running", func(p *corev1.Pod, ok bool) bool {
+		return ok && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Running != nil
+	})
+	ids := rt.Running("app")
+	if len(ids) != 1 {
+		t.Fatalf("running: %v", ids)
+	}
+	rt.LoseSandbox(ids[0])
+	waitEvent(t, client, "SandboxChanged: Pod sandbox changed, it will be killed and re-created.")
+	waitPod(t, client, "orphaned", "running again in a new sandbox, the lost run as lastState", func(p *corev1.Pod, ok bool) bool {
+		if !ok || len(p.Status.ContainerStatuses) != 1 {
+			return false
+		}
+		cs := p.Status.ContainerStatuses[0]
+		last := cs.LastTerminationState.Terminated
+		return cs.State.Running != nil && cs.RestartCount == 1 && last != nil && last.ExitCode == 255 && last.ContainerID == "runc://"+ids[0]
+	})
+}

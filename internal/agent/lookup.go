@@ -53,6 +53,12 @@ func (l lookup) Container(namespace, podName, container string, previous bool) (
 	if rp == nil {
 		rp = &RuntimePod{}
 	}
+	l.a.mu.Lock()
+	w := l.a.workers[pod.UID]
+	l.a.mu.Unlock()
+	if w != nil {
+		w.addRemovedRuns(rp)
+	}
 	c := rp.latest(container)
 	if previous {
 		c = rp.previous(container)

@@ -55,6 +55,11 @@ type worker struct {
 	// killBackOff is the wait before killing again after a kill that left something
 	// running; zero after a kill that worked.
 	killBackOff time.Duration
+	// removedRuns holds, by container name, the last run of each container that was
+	// removed with a sandbox that died (its shim or its namespaces gone), so that
+	// lastState, restart counts and logs --previous go on in the new sandbox. Guarded
+	// by mu: lookups read it.
+	removedRuns map[string]*ContainerState
 }
 
 func newWorker(a *Agent, uid types.UID) *worker {
@@ -192,6 +197,47 @@ func (w *worker) addFailedRuns(rp *RuntimePod) {
 	}
 }
 
+// keepRuns remembers the newest run of each of the pod's containers, as the runtime
+// has it now, before they are removed with their sandbox.
+func (w *worker) keepRuns(ctx context.Context) {
+	snap, _, err := takeSnapshot(ctx, w.a.rt, w.a.dirs, w.uid)
+	if err != nil || snap[w.uid] == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.removedRuns == nil {
+		w.removedRuns = map[string]*ContainerState{}
+	}
+	for _, c := range snap[w.uid].Containers {
+		if w.removedRuns[c.Name] == nil || w.removedRuns[c.Name].Attempt < c.Attempt {
+			kept := *c
+			w.removedRuns[c.Name] = &kept
+		}
+	}
+}
+
+// addRemovedRuns puts the runs kept from a removed sandbox behind the runtime's own
+// runs of the same containers, while the runtime holds fewer than two of them (the
+// current run and the one before, as pruneContainers keeps).
+func (w *worker) addRemovedRuns(rp *RuntimePod) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for name, kept := range w.removedRuns {
+		n := 0
+		for _, c := range rp.Containers {
+			if c.Name == name {
+				n++
+			}
+		}
+		if n >= 2 {
+			delete(w.removedRuns, name)
+			continue
+		}
+		rp.Containers = append(rp.Containers, kept)
+	}
+}
+
 // isStartError reports an error of a container's process failing to start (a missing
 // executable, say), as opposed to a failure of the runtime itself.
 func isStartError(err error) bool {
@@ -225,6 +271,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	if rp == nil {
 		rp = &RuntimePod{}
 	}
+	w.addRemovedRuns(rp)
 	w.addFailedRuns(rp)
 	if deleted || pod == nil {
 		// The API object is gone (or never seen: an orphan). Stop and remove all.
@@ -257,6 +304,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	w.pruneContainers(ctx, pod, rp)
 	if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid); err == nil && snap[w.uid] != nil {
 		rp = snap[w.uid]
+		w.addRemovedRuns(rp)
 		w.addFailedRuns(rp)
 	}
 	waiting := map[string]Waiting{}
@@ -320,6 +368,7 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, rp *RuntimePod,
 	if finished { // the runtime as it is after the last container stopped
 		if snap, _, err := takeSnapshot(ctx, a.rt, a.dirs, w.uid); err == nil && snap[w.uid] != nil {
 			rp = snap[w.uid]
+			w.addRemovedRuns(rp)
 		}
 	}
 	ready, started := a.syncProbes(ctx, pod, rp)
@@ -469,11 +518,16 @@ func (w *worker) resizeEvent(pod *corev1.Pod, eventType, reason, prefix, errMsg 
 func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, plan Plan) time.Duration {
 	a := w.a
 	if plan.KillPod {
+		replaced := plan.CreateSandbox && rp.Sandbox != nil
+		if replaced {
+			w.event(pod, "", corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		}
 		err := w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, time.Duration(gracePeriod(pod))*time.Second))
 		if err = errors.Join(err, w.stillRunning(ctx)); err != nil {
 			return w.killFailed(pod, err) // no new sandbox while the old one's containers run
 		}
-		if plan.CreateSandbox && rp.Sandbox != nil {
+		if replaced {
+			w.keepRuns(ctx)
 			for _, c := range rp.Containers {
 				_ = a.rt.RemoveContainer(ctx, c.ID)
 			}

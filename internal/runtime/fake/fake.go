@@ -286,6 +286,23 @@ func (r *Runtime) Running(name string) []string {
 	return out
 }
 
+// LoseSandbox makes the sandbox of the container id not ready, its containers exited
+// with code 255, as when a pod's shim dies and its containers are stopped without it.
+func (r *Runtime) LoseSandbox(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return
+	}
+	r.sandboxes[c.sandbox].ready = false
+	for _, other := range r.containers {
+		if other.sandbox == c.sandbox {
+			r.exit(other, 255, "Unknown")
+		}
+	}
+}
+
 // Config returns the configuration a container was created with, or nil.
 func (r *Runtime) Config(id string) *runtimeapi.ContainerConfig {
 	r.mu.Lock()
