@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	podagent "github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/test/images"
@@ -77,7 +78,8 @@ func Probes(bin, moduleRoot string, opts ProbeOptions, out io.Writer) error {
 	agentPort := freePort()
 	agent := exec.Command(filepath.Join(bin, "podium"), "agent", "--server", fmt.Sprintf("https://127.0.0.1:%d", s.Port),
 		"--token", strings.TrimSpace(string(token)), "--node-name", "bench-node", "--data-dir", agentDir,
-		"--pod-log-dir", filepath.Join(root, "logs"), "--cluster-cidr", benchClusterCIDR, "--agent-port", strconv.Itoa(agentPort))
+		"--pod-log-dir", filepath.Join(root, "logs"), "--cluster-cidr", benchClusterCIDR, "--agent-port", strconv.Itoa(agentPort),
+		"--max-pods", strconv.Itoa(max(opts.Pods, podagent.MaxPods))) // a node that holds them all
 	agent.Stderr = os.Stderr
 	if err := agent.Start(); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/version"
 
+	"github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/node"
 	"github.com/podium/podium/internal/nodeipam"
 )
@@ -33,6 +34,9 @@ func newAgentCommand() *cobra.Command {
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			cfg.DataDir = filepath.Join(dataDir, "agent")
 			cfg.Version = version.Get().GitVersion
+			if err := agent.ValidateMaxPods(cfg.MaxPods); err != nil {
+				return err
+			}
 			return node.Run(cmd.Context(), cfg)
 		},
 	}
@@ -45,6 +49,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the cluster's pod network (as the server's --cluster-cidr)")
 	f.IntVar(&cfg.Port, "agent-port", 10250, "port of the agent's HTTPS endpoint for logs, exec and port-forward")
 	f.DurationVar(&cfg.BackOffBase, "restart-backoff-base", 10*time.Second, "first delay before a crashed container restarts again")
+	f.IntVar(&cfg.MaxPods, "max-pods", agent.MaxPods, "pods this node takes")
 	f.DurationVar(&cfg.BackOffMax, "restart-backoff-max", 300*time.Second, "longest delay before a crashed container restarts")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/version"
 
+	"github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/internal/server"
@@ -51,6 +52,9 @@ func newServerCommand() *cobra.Command {
 				cfg.EtcdEndpoints = strings.Split(etcdEndpoints, ",")
 			}
 			cfg.Version = version.Get()
+			if err := agent.ValidateMaxPods(cfg.MaxPods); err != nil {
+				return err
+			}
 			return server.Run(cmd.Context(), cfg, nil)
 		},
 	}
@@ -68,6 +72,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.IntVar(&cfg.AgentPort, "agent-port", 10250, "port of the node agent's HTTPS endpoint")
 	f.DurationVar(&cfg.RestartBackOffBase, "restart-backoff-base", 10*time.Second, "first delay before a crashed container restarts again")
+	f.IntVar(&cfg.MaxPods, "max-pods", agent.MaxPods, "pods this server's node takes")
 	f.DurationVar(&cfg.RestartBackOffMax, "restart-backoff-max", 300*time.Second, "longest delay before a crashed container restarts")
 	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address of the API server for pods and nodes (default: the bind address, or the host's first IPv4 address)")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "IPv4 range of pod IPs; each node gets a /24 of it")

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -18,8 +19,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// MaxPods is the number of pods a node takes, upstream's default.
+// MaxPods is the number of pods a node takes unless told otherwise, upstream's default.
 const MaxPods = 110
+
+// maxPodsLimit is the most pods a node can take: the usable addresses of its /24.
+const maxPodsLimit = 253
 
 // NodeInfo is what the agent reports about its host.
 type NodeInfo struct {
@@ -30,6 +34,16 @@ type NodeInfo struct {
 	RuntimeVersion string // "runc://1.1.5"
 	DataDir        string // for ephemeral-storage capacity
 	KubeletPort    int32
+	MaxPods        int // the pods capacity; MaxPods when 0
+}
+
+// ValidateMaxPods checks a --max-pods value: at least 1, and no more than the node's
+// /24 of pod addresses holds.
+func ValidateMaxPods(n int) error {
+	if n < 1 || n > maxPodsLimit {
+		return fmt.Errorf("--max-pods %d: want 1 to %d (the addresses of the node's /24 pod range)", n, maxPodsLimit)
+	}
+	return nil
 }
 
 // HostNodeInfo fills what can be read from the host: addresses, capacity sources.
@@ -54,7 +68,7 @@ func hostIP() string {
 func (n NodeInfo) capacity() corev1.ResourceList {
 	rl := corev1.ResourceList{
 		corev1.ResourceCPU:  *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
-		corev1.ResourcePods: *resource.NewQuantity(MaxPods, resource.DecimalSI),
+		corev1.ResourcePods: *resource.NewQuantity(int64(cmp.Or(n.MaxPods, MaxPods)), resource.DecimalSI),
 	}
 	if mem := memTotal(); mem > 0 {
 		rl[corev1.ResourceMemory] = *resource.NewQuantity(mem, resource.BinarySI)

@@ -62,6 +62,8 @@ type Config struct {
 	Port int
 	// BackOffBase and BackOffMax bound container restart back-off (10 s, 300 s).
 	BackOffBase, BackOffMax time.Duration
+	// MaxPods is the node's pod capacity (agent.MaxPods when 0).
+	MaxPods int
 	Version                 string
 	Logger                  *slog.Logger
 }
@@ -117,6 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	info := agent.HostNodeInfo(cfg.NodeName, cfg.DataDir)
 	info.KubeletVersion = cfg.Version
+	info.MaxPods = cfg.MaxPods
 	info.RuntimeVersion = "runc://" + runcVersion()
 	info.KubeletPort = int32(ln.Addr().(*net.TCPAddr).Port)
 

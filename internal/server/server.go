@@ -57,12 +57,13 @@ type Config struct {
 	// NodeMonitorGracePeriod is how long a node may go without renewing its Lease or
 	// posting status before it turns Unknown (0: 40 s).
 	NodeMonitorGracePeriod time.Duration
-	// NodeName, PodLogDir, AgentPort and the restart back-off configure the server's
-	// own node agent.
+	// NodeName, PodLogDir, AgentPort, the restart back-off and MaxPods configure the
+	// server's own node agent.
 	NodeName                              string
 	PodLogDir                             string
 	AgentPort                             int
 	RestartBackOffBase, RestartBackOffMax time.Duration
+	MaxPods                               int
 	// AdvertiseAddress is the API server's address for pods and nodes, in the
 	// kubernetes Service's endpoints; empty picks one (advertiseAddress).
 	AdvertiseAddress string
@@ -297,7 +298,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				ServerURL: url, Token: creds.JoinToken, CAPEM: creds.CAPEM, NodeName: cfg.NodeName,
 				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
-				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax,
+				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax, MaxPods: cfg.MaxPods,
 			})
 		})
 	}
