@@ -276,10 +276,96 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, opts vali
 		case "":
 			errs = append(errs, field.Required(fldPath.Child("os", "name"), ""))
 		default:
-			errs = append(errs, field.NotSupported(fldPath.Child("os", "name"), spec.OS.Name, []corev1.OSName{corev1.Linux, corev1.Windows}))
+			errs = append(errs, field.NotSupported(fldPath.Child("os"), spec.OS.Name, []corev1.OSName{corev1.Linux, corev1.Windows}))
 		}
 	}
+	errs = append(errs, validateHostNamespaces(spec, fldPath)...)
+	errs = append(errs, validateFileKeyRefVolumes(spec, fldPath)...)
 	return errs
+}
+
+// validateHostNamespaces checks what may not go together with the host's namespaces, as
+// upstream: a shared process namespace with the host's PID namespace; a user namespace
+// of the pod's own (hostUsers false) with the host's network, PID or IPC namespace or
+// with block devices; a hostname of the pod's choosing with the host's network or an
+// FQDN hostname.
+func validateHostNamespaces(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if spec.ShareProcessNamespace != nil && *spec.ShareProcessNamespace && spec.HostPID {
+		errs = append(errs, field.Invalid(fldPath.Child("shareProcessNamespace"), true, "ShareProcessNamespace and HostPID cannot both be enabled"))
+	}
+	if spec.HostUsers != nil && !*spec.HostUsers {
+		const msg = "when `hostUsers` is false"
+		// Upstream's paths, capitals included.
+		if spec.HostNetwork {
+			errs = append(errs, field.Forbidden(fldPath.Child("hostNetwork"), msg))
+		}
+		if spec.HostPID {
+			errs = append(errs, field.Forbidden(fldPath.Child("HostPID"), msg))
+		}
+		if spec.HostIPC {
+			errs = append(errs, field.Forbidden(fldPath.Child("HostIPC"), msg))
+		}
+		visitContainers(spec, fldPath, func(c *corev1.Container, p *field.Path) {
+			if len(c.VolumeDevices) > 0 {
+				errs = append(errs, field.Forbidden(p.Child("volumeDevices"), msg))
+			}
+		})
+	}
+	if h := spec.HostnameOverride; h != nil {
+		p := fldPath.Child("hostnameOverride")
+		if spec.SetHostnameAsFQDN != nil && *spec.SetHostnameAsFQDN {
+			errs = append(errs, field.Forbidden(p, "may not be specified when setHostnameAsFQDN is true"))
+		}
+		if spec.HostNetwork {
+			errs = append(errs, field.Forbidden(p, "may not be specified when hostNetwork is true"))
+		}
+		if len(*h) > 64 {
+			errs = append(errs, field.TooLong(p, "", 64))
+		}
+		errs = append(errs, validateDNSSubdomain(*h, p)...)
+	}
+	return errs
+}
+
+// validateFileKeyRefVolumes checks that an env var read from a file names an emptyDir
+// volume of the pod.
+func validateFileKeyRefVolumes(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	sources := map[string]*corev1.VolumeSource{}
+	for i := range spec.Volumes {
+		sources[spec.Volumes[i].Name] = &spec.Volumes[i].VolumeSource
+	}
+	visitContainers(spec, fldPath, func(c *corev1.Container, p *field.Path) {
+		for i, ev := range c.Env {
+			if ev.ValueFrom == nil || ev.ValueFrom.FileKeyRef == nil {
+				continue
+			}
+			name := ev.ValueFrom.FileKeyRef.VolumeName
+			np := p.Child("env").Index(i).Child("valueFrom", "fileKeyRef", "volumeName")
+			switch src, ok := sources[name]; {
+			case !ok:
+				errs = append(errs, field.NotFound(np, name))
+			case src.EmptyDir == nil:
+				errs = append(errs, field.Invalid(np, name, "referenced volume must be of type emptyDir"))
+			}
+		}
+	})
+	return errs
+}
+
+// visitContainers calls visit with every container of spec (init, regular, ephemeral)
+// and its path.
+func visitContainers(spec *corev1.PodSpec, fldPath *field.Path, visit func(*corev1.Container, *field.Path)) {
+	for i := range spec.InitContainers {
+		visit(&spec.InitContainers[i], fldPath.Child("initContainers").Index(i))
+	}
+	for i := range spec.Containers {
+		visit(&spec.Containers[i], fldPath.Child("containers").Index(i))
+	}
+	for i := range spec.EphemeralContainers {
+		visit((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), fldPath.Child("ephemeralContainers").Index(i))
+	}
 }
 
 // validateOptionalName checks an optional reference to an object named as a DNS subdomain.

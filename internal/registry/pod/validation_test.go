@@ -92,6 +92,35 @@ func TestValidateCreate(t *testing.T) {
 			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_local_port_range", Value: "1024 65535"}}}
 		}, []string{`spec.securityContext.sysctls[0].name: Invalid value: "net.ipv4.ip_local_port_range": may not be specified when 'hostNetwork' is true`}},
 		{"no image", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" }, []string{"spec.containers[0].image: Required value"}},
+		{"shared process namespace with the host's", func(p *corev1.Pod) { p.Spec.ShareProcessNamespace, p.Spec.HostPID = ptr.To(true), true },
+			[]string{"spec.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled"}},
+		{"a user namespace with the host's others", func(p *corev1.Pod) {
+			p.Spec.HostUsers, p.Spec.HostNetwork, p.Spec.HostPID, p.Spec.HostIPC = ptr.To(false), true, true, true
+			p.Spec.Containers[0].VolumeDevices = []corev1.VolumeDevice{{Name: "blk", DevicePath: "/dev/xvda"}}
+		}, []string{
+			"spec.hostNetwork: Forbidden: when `hostUsers` is false", "spec.HostPID: Forbidden: when `hostUsers` is false",
+			"spec.HostIPC: Forbidden: when `hostUsers` is false", "spec.containers[0].volumeDevices: Forbidden: when `hostUsers` is false",
+			`spec.containers[0].volumeDevices[0].name: Not found: "blk"`,
+		}},
+		{"hostnameOverride", func(p *corev1.Pod) {
+			p.Spec.HostnameOverride, p.Spec.SetHostnameAsFQDN, p.Spec.HostNetwork = ptr.To("Not_A_Name"), ptr.To(true), true
+		}, []string{
+			"spec.hostnameOverride: Forbidden: may not be specified when setHostnameAsFQDN is true",
+			"spec.hostnameOverride: Forbidden: may not be specified when hostNetwork is true",
+			`spec.hostnameOverride: Invalid value: "Not_A_Name": a lowercase RFC 1123 subdomain`,
+		}},
+		{"fileKeyRef to a volume that is no emptyDir", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}}}
+			p.Spec.Containers[0].Env = []corev1.EnvVar{
+				{Name: "A", ValueFrom: &corev1.EnvVarSource{FileKeyRef: &corev1.FileKeySelector{VolumeName: "conf", Path: "env", Key: "A"}}},
+				{Name: "B", ValueFrom: &corev1.EnvVarSource{FileKeyRef: &corev1.FileKeySelector{VolumeName: "none", Path: "env", Key: "B"}}},
+			}
+		}, []string{
+			`spec.containers[0].env[0].valueFrom.fileKeyRef.volumeName: Invalid value: "conf": referenced volume must be of type emptyDir`,
+			`spec.containers[0].env[1].valueFrom.fileKeyRef.volumeName: Not found: "none"`,
+		}},
+		{"unknown os", func(p *corev1.Pod) { p.Spec.OS = &corev1.PodOS{Name: "plan9"} },
+			[]string{`spec.os: Unsupported value: "plan9": supported values: "linux", "windows"`}},
 		{"duplicate container", func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, container("app")) },
 			[]string{`spec.containers[1].name: Duplicate value: "app"`}},
 		{"init container named like an app container", func(p *corev1.Pod) { p.Spec.InitContainers = []corev1.Container{container("app")} },
