@@ -2,15 +2,12 @@ package bench
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,10 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	podagent "github.com/podium/podium/internal/agent"
-	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/pki"
-	"github.com/podium/podium/test/images"
 )
 
 // ProbeOptions size the probe benchmark.
@@ -51,49 +45,14 @@ func Probes(bin, moduleRoot string, opts ProbeOptions, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(root)
-	imgs, err := images.Seed(moduleRoot)
+	n, err := startNode(bin, moduleRoot, root, opts.Pods)
 	if err != nil {
 		return err
 	}
-	host, stopRegistry, err := images.Serve(imgs)
-	if err != nil {
-		return err
-	}
-	defer stopRegistry()
+	defer n.stop()
+	agent, agentPort, token := n.agent, n.agentPort, n.token
 
-	s := NewServer(bin, filepath.Join(root, "server"))
-	s.Args = []string{"--cluster-cidr", benchClusterCIDR}
-	if _, err := s.Start(); err != nil {
-		return err
-	}
-	defer s.Stop()
-	token, err := exec.Command(filepath.Join(bin, "podium"), "server", "token", "--data-dir", s.DataDir).Output()
-	if err != nil {
-		return fmt.Errorf("podium server token: %w", err)
-	}
-	agentDir := filepath.Join(root, "agent")
-	if err := images.WriteMirror(agentDir, host); err != nil {
-		return err
-	}
-	agentPort := freePort()
-	agent := exec.Command(filepath.Join(bin, "podium"), "agent", "--server", fmt.Sprintf("https://127.0.0.1:%d", s.Port),
-		"--token", strings.TrimSpace(string(token)), "--node-name", "bench-node", "--data-dir", agentDir,
-		"--pod-log-dir", filepath.Join(root, "logs"), "--cluster-cidr", benchClusterCIDR, "--agent-port", strconv.Itoa(agentPort),
-		"--max-pods", strconv.Itoa(max(opts.Pods, podagent.MaxPods))) // a node that holds them all
-	agent.Stderr = os.Stderr
-	if err := agent.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = agent.Process.Signal(syscall.SIGTERM)
-		_ = agent.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = network.RemoveNodeNetwork(ctx, network.Config{PodCIDR: "10.244.160.0/24", ClusterCIDR: benchClusterCIDR,
-			StateDir: filepath.Join(agentDir, "agent", "network")})
-	}()
-
-	cs := s.Client(true)
+	cs := n.server.Client(true)
 	probe := func() *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt(3000)}},
 			PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3}

@@ -34,12 +34,16 @@ func main() {
 	flag.IntVar(&sched.NodePods, "sched-node-pods", 200, "pod capacity of each fake node")
 	flag.StringVar(&sched.Profile, "sched-profile", "", "save the server's CPU profile over the scheduler benchmark here")
 	flag.DurationVar(&sched.ProfileFor, "sched-profile-for", 8*time.Second, "how long the scheduler benchmark's profile runs")
+	podStart := bench.PodStartOptions{}
+	flag.IntVar(&podStart.Sequential, "podstart-seq", 50, "pods started one after another")
+	flag.IntVar(&podStart.Burst, "podstart-burst", 100, "pods created at once")
+	flag.DurationVar(&podStart.IdleWindow, "podstart-idle", 30*time.Second, "how long CPU is measured with the burst's pods idle")
 	dos := bench.DoSOptions{}
 	flag.IntVar(&dos.Idle, "dos-idle", 8000, "connections the idle attacker keeps open")
 	flag.IntVar(&dos.Churners, "dos-churners", 4, "attackers that open and abandon connections in a loop")
 	flag.DurationVar(&dos.Duration, "dos-duration", 60*time.Second, "how long the connection attack lasts")
 	flag.IntVar(&dos.Samples, "dos-samples", 30, "kubectl get pods timed without the attack")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, scheduler or dos")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -51,6 +55,13 @@ func main() {
 	if *only == "" || *only == "probes" {
 		fmt.Println("== container health (issue: probes and back-off) ==")
 		if err := bench.Probes(bin, ".", probes, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "podstart" {
+		fmt.Println("== pod start (issue: hardening) ==")
+		if err := bench.PodStart(bin, ".", podStart, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
