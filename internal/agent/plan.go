@@ -15,7 +15,9 @@ import (
 )
 
 // Plan is what a pod needs done next. A worker carries it out in order: KillPod, Kill,
-// Resize, CreateSandbox, then Start, one after another.
+// Resize, CreateSandbox, then Start, one after another, and then tells the Planner
+// (Executed), which moves the restart back-off on. Planning reads the back-off and
+// changes nothing: the same pod, runtime state and time give the same plan.
 type Plan struct {
 	// KillPod stops every container and the sandbox: the sandbox is to be made anew,
 	// or the pod has finished.
@@ -38,6 +40,16 @@ type Plan struct {
 	// Retry, when not zero, is how soon the pod should be looked at again although
 	// nothing changes: when a back-off ends.
 	Retry time.Duration
+	// BackOff lists the restarts among Start, which count against their containers'
+	// back-off once carried out.
+	BackOff []BackOffStep
+}
+
+// BackOffStep is a restart of the container with back-off key Key, whose last run
+// finished at Finished.
+type BackOffStep struct {
+	Key      string
+	Finished time.Time
 }
 
 // Kill is a container to stop, and the message of its Killing event.
@@ -284,9 +296,17 @@ func (pl *Planner) restartOrWait(plan *Plan, pod *corev1.Pod, c *corev1.Containe
 		}
 		return false
 	}
-	pl.backOff.Next(key, cur.Finished)
+	plan.BackOff = append(plan.BackOff, BackOffStep{Key: key, Finished: cur.Finished})
 	plan.Start = append(plan.Start, Start{Spec: c, Init: init, Attempt: cur.Attempt + 1})
 	return true
+}
+
+// Executed records that a plan was carried out: its restarts move their containers'
+// back-off on.
+func (pl *Planner) Executed(plan Plan) {
+	for _, s := range plan.BackOff {
+		pl.backOff.Next(s.Key, s.Finished)
+	}
 }
 
 // Forget drops the back-off of a pod that is gone.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,33 @@ func TestPlan(t *testing.T) {
 // TestRestartBackOff steps a fake clock through upstream's back-off: the first restart
 // at once, then 10 s, 20 s, 40 s..., capped at 300 s, and reset after ten minutes of
 // running.
+// execute plans as a worker does and reports the plan carried out.
+func execute(pl *Planner, pod *corev1.Pod, rp *RuntimePod) Plan {
+	plan := pl.Plan(pod, rp)
+	pl.Executed(plan)
+	return plan
+}
+
+// TestPlanIsPure: planning changes nothing; the same input gives the same plan until the
+// plan is carried out.
+func TestPlanIsPure(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	pl := NewPlanner(clk, 10*time.Second, 300*time.Second)
+	pod := testPod(corev1.RestartPolicyAlways, []string{"init"}, "app", "crashy")
+	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("init", 0, 0, t0), running("app", 0), exited("crashy", 1, 1, clk.Now())}}
+	first := pl.Plan(pod, rp)
+	if second := pl.Plan(pod, rp); !reflect.DeepEqual(first, second) {
+		t.Fatalf("two plans of the same input differ:\n%+v\n%+v", first, second)
+	}
+	if names(first.Start) != "crashy#2" || len(first.BackOff) != 1 {
+		t.Fatalf("plan: starts %q, back-off steps %v", names(first.Start), first.BackOff)
+	}
+	pl.Executed(first)
+	if again := pl.Plan(pod, rp); len(again.Start) != 0 || again.Waiting["crashy"].Reason != "CrashLoopBackOff" {
+		t.Fatalf("after the restart was carried out: starts %q waiting %+v", names(again.Start), again.Waiting)
+	}
+}
+
 func TestRestartBackOff(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	pl := NewPlanner(clk, 10*time.Second, 300*time.Second)
@@ -126,14 +154,14 @@ func TestRestartBackOff(t *testing.T) {
 		return &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", attempt, 1, clk.Now())}}
 	}
 	// First crash: restart at once.
-	plan := pl.Plan(pod, crash())
+	plan := execute(pl, pod, crash())
 	if names(plan.Start) != "app#1" {
 		t.Fatalf("first restart: %q", names(plan.Start))
 	}
 	for _, wantDelay := range []time.Duration{10, 20, 40, 80, 160, 300, 300} {
 		attempt++
 		rp := crash()
-		plan = pl.Plan(pod, rp)
+		plan = execute(pl, pod, rp)
 		w, ok := plan.Waiting["app"]
 		if len(plan.Start) != 0 || !ok || w.Reason != "CrashLoopBackOff" || plan.Retry != wantDelay*time.Second {
 			t.Fatalf("attempt %d: starts %q waiting %+v retry %v; want back-off %ds", attempt, names(plan.Start), w, plan.Retry, wantDelay)
@@ -143,18 +171,18 @@ func TestRestartBackOff(t *testing.T) {
 			t.Fatalf("message %q, want %q", w.Message, wantMsg)
 		}
 		clk.Step(wantDelay*time.Second - time.Millisecond)
-		if plan := pl.Plan(pod, rp); len(plan.Start) != 0 {
+		if plan := execute(pl, pod, rp); len(plan.Start) != 0 {
 			t.Fatalf("restarted before the back-off ended")
 		}
 		clk.Step(time.Millisecond)
-		if plan := pl.Plan(pod, rp); names(plan.Start) != "app#"+string(rune('0'+attempt+1)) {
+		if plan := execute(pl, pod, rp); names(plan.Start) != "app#"+string(rune('0'+attempt+1)) {
 			t.Fatalf("attempt %d: no restart when the back-off ended: %q", attempt, names(plan.Start))
 		}
 	}
 	// Ten minutes of running later, a crash restarts at once again.
 	attempt++
 	clk.Step(RestartBackOffReset + time.Second)
-	if plan := pl.Plan(pod, crash()); len(plan.Start) != 1 {
+	if plan := execute(pl, pod, crash()); len(plan.Start) != 1 {
 		t.Fatalf("back-off did not reset after ten minutes: %+v", plan.Waiting)
 	}
 }
@@ -168,15 +196,15 @@ func TestRestartBackOffNewImage(t *testing.T) {
 	pod := testPod(corev1.RestartPolicyAlways, nil, "app")
 	for attempt := uint32(0); attempt < 4; attempt++ {
 		rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", attempt, 1, clk.Now())}}
-		pl.Plan(pod, rp)
+		execute(pl, pod, rp)
 		clk.Step(time.Second)
 	}
 	rp := &RuntimePod{Sandbox: ready(), Containers: []*ContainerState{exited("app", 4, 1, clk.Now())}}
-	if plan := pl.Plan(pod, rp); len(plan.Start) != 0 || plan.Waiting["app"].Reason != "CrashLoopBackOff" {
+	if plan := execute(pl, pod, rp); len(plan.Start) != 0 || plan.Waiting["app"].Reason != "CrashLoopBackOff" {
 		t.Fatalf("no back-off before the image changed: %+v", plan)
 	}
 	pod.Spec.Containers[0].Image = "busybox:1.37"
-	if plan := pl.Plan(pod, rp); names(plan.Start) != "app#5" {
+	if plan := execute(pl, pod, rp); names(plan.Start) != "app#5" {
 		t.Fatalf("new image did not restart at once: starts %q waiting %+v", names(plan.Start), plan.Waiting)
 	}
 }

@@ -298,6 +298,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	}
 	w.resizePending = plan.ResizePending
 	retry := w.execute(ctx, pod, rp, plan)
+	a.planner.Executed(plan)
 	if deadlineIn > 0 && (retry == 0 || deadlineIn < retry) {
 		retry = deadlineIn
 	}
