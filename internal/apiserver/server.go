@@ -44,6 +44,10 @@ type Config struct {
 	// WatchWriteTimeout ends a watch whose client has not taken an event within it
 	// (default 30s), so that a client that stops reading holds nothing for long.
 	WatchWriteTimeout time.Duration
+	// WriteGuard, when set, is asked before every create, update and patch; its error
+	// (say, a data directory that is full) is the answer instead. Deletes, which free
+	// space, and reads are never refused.
+	WriteGuard func() error
 
 	// Node agents: pods/log, exec, attach and portforward are proxied to the agent on
 	// the pod's node, at its Node's InternalIP and status.daemonEndpoints.kubeletEndpoint
@@ -254,7 +258,26 @@ func (s *Server) sendBookmarks(ctx context.Context) {
 
 // Handler returns the HTTP handler of the whole API, authentication included.
 func (s *Server) Handler() http.Handler {
-	return s.authenticate(s.mux)
+	return s.authenticate(s.guardWrites(s.mux))
+}
+
+// guardWrites answers creates, updates and patches with WriteGuard's error, if any.
+func (s *Server) guardWrites(next http.Handler) http.Handler {
+	if s.cfg.WriteGuard == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			if s.inFlight.pool(r) != nil { // not exec, attach, port-forward or proxy
+				if err := s.cfg.WriteGuard(); err != nil {
+					s.writeError(w, r, err, schema.GroupResource{}, "")
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Admit makes a take part in the writes of every served version of gr. Call it before Run.

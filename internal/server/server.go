@@ -170,9 +170,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 			}
 			return p.Spec.NodeName, nil
 		}),
-		OpenAPI: spec,
-		Version: cfg.Version,
-		Logger:  log,
+		OpenAPI:    spec,
+		Version:    cfg.Version,
+		Logger:     log,
+		WriteGuard: writeGuard(cfg),
 		// Node agents serve self-signed certificates, not checked for now; they check
 		// the token instead.
 		NodeTransport: &http.Transport{

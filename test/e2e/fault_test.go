@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,11 +16,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/podium/podium/internal/etcd/etcdtest"
 	"github.com/podium/podium/internal/nodeclean"
 )
 
@@ -217,5 +220,75 @@ func pause(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestFullDisk: with the file system of the data directory nearly full, writes get a
+// clear 507 while reads go on and the server keeps running; once space is freed, writes
+// succeed again.
+func TestFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root (a tmpfs of its own)")
+		}
+		t.Skip("needs root (a tmpfs of its own)")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=512m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) }) // after the server stops
+	c := &cluster{t: t, bin: binDir(t), dataDir: filepath.Join(dir, "data"),
+		port: etcdtest.FreePort(t), etcdPort: etcdtest.FreePort(t), peerPort: etcdtest.FreePort(t)}
+	c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
+	c.start()
+	t.Cleanup(c.stop)
+	cms := c.client().CoreV1().ConfigMaps("default")
+	create := func(name string) error {
+		_, err := cms.Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		return err
+	}
+	if err := create("before"); err != nil {
+		t.Fatal(err)
+	}
+
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	filler, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer filler.Close()
+	if err := syscall.Fallocate(int(filler.Fd()), 0, 0, int64(st.Bavail*uint64(st.Bsize))-64<<20); err != nil {
+		t.Fatal(err)
+	}
+	var refused error
+	for i := 0; ; i++ { // the server reads the free space once a second
+		if refused = create(fmt.Sprintf("during-%d", i)); refused != nil || i == 50 {
+			break
+		}
+		pause(context.Background())
+	}
+	if st, ok := refused.(apierrors.APIStatus); !ok || st.Status().Code != http.StatusInsufficientStorage ||
+		!strings.Contains(refused.Error(), "writes are refused until space is freed") {
+		t.Fatalf("a write with 64 MiB free: %v, want 507", refused)
+	}
+	if _, err := cms.Get(context.Background(), "before", metav1.GetOptions{}); err != nil {
+		t.Fatalf("a read with the disk full: %v", err)
+	}
+	if err := os.Remove(filler.Name()); err != nil {
+		t.Fatal(err)
+	}
+	var again error
+	for i := 0; i < 50; i++ {
+		if again = create("after"); again == nil {
+			break
+		}
+		pause(context.Background())
+	}
+	if again != nil {
+		t.Fatalf("a write once space returned: %v", again)
 	}
 }
