@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -149,4 +150,16 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestPanicIs500: a handler that panics answers 500 and the server goes on.
+func TestPanicIs500(t *testing.T) {
+	ts := newTestServer(t)
+	h := ts.api.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/namespaces", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "the server panicked serving this request: boom") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	ts.mustDo(t, http.StatusOK, request{path: "/api/v1/namespaces"})
 }

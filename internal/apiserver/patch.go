@@ -88,11 +88,7 @@ func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.O
 			return nil, apierrors.NewRequestEntityTooLargeError(
 				fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d", maxJSONPatchOperations, len(p)))
 		}
-		out, err := p.Apply(original)
-		if err != nil {
-			return nil, patchFailed(err)
-		}
-		return out, nil
+		return applyJSONPatch(p, original)
 	case types.MergePatchType:
 		out, err := jsonpatch.MergePatch(original, patch)
 		if err != nil {
@@ -110,6 +106,22 @@ func applyPatch(pt types.PatchType, original, patch []byte, dataStruct runtime.O
 		}
 		return out, nil
 	}
+}
+
+// applyJSONPatch applies a decoded JSON patch. The library panics on some patches
+// instead of failing (a replace or test of the whole document without a value, a test
+// of an array that holds null); those fail as any patch that does not apply.
+func applyJSONPatch(p jsonpatch.Patch, original []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, patchFailed(fmt.Errorf("the JSON patch cannot be applied: %v", r))
+		}
+	}()
+	out, err = p.Apply(original)
+	if err != nil {
+		return nil, patchFailed(err)
+	}
+	return out, nil
 }
 
 // patchFailed is the 422 of a patch that does not apply, as upstream answers it (reason

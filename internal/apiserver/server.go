@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"sync/atomic"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
@@ -258,7 +260,27 @@ func (s *Server) sendBookmarks(ctx context.Context) {
 
 // Handler returns the HTTP handler of the whole API, authentication included.
 func (s *Server) Handler() http.Handler {
-	return s.authenticate(s.guardWrites(s.mux))
+	return s.recoverPanics(s.authenticate(s.guardWrites(s.mux)))
+}
+
+// recoverPanics answers a request whose handler panicked with 500, as upstream, and logs
+// the stack: one odd request must cost nothing but its own answer. An aborted handler
+// (http.ErrAbortHandler) stays aborted.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			rec := recover()
+			switch {
+			case rec == nil:
+				return
+			case rec == http.ErrAbortHandler:
+				panic(rec)
+			}
+			s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", rec, "stack", string(debug.Stack()))
+			s.writeError(w, r, apierrors.NewInternalError(fmt.Errorf("the server panicked serving this request: %v", rec)), schema.GroupResource{}, "")
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // guardWrites answers creates, updates and patches with WriteGuard's error, if any.

@@ -64,8 +64,8 @@ type Config struct {
 	BackOffBase, BackOffMax time.Duration
 	// MaxPods is the node's pod capacity (agent.MaxPods when 0).
 	MaxPods int
-	Version                 string
-	Logger                  *slog.Logger
+	Version string
+	Logger  *slog.Logger
 }
 
 // APIServerToken is the bearer token the API server presents to agents: derived from

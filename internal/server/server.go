@@ -37,6 +37,7 @@ import (
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/registry/builtin"
 	podregistry "github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/servicealloc"
 	"github.com/podium/podium/internal/storage"
@@ -148,7 +149,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	store := storage.New(client, scheme)
-	strats := strategies()
+	strats := builtin.Strategies()
 	var oa []openapi.Resource
 	for _, st := range strats {
 		oa = append(oa, openapi.Resource{Info: st.Info(), Object: st.New(), List: st.NewList(), Verbs: apiserver.Verbs()})

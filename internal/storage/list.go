@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -62,7 +63,9 @@ func decodeContinue(token, prefix string) (rev int64, start string, err error) {
 	if err := json.Unmarshal(data, &t); err != nil || t.APIVersion != "meta.k8s.io/v1" || (t.Revision <= 0 && t.Revision != inconsistent) {
 		return 0, "", fmt.Errorf("%w: %q", ErrBadContinue, token)
 	}
-	if strings.Contains(t.Start, "..") || strings.HasPrefix(t.Start, "/") {
+	// The start key must not climb out of the prefix. Names may hold ".." (core/v1
+	// events are named by path segment rules), so only a whole ".." segment is refused.
+	if strings.HasPrefix(t.Start, "/") || slices.Contains(strings.Split(t.Start, "/"), "..") {
 		return 0, "", fmt.Errorf("%w: %q", ErrBadContinue, token)
 	}
 	return t.Revision, prefix + t.Start, nil

@@ -1,4 +1,4 @@
-package server
+package builtin
 
 import (
 	"github.com/podium/podium/internal/registry"
@@ -17,9 +17,9 @@ import (
 	"github.com/podium/podium/internal/registry/serviceaccount"
 )
 
-// strategies lists every served resource. Serving a new resource means adding its
+// Strategies lists every resource podium serves. Serving a new resource means adding its
 // strategy here.
-func strategies() []registry.Strategy {
+func Strategies() []registry.Strategy {
 	return []registry.Strategy{
 		namespace.New(),
 		pod.New(),
