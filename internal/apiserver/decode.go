@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -49,6 +50,9 @@ func parseWriteOptions(r *http.Request) (writeOptions, error) {
 // resource's served kind. Unknown and duplicated fields are an error under Strict,
 // warnings under Warn, and nothing under Ignore.
 func (s *Server) decodeObject(res *resource, contentType string, data []byte, validation fieldValidation) (runtime.Object, []string, error) {
+	if err := checkExponents(data); err != nil {
+		return nil, nil, err
+	}
 	lenient, strict, err := s.codecs.decoderFor(contentType)
 	if err != nil {
 		return nil, nil, apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", res.groupResource(), "", err.Error(), 0, false)
@@ -89,4 +93,25 @@ func addWarnings(w http.ResponseWriter, warnings []string) {
 	for _, msg := range warnings {
 		w.Header().Add("Warning", `299 - "`+strings.ReplaceAll(msg, `"`, `\"`)+`"`)
 	}
+}
+
+// hugeExponent finds a number with an exponent of six digits or more standing on its
+// own (a JSON or YAML value, a protobuf string), not inside a longer word such as base64
+// data.
+var hugeExponent = regexp.MustCompile(`(?:^|[^0-9A-Za-z+/=_.-])[+-]?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{6,}(?:$|[^0-9A-Za-z+/=_.-])`)
+
+// checkExponents refuses a body holding a number whose exponent has six digits or more.
+// Resource quantities are parsed while the body decodes, and apimachinery's parser
+// works through such an exponent digit by digit: "1e-2147483647" as a cpu limit would
+// hold a request for hours and its memory for gigabytes. No quantity or other number of
+// the API needs an exponent of 100000.
+func checkExponents(data []byte) error {
+	if m := hugeExponent.Find(data); m != nil {
+		n := strings.Trim(string(m), "\"' ,:[]{}\n\r\t")
+		if len(n) > 40 {
+			n = n[:40] + "..."
+		}
+		return apierrors.NewBadRequest(fmt.Sprintf("the number %q has an exponent out of range: at most 5 digits", n))
+	}
+	return nil
 }
