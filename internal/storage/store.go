@@ -113,9 +113,10 @@ func ParseRV(rv string) (int64, error) {
 	if rv == "" {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(rv, 10, 64)
-	if err != nil || n < 0 {
+	// As upstream: digits only (no sign), within an int64.
+	n, err := strconv.ParseUint(rv, 10, 63)
+	if err != nil {
 		return 0, fmt.Errorf("invalid resource version %q", rv)
 	}
-	return n, nil
+	return int64(n), nil
 }
