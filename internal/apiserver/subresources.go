@@ -9,6 +9,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -103,6 +104,10 @@ func (s *Server) evict(w http.ResponseWriter, r *http.Request, res *resource, ri
 	opts := ev.DeleteOptions
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
+	}
+	if errs := metav1validation.ValidateDeleteOptions(opts); len(errs) > 0 {
+		fail(apierrors.NewInvalid(schema.GroupKind{Group: "policy", Kind: "Eviction"}, ri.Name, errs))
+		return
 	}
 	if _, err := s.deleteOne(r.Context(), res, ri.Namespace, ri.Name, opts); err != nil {
 		fail(err)
