@@ -31,10 +31,12 @@ type cniNetwork struct {
 	log *slog.Logger
 	// cni runs the plugins. Its exec is set at construction, so libcni never writes to
 	// the struct and one value is safe for concurrent use.
-	cni  *libcni.CNIConfig
-	pod  *libcni.NetworkConfigList // bridge + portmap, attached as eth0
-	lo   *libcni.PluginConfig      // loopback
-	byID keyedMutex                // serializes Setup and Teardown per sandbox ID
+	cni *libcni.CNIConfig
+	// pod is eth0's conflist: bridge alone, or bridge and portmap for a pod with
+	// hostPorts. Both have one name, so that libcni's cache finds either.
+	pod, podPorts *libcni.NetworkConfigList
+	lo            *libcni.PluginConfig // loopback
+	byID          keyedMutex           // serializes Setup and Teardown per sandbox ID
 
 	hostMu    sync.Mutex // guards hostReady; held while the host rules are installed
 	hostReady bool       // the node-wide iptables rules are in place
@@ -54,13 +56,15 @@ func New(cfg Config) (Network, error) {
 	if err := checkInstalled(s); err != nil {
 		return nil, err
 	}
-	podBytes, err := podNetworkConf(s)
-	if err != nil {
-		return nil, err
-	}
-	podList, err := libcni.NetworkConfFromBytes(podBytes)
-	if err != nil {
-		return nil, fmt.Errorf("pod network conflist: %w", err)
+	var lists [2]*libcni.NetworkConfigList
+	for i, withPortmap := range []bool{false, true} {
+		b, err := podNetworkConf(s, withPortmap)
+		if err != nil {
+			return nil, err
+		}
+		if lists[i], err = libcni.NetworkConfFromBytes(b); err != nil {
+			return nil, fmt.Errorf("pod network conflist: %w", err)
+		}
 	}
 	loBytes, err := loopbackNetworkConf()
 	if err != nil {
@@ -75,11 +79,12 @@ func New(cfg Config) (Network, error) {
 		PluginDecoder: version.PluginDecoder{},
 	}
 	return &cniNetwork{
-		s:   s,
-		log: s.Logger,
-		cni: libcni.NewCNIConfigWithCacheDir(s.BinDirs, s.cacheDir(), exec),
-		pod: podList,
-		lo:  lo,
+		s:        s,
+		log:      s.Logger,
+		cni:      libcni.NewCNIConfigWithCacheDir(s.BinDirs, s.cacheDir(), exec),
+		pod:      lists[0],
+		podPorts: lists[1],
+		lo:       lo,
 	}, nil
 }
 
@@ -110,8 +115,11 @@ func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports
 	if _, err := n.cni.AddNetwork(ctx, n.lo, n.loRuntimeConf(pod, netnsPath)); err != nil {
 		return fail(fmt.Errorf("loopback: %w", err))
 	}
-	rt := n.podRuntimeConf(pod, netnsPath, caps)
-	added, err := n.cni.AddNetworkList(ctx, n.pod, rt)
+	rt, list := n.podRuntimeConf(pod, netnsPath, caps), n.pod
+	if caps != nil {
+		list = n.podPorts
+	}
+	added, err := n.cni.AddNetworkList(ctx, list, rt)
 	var res Result
 	if err == nil {
 		res, err = podResult(added)
@@ -119,7 +127,7 @@ func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		defer cancel()
-		if rbErr := n.teardown(rctx, pod, netnsPath, rt); rbErr != nil {
+		if rbErr := n.teardown(rctx, pod, netnsPath, list, rt); rbErr != nil {
 			err = errors.Join(err, fmt.Errorf("undoing the failed setup: %w", rbErr))
 		}
 		return fail(err)
@@ -128,12 +136,11 @@ func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports
 	return res, nil
 }
 
-// Teardown runs DEL for the bridge and portmap (with the result libcni cached at ADD as
-// prevResult) and for loopback. A namespace that is gone, or a path that is no longer a
+// Teardown runs DEL for eth0's plugins (with the configuration and result libcni cached
+// at ADD) and for loopback. A namespace that is gone, or a path that is no longer a
 // namespace, is passed to the plugins as no namespace: they release the address and the
-// hostPort rules without touching interfaces, and Teardown removes the masquerade rules
-// the bridge plugin then leaves. The hostPorts removed are the ones Setup recorded; ports
-// is used only when that record is missing.
+// hostPort rules without touching interfaces. The hostPorts removed are the ones Setup
+// recorded; ports is used only when that record is missing.
 func (n *cniNetwork) Teardown(ctx context.Context, pod Pod, netnsPath string, ports []PortMapping) error {
 	if pod.ID == "" {
 		return fmt.Errorf("network teardown of pod %s/%s: no sandbox ID", pod.Namespace, pod.Name)
@@ -147,30 +154,37 @@ func (n *cniNetwork) Teardown(ctx context.Context, pod Pod, netnsPath string, po
 	unlock := n.byID.lock(pod.ID)
 	defer unlock()
 
-	if err := n.teardown(ctx, pod, netnsPath, n.podRuntimeConf(pod, netnsPath, caps)); err != nil {
+	list := n.podPorts // without a record of ADD: portmap too, in case there were hostPorts
+	if err := n.teardown(ctx, pod, netnsPath, list, n.podRuntimeConf(pod, netnsPath, caps)); err != nil {
 		return fmt.Errorf("network teardown of pod %s/%s (sandbox %q): %w", pod.Namespace, pod.Name, pod.ID, err)
 	}
 	n.log.Debug("pod network detached", "sandbox", pod.ID, "pod", pod.Namespace+"/"+pod.Name)
 	return nil
 }
 
-// teardown is Teardown with the sandbox lock held; rt is the pod network's runtime config.
-func (n *cniNetwork) teardown(ctx context.Context, pod Pod, netnsPath string, rt *libcni.RuntimeConf) error {
+// teardown is Teardown with the sandbox lock held; list and rt are eth0's conflist and
+// runtime config, used when libcni has no record of the ADD.
+func (n *cniNetwork) teardown(ctx context.Context, pod Pod, netnsPath string, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) error {
 	if !isNetNS(netnsPath) {
 		netnsPath = ""
 	}
 	rt.NetNS = netnsPath
-	// portmap deletes only the mappings it is told about: prefer the ones ADD recorded.
-	if _, cached, err := n.cni.GetNetworkListCachedConfig(n.pod, rt); err != nil {
-		n.log.Warn("network teardown: unreadable libcni cache, using the given port mappings", "sandbox", pod.ID, "err", err)
+	// DEL runs with what ADD ran: its plugins (an older podium's bridge masqueraded with
+	// rules of its own) and its port mappings (portmap deletes only those it is told).
+	conf, cached, err := n.cni.GetNetworkListCachedConfig(list, rt)
+	if err != nil {
+		n.log.Warn("network teardown: unreadable libcni cache, using the current configuration", "sandbox", pod.ID, "err", err)
 	} else if cached != nil {
 		rt.CapabilityArgs = cached.CapabilityArgs
+		if l, err := libcni.NetworkConfFromBytes(conf); err == nil && l.Name == list.Name {
+			list = l
+		}
 	}
 
 	var errs []error
-	if err := n.cni.DelNetworkList(ctx, n.pod, rt); err != nil {
+	if err := n.cni.DelNetworkList(ctx, list, rt); err != nil {
 		errs = append(errs, err)
-	} else if netnsPath == "" {
+	} else if netnsPath == "" && masquerades(list.Bytes) {
 		if err := removeMasqueradeRules(ctx, pod.ID); err != nil {
 			errs = append(errs, fmt.Errorf("masquerade rules: %w", err))
 		}

@@ -160,31 +160,35 @@ func TestPodNetworkConf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := podNetworkConf(s)
-	if err != nil {
-		t.Fatal(err)
+	const bridge = `{"type": "bridge", "bridge": "br-test", "isGateway": true, "hairpinMode": true, "mtu": 1450,
+		"ipam": {"type": "host-local", "ranges": [[{"subnet": "10.42.3.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "/data/cni/ipam"}}`
+	const portmap = `{"type": "portmap", "capabilities": {"portMappings": true}, "snat": true, "markMasqBit": 13}`
+	for withPortmap, plugins := range map[bool]string{false: bridge, true: bridge + "," + portmap} {
+		b, err := podNetworkConf(s, withPortmap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		var want any
+		if err := json.Unmarshal([]byte(`{"cniVersion": "1.0.0", "name": "podium", "plugins": [`+plugins+`]}`), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("conflist (portmap %v) =\n%s\nwant\n%s", withPortmap, b, mustJSON(t, want))
+		}
+		if masquerades(b) {
+			t.Errorf("conflist (portmap %v): the bridge masquerades on its own", withPortmap)
+		}
 	}
-	var got any
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
-	var want any
-	if err := json.Unmarshal([]byte(`{
-		"cniVersion": "1.0.0",
-		"name": "podium",
-		"plugins": [
-			{"type": "bridge", "bridge": "br-test", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": 1450,
-			 "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.42.3.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "/data/cni/ipam"}},
-			{"type": "portmap", "capabilities": {"portMappings": true}, "snat": true, "markMasqBit": 13}
-		]}`), &want); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("conflist =\n%s\nwant\n%s", b, mustJSON(t, want))
+	if !masquerades([]byte(`{"plugins": [{"type": "bridge", "ipMasq": true}, {"type": "portmap"}]}`)) {
+		t.Error("masquerades misses an older conflist's ipMasq")
 	}
 
 	s.MTU = 0
-	if b, _ := podNetworkConf(s); strings.Contains(string(b), "mtu") {
+	if b, _ := podNetworkConf(s, true); strings.Contains(string(b), "mtu") {
 		t.Errorf("MTU 0 should leave mtu out: %s", b)
 	}
 }

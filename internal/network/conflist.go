@@ -21,7 +21,6 @@ type (
 		Type        string   `json:"type"`
 		Bridge      string   `json:"bridge"`
 		IsGateway   bool     `json:"isGateway"`
-		IPMasq      bool     `json:"ipMasq"`
 		HairpinMode bool     `json:"hairpinMode"`
 		MTU         int      `json:"mtu,omitempty"`
 		IPAM        ipamConf `json:"ipam"`
@@ -52,35 +51,56 @@ type (
 )
 
 // podNetworkConf is the conflist of a pod's eth0: bridge with host-local addresses from the
-// pod CIDR, then portmap for hostPorts. Loopback is a separate attachment (loopbackConf):
-// in a chain its result would be the bridge's prevResult, and the bridge ignores it.
-func podNetworkConf(s *settings) ([]byte, error) {
-	return json.Marshal(confList{
-		CNIVersion: cniVersion,
-		Name:       networkName,
-		Plugins: []any{
-			bridgeConf{
-				Type:        "bridge",
-				Bridge:      s.BridgeName,
-				IsGateway:   true,
-				IPMasq:      true,
-				HairpinMode: true,
-				MTU:         s.MTU,
-				IPAM: ipamConf{
-					Type:    "host-local",
-					Ranges:  [][]ipamRange{{{Subnet: s.podCIDR.String()}}},
-					Routes:  []ipamRoute{{Dst: "0.0.0.0/0"}},
-					DataDir: s.ipamDir(),
-				},
-			},
-			portmapConf{
-				Type:         "portmap",
-				Capabilities: map[string]bool{"portMappings": true},
-				SNAT:         true,
-				MarkMasqBit:  masqMarkBit,
+// pod CIDR, then, when withPortmap, portmap for hostPorts (a pod without hostPorts is
+// spared its exec). Loopback is a separate attachment (loopbackConf): in a chain its
+// result would be the bridge's prevResult, and the bridge ignores it. The bridge does not
+// masquerade: its per-pod iptables chain costs about ten iptables runs an ADD, and one
+// node-wide rule does the same (hostRules).
+func podNetworkConf(s *settings, withPortmap bool) ([]byte, error) {
+	plugins := []any{
+		bridgeConf{
+			Type:        "bridge",
+			Bridge:      s.BridgeName,
+			IsGateway:   true,
+			HairpinMode: true,
+			MTU:         s.MTU,
+			IPAM: ipamConf{
+				Type:    "host-local",
+				Ranges:  [][]ipamRange{{{Subnet: s.podCIDR.String()}}},
+				Routes:  []ipamRoute{{Dst: "0.0.0.0/0"}},
+				DataDir: s.ipamDir(),
 			},
 		},
-	})
+	}
+	if withPortmap {
+		plugins = append(plugins, portmapConf{
+			Type:         "portmap",
+			Capabilities: map[string]bool{"portMappings": true},
+			SNAT:         true,
+			MarkMasqBit:  masqMarkBit,
+		})
+	}
+	return json.Marshal(confList{CNIVersion: cniVersion, Name: networkName, Plugins: plugins})
+}
+
+// masquerades reports whether the bridge of a conflist (as cached at ADD) masquerades on
+// its own, as podium's bridge did before the node-wide rule.
+func masquerades(conflist []byte) bool {
+	var l struct {
+		Plugins []struct {
+			Type   string `json:"type"`
+			IPMasq bool   `json:"ipMasq"`
+		} `json:"plugins"`
+	}
+	if json.Unmarshal(conflist, &l) != nil {
+		return false
+	}
+	for _, p := range l.Plugins {
+		if p.Type == "bridge" && p.IPMasq {
+			return true
+		}
+	}
+	return false
 }
 
 // loopbackNetworkConf is the configuration of the pod's lo.

@@ -9,44 +9,54 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// exemptionRule is the nat POSTROUTING rule that lets traffic from this node's pods to
-// the cluster CIDR keep its source address. Setup inserts it at the top of POSTROUTING,
-// ahead of the bridge plugin's per-pod masquerade chains. Packets portmap marked for
-// masquerading (a pod reaching a hostPort that leads back to the bridge) are not exempt.
-func exemptionRule(s *settings) []string {
+// hostRules are the node-wide nat POSTROUTING rules, in order. The first lets traffic
+// from this node's pods to the cluster CIDR (or, without one, to the pod CIDR) keep its
+// source address; packets portmap marked for masquerading (a pod reaching a hostPort that
+// leads back to the bridge) are not exempt. The second masquerades the rest of the pods'
+// traffic, except multicast, as the bridge plugin's ipMasq would with a chain per pod.
+func hostRules(s *settings) [][]string {
 	mark := fmt.Sprintf("%#x/%#x", 1<<masqMarkBit, 1<<masqMarkBit)
-	return []string{
-		"-s", s.podCIDR.String(), "-d", s.clusterCIDR.String(),
+	local := s.podCIDR
+	if s.clusterCIDR.IsValid() {
+		local = s.clusterCIDR
+	}
+	return [][]string{{
+		"-s", s.podCIDR.String(), "-d", local.String(),
 		"-m", "mark", "!", "--mark", mark,
 		"-m", "comment", "--comment", "podium: pod to cluster traffic keeps its source",
 		"-j", "RETURN",
-	}
+	}, {
+		"-s", s.podCIDR.String(), "!", "-d", "224.0.0.0/4",
+		"-m", "comment", "--comment", "podium: pod traffic to outside the cluster is masqueraded",
+		"-j", "MASQUERADE",
+	}}
 }
 
-// ensureHostRules installs the node-wide iptables rules once per process.
+// ensureHostRules installs the node-wide iptables rules once per process, at the top of
+// POSTROUTING.
 func (n *cniNetwork) ensureHostRules(ctx context.Context) error {
-	if !n.s.clusterCIDR.IsValid() {
-		return nil
-	}
 	n.hostMu.Lock()
 	defer n.hostMu.Unlock()
 	if n.hostReady {
 		return nil
 	}
-	rule := exemptionRule(n.s)
-	ok, err := iptablesHasRule(ctx, "nat", "POSTROUTING", rule)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if err := runIPTables(ctx, append([]string{"-t", "nat", "-I", "POSTROUTING", "1"}, rule...)...); err != nil {
-			return fmt.Errorf("adding the cluster masquerade exemption: %w", err)
+	for i, rule := range hostRules(n.s) {
+		ok, err := iptablesHasRule(ctx, "nat", "POSTROUTING", rule)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		if err := runIPTables(ctx, append([]string{"-t", "nat", "-I", "POSTROUTING", strconv.Itoa(i + 1)}, rule...)...); err != nil {
+			return fmt.Errorf("adding the node's masquerade rules: %w", err)
 		}
 	}
 	n.hostReady = true
@@ -54,7 +64,7 @@ func (n *cniNetwork) ensureHostRules(ctx context.Context) error {
 }
 
 // RemoveNodeNetwork removes what the pod network leaves on the host once every pod is torn
-// down: the bridge (which DEL leaves in place), the masquerade exemption Setup added, and
+// down: the bridge (which DEL leaves in place), the masquerade rules Setup added, and
 // portmap's shared CNI-HOSTPORT-* chains when no hostPort of any CNI user remains in them.
 // While the bridge still has ports it removes nothing and says which. It leaves StateDir
 // (the caller owns it) and net.ipv4.ip_forward, which the bridge plugin set to 1. It is
@@ -70,9 +80,9 @@ func RemoveNodeNetwork(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var errs []error
-	if s.clusterCIDR.IsValid() {
-		if err := iptablesDeleteRule(ctx, "nat", "POSTROUTING", exemptionRule(s)); err != nil {
-			errs = append(errs, fmt.Errorf("removing the cluster masquerade exemption: %w", err))
+	for _, rule := range hostRules(s) {
+		if err := iptablesDeleteRule(ctx, "nat", "POSTROUTING", rule); err != nil {
+			errs = append(errs, fmt.Errorf("removing the node's masquerade rules: %w", err))
 		}
 	}
 	if save, err := iptablesSaveNAT(ctx); err != nil {

@@ -2,16 +2,17 @@ package network
 
 // Tests against the real plugins. Each test makes its own bridge ("podtest" + random hex),
 // network namespaces ("podtest-" + random hex) and 10.244.21x.0 range, sends traffic only
-// between those namespaces and its bridge's address, and removes all of them, the rules
+// between those namespaces, its bridge's address and (one test) a namespace of its own
+// behind a veth with 198.51.100.0/30, and removes all of them, the rules
 // the plugins made for its sandbox IDs, and the bridge when it ends.
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/podium/podium/internal/netnstest"
 	"io"
 	"log/slog"
 	"net"
@@ -26,7 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	"golang.org/x/sys/unix"
+
+	"github.com/podium/podium/internal/netnstest"
 )
 
 // requirePrerequisites fails under CI=true, and skips otherwise, unless the test runs as
@@ -84,11 +88,11 @@ type testEnv struct {
 	ids []string   // every sandbox ID handed out, for cleanup
 }
 
-// newTestEnv makes a Network on a new bridge for podCIDR, which no interface may use.
-func newTestEnv(t *testing.T, podCIDR, clusterCIDR string) *testEnv {
+// requireUnused fails the test if an interface's network overlaps cidr: the test needs
+// the range to itself.
+func requireUnused(t *testing.T, cidr string) {
 	t.Helper()
-	requirePrerequisites(t)
-	prefix := netip.MustParsePrefix(podCIDR)
+	prefix := netip.MustParsePrefix(cidr)
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		t.Fatal(err)
@@ -96,13 +100,25 @@ func newTestEnv(t *testing.T, podCIDR, clusterCIDR string) *testEnv {
 	for _, ifc := range ifaces {
 		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(ipn.IP); ok && prefix.Contains(ip.Unmap()) {
-					t.Fatalf("%s is in use by %s (%s); this test needs the range to itself", podCIDR, ifc.Name, ipn)
-				}
+			ipn, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			ones, _ := ipn.Mask.Size()
+			if ok && netip.PrefixFrom(ip.Unmap(), ones).Masked().Overlaps(prefix) {
+				t.Fatalf("%s is in use by %s (%s); this test needs the range to itself", cidr, ifc.Name, ipn)
 			}
 		}
 	}
+}
+
+// newTestEnv makes a Network on a new bridge for podCIDR, which no interface may use.
+func newTestEnv(t *testing.T, podCIDR, clusterCIDR string) *testEnv {
+	t.Helper()
+	requirePrerequisites(t)
+	requireUnused(t, podCIDR)
+	prefix := netip.MustParsePrefix(podCIDR)
 
 	cfg := Config{
 		PodCIDR:     podCIDR,
@@ -175,6 +191,26 @@ func (e *testEnv) pod(t *testing.T, name string) Pod {
 	e.ids = append(e.ids, id)
 	e.mu.Unlock()
 	return Pod{ID: id, Namespace: "test", Name: name, UID: randomHex(t, 8)}
+}
+
+// hostRules counts the node-wide rules of the test's network that are in place.
+func (e *testEnv) hostRules(t *testing.T) int {
+	t.Helper()
+	s, err := resolve(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, rule := range hostRules(s) {
+		ok, err := iptablesHasRule(t.Context(), "nat", "POSTROUTING", rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
 }
 
 // ipamFile is host-local's record that ip is taken.
@@ -271,7 +307,12 @@ func serve(t *testing.T, nsPath, addr, reply string) net.Addr {
 			if err != nil {
 				return
 			}
-			c.Write([]byte(reply))
+			if reply == "" {
+				host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+				c.Write([]byte(host))
+			} else {
+				c.Write([]byte(reply))
+			}
 			c.Close()
 		}
 	}()
@@ -430,11 +471,30 @@ func TestPodNetwork(t *testing.T) {
 		}
 	})
 
-	t.Run("pod to pod", func(t *testing.T) {
+	t.Run("pod to pod keeps its source", func(t *testing.T) {
 		addr := net.JoinHostPort(resB.IP.String(), "9090")
-		serve(t, nsB, addr, "from b")
-		if got, err := fetch(nsA, addr); err != nil || got != "from b" {
-			t.Errorf("a: fetch %s = %q, %v; want %q", addr, got, err, "from b")
+		serve(t, nsB, addr, "")
+		if got, err := fetch(nsA, addr); err != nil || got != resA.IP.String() {
+			t.Errorf("a: fetch %s = %q, %v; want a's address %s", addr, got, err, resA.IP)
+		}
+	})
+
+	t.Run("traffic leaving the cluster is masqueraded", func(t *testing.T) {
+		// "Outside" is a namespace of this test behind a veth on the host, which knows
+		// no route to the pods: only a masqueraded connection gets an answer.
+		requireUnused(t, "198.51.100.0/30")
+		outside := addNetNS(t)
+		hostEnd := "podtestout" + randomHex(t, 2)
+		run(t, "ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", filepath.Base(outside))
+		t.Cleanup(func() { exec.Command("ip", "link", "delete", hostEnd).Run() })
+		run(t, "ip", "addr", "add", "198.51.100.1/30", "dev", hostEnd)
+		run(t, "ip", "link", "set", hostEnd, "up")
+		for _, args := range [][]string{{"addr", "add", "198.51.100.2/30", "dev", "eth0"}, {"link", "set", "eth0", "up"}} {
+			run(t, "ip", append([]string{"-n", filepath.Base(outside)}, args...)...)
+		}
+		serve(t, outside, "198.51.100.2:9191", "")
+		if got, err := fetch(nsB, "198.51.100.2:9191"); err != nil || got != "198.51.100.1" {
+			t.Errorf("b: fetch 198.51.100.2:9191 = %q, %v; want the host's address 198.51.100.1", got, err)
 		}
 	})
 
@@ -458,11 +518,9 @@ func TestPodNetwork(t *testing.T) {
 		}
 	})
 
-	t.Run("cluster exemption rule", func(t *testing.T) {
-		s, _ := resolve(env.cfg)
-		ok, err := iptablesHasRule(ctx, "nat", "POSTROUTING", exemptionRule(s))
-		if err != nil || !ok {
-			t.Errorf("exemption rule present = %v, %v; want true", ok, err)
+	t.Run("node rules", func(t *testing.T) {
+		if got := env.hostRules(t); got != 2 {
+			t.Errorf("%d of the node's 2 masquerade rules present", got)
 		}
 	})
 
@@ -471,21 +529,18 @@ func TestPodNetwork(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "still has ports") {
 			t.Errorf("RemoveNodeNetwork with pods attached = %v", err)
 		}
-		s, _ := resolve(env.cfg)
-		if ok, err := iptablesHasRule(ctx, "nat", "POSTROUTING", exemptionRule(s)); err != nil || !ok {
-			t.Errorf("after the refused RemoveNodeNetwork: exemption rule present = %v, %v; want true", ok, err)
+		if got := env.hostRules(t); got != 2 {
+			t.Errorf("after the refused RemoveNodeNetwork: %d of the node's 2 masquerade rules present", got)
 		}
 	})
 
 	rulesA := iptablesLines(t, idComment(podA.ID))
 	chainsA := jumpTargets(rulesA)
-	if len(rulesA) == 0 || len(chainsA) < 2 {
-		t.Fatalf("after setup: rules for a = %q, want masquerade and hostPort rules", rulesA)
+	if len(rulesA) == 0 || len(chainsA) != 1 {
+		t.Fatalf("after setup: rules for a = %q, want its hostPort rules", rulesA)
 	}
-	rulesB := iptablesLines(t, idComment(podB.ID))
-	chainsB := jumpTargets(rulesB)
-	if len(chainsB) != 1 {
-		t.Fatalf("after setup: rules for b = %q, want the masquerade rules", rulesB)
+	if rulesB := iptablesLines(t, idComment(podB.ID)); len(rulesB) != 0 {
+		t.Fatalf("after setup: rules for b = %q, want none (b has no hostPort; the node masquerades)", rulesB)
 	}
 
 	t.Run("teardown", func(t *testing.T) {
@@ -519,14 +574,6 @@ func TestPodNetwork(t *testing.T) {
 		if err := env.net.Teardown(ctx, podB, nsB, nil); err != nil {
 			t.Fatalf("Teardown b: %v", err)
 		}
-		if got := iptablesLines(t, idComment(podB.ID)); len(got) > 0 {
-			t.Errorf("rules naming b after teardown: %q", got)
-		}
-		for _, c := range chainsB {
-			if chainExists(t, c) {
-				t.Errorf("chain %s of b is still there", c)
-			}
-		}
 		if _, err := os.Stat(env.ipamFile(resB.IP)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("host-local still holds %v: %v", resB.IP, err)
 		}
@@ -542,9 +589,8 @@ func TestPodNetwork(t *testing.T) {
 		if _, err := os.Stat(filepath.Join("/sys/class/net", env.cfg.BridgeName)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("bridge %s is still there: %v", env.cfg.BridgeName, err)
 		}
-		s, _ := resolve(env.cfg)
-		if ok, err := iptablesHasRule(ctx, "nat", "POSTROUTING", exemptionRule(s)); err != nil || ok {
-			t.Errorf("exemption rule present = %v, %v; want false", ok, err)
+		if got := env.hostRules(t); got != 0 {
+			t.Errorf("%d of the node's masquerade rules left", got)
 		}
 		if err := RemoveNodeNetwork(ctx, env.cfg); err != nil {
 			t.Errorf("second RemoveNodeNetwork: %v", err)
@@ -591,6 +637,57 @@ func TestTeardownLeftovers(t *testing.T) {
 	}
 	if err := TeardownLeftovers(ctx, env.cfg); err != nil {
 		t.Errorf("second TeardownLeftovers: %v", err)
+	}
+}
+
+// TestTeardownOfAnOlderSandbox attaches two pods as an older podium did, with a bridge
+// that masqueraded through a chain per pod, and checks that today's Teardown removes
+// those chains too: with the namespace there (DEL runs with the cached conflist) and
+// gone (by the chains' comments).
+func TestTeardownOfAnOlderSandbox(t *testing.T) {
+	env := newTestEnv(t, "10.244.217.0/24", "")
+	ctx := t.Context()
+	s, err := resolve(env.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := podNetworkConf(s, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf map[string]any
+	if err := json.Unmarshal(b, &conf); err != nil {
+		t.Fatal(err)
+	}
+	conf["plugins"].([]any)[0].(map[string]any)["ipMasq"] = true
+	if b, err = json.Marshal(conf); err != nil {
+		t.Fatal(err)
+	}
+	older, err := New(env.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if older.(*cniNetwork).pod, err = libcni.NetworkConfFromBytes(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, nsGone := range []bool{false, true} {
+		pod, ns := env.pod(t, fmt.Sprint("gone-", nsGone)), addNetNS(t)
+		if _, err := older.Setup(ctx, pod, ns, nil); err != nil {
+			t.Fatalf("older Setup: %v", err)
+		}
+		chains := jumpTargets(iptablesLines(t, idComment(pod.ID)))
+		if len(chains) != 1 {
+			t.Fatalf("the older bridge made chains %q, want one to masquerade", chains)
+		}
+		if nsGone {
+			deleteNetNS(t, ns)
+		}
+		if err := env.net.Teardown(ctx, pod, ns, nil); err != nil {
+			t.Fatalf("Teardown (namespace gone %v): %v", nsGone, err)
+		}
+		if got := iptablesLines(t, idComment(pod.ID)); len(got) > 0 || chainExists(t, chains[0]) {
+			t.Errorf("namespace gone %v: after Teardown, rules %q and chain %s left", nsGone, got, chains[0])
+		}
 	}
 }
 

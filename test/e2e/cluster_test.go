@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ type cluster struct {
 	kubeconfig string
 	cmd        *exec.Cmd
 	exited     chan struct{}
-	log        *bytes.Buffer
+	log        *serverLog
 	extraArgs  []string
 	withAgent  bool // run the server's node agent
 }
@@ -108,13 +109,13 @@ func (c *cluster) tryStart() error {
 		return err
 	}
 	c.exited = make(chan struct{})
-	c.log = &bytes.Buffer{}
+	c.log = &serverLog{}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
-			c.log.WriteString(sc.Text() + "\n")
+			c.log.add(sc.Text())
 			if !signalled && strings.Contains(sc.Text(), "podium server is ready") {
 				signalled = true
 				close(ready)
@@ -199,3 +200,44 @@ func (c *cluster) client() *kubernetes.Clientset {
 }
 
 func (c *cluster) url() string { return fmt.Sprintf("https://127.0.0.1:%d", c.port) }
+
+// serverLog is what a server process wrote to stderr, read while it is still written.
+type serverLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *serverLog) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+}
+
+// tail returns the last n lines, or all when n < 0.
+func (l *serverLog) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	from := 0
+	if n >= 0 {
+		from = max(0, len(l.lines)-n)
+	}
+	return strings.Join(l.lines[from:], "\n")
+}
+
+func (l *serverLog) String() string { return l.tail(-1) }
+
+// dumpState logs what a failed test needs to be understood: the pods, the events and the
+// end of the server's log.
+func (c *cluster) dumpState() {
+	c.t.Helper()
+	for _, args := range [][]string{
+		{"get", "pods", "-A", "-o", "wide"},
+		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
+	} {
+		out, errOut, _ := c.kubectl(args...)
+		c.t.Logf("kubectl %s:\n%s%s", strings.Join(args, " "), out, errOut)
+	}
+	if c.log != nil {
+		c.t.Logf("the server's log, last 300 lines:\n%s", c.log.tail(300))
+	}
+}

@@ -51,6 +51,9 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 	c.extraArgs = append(c.extraArgs, args...)
 	c.start()
 	t.Cleanup(func() {
+		if t.Failed() {
+			c.dumpState()
+		}
 		out, errOut, err := c.kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true", "--timeout=60s")
 		if err != nil {
 			t.Errorf("deleting pods at the end: %v\n%s%s", err, out, errOut)
