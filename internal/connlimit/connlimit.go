@@ -51,6 +51,9 @@ type Listener struct {
 	open    int
 	closed  bool
 	waiting *list.List // unproven connections, oldest first
+	// full, when set (by tests), is called with mu held each time Accept starts to
+	// wait for a slot.
+	full func()
 }
 
 // NewListener wraps ln; unproven is capped at max.
@@ -67,6 +70,9 @@ func NewListener(ln net.Listener, max, unproven int) *Listener {
 func (l *Listener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	for l.open >= l.max && !l.closed {
+		if l.full != nil {
+			l.full()
+		}
 		l.freed.Wait()
 	}
 	if l.closed {

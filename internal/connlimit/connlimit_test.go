@@ -65,12 +65,22 @@ func TestMax(t *testing.T) {
 		}
 		got = append(got, c)
 	}
+	waits := make(chan struct{}, 1)
+	l.mu.Lock()
+	l.full = func() {
+		select {
+		case waits <- struct{}{}:
+		default:
+		}
+	}
+	l.mu.Unlock()
 	dial(t, l)
 	third := accepted(t, l)
+	<-waits // Accept waits for a slot: it has not taken the third connection
 	select {
 	case <-third:
 		t.Fatal("a third connection accepted while two are open")
-	case <-time.After(200 * time.Millisecond): // nothing may happen: only a wait shows it
+	default:
 	}
 	if open, _ := l.Open(); open != 2 {
 		t.Fatalf("open %d, want 2", open)
