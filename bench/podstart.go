@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,10 @@ type PodStartOptions struct {
 	Sequential int           // pods created one after another
 	Burst      int           // pods created at once
 	IdleWindow time.Duration // how long CPU is measured with the burst's pods running
+	// Profile, when set, is where the agent's CPU profile over the first ProfileFor of
+	// the burst is saved.
+	Profile    string
+	ProfileFor time.Duration
 }
 
 // PodStart measures how fast one agent runs pods: create to Running one after another
@@ -93,6 +98,12 @@ func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) error
 
 	agentBefore, _ := PSS(n.agent.Process.Pid)
 	shimsBefore := shimPSS(n.dataDir)
+	var profiled sync.WaitGroup
+	if opts.Profile != "" {
+		profiled.Go(func() { saveProfile(n.agentPort, n.token, opts.ProfileFor, opts.Profile) })
+	}
+	agentOwn0, agentKids0 := procCPUs(n.agent.Process.Pid)
+	server0, machine0 := procCPU(n.server.PID()), machineCPU()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, opts.Burst)
@@ -113,7 +124,13 @@ func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) error
 			return err
 		}
 	}
-	p("%d pods created at once: all Running after %s (target < 5s)", opts.Burst, round(time.Since(t0)))
+	burst := time.Since(t0)
+	agentOwn, agentKids := procCPUs(n.agent.Process.Pid)
+	p("%d pods created at once: all Running after %s (target < 5s)", opts.Burst, round(burst))
+	p("CPU over the burst: agent %s, the processes it ran and waited for (CNI plugins) %s, server %s; the whole machine %s of %s available",
+		round(agentOwn-agentOwn0), round(agentKids-agentKids0), round(procCPU(n.server.PID())-server0),
+		round(machineCPU()-machine0), round(burst*time.Duration(goruntime.NumCPU())))
+	profiled.Wait()
 
 	time.Sleep(5 * time.Second) // let the burst's status writes and probes settle
 	agentAfter, _ := PSS(n.agent.Process.Pid)

@@ -126,14 +126,42 @@ func Probes(bin, moduleRoot string, opts ProbeOptions, out io.Writer) error {
 
 // procCPU returns a process's user and system CPU time.
 func procCPU(pid int) time.Duration {
+	own, _ := procCPUs(pid)
+	return own
+}
+
+// procCPUs returns the CPU time a process used itself, and that of its children it has
+// waited for.
+func procCPUs(pid int) (own, children time.Duration) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	var ticks [4]int64 // utime, stime, cutime, cstime
+	for i := range ticks {
+		ticks[i], _ = strconv.ParseInt(f[11+i], 10, 64)
+	}
+	const hz = 100 // USER_HZ is 100 on Linux
+	return time.Duration(ticks[0]+ticks[1]) * time.Second / hz, time.Duration(ticks[2]+ticks[3]) * time.Second / hz
+}
+
+// machineCPU returns the CPU time every CPU of the machine has spent busy (not idle or
+// waiting for I/O).
+func machineCPU() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0
 	}
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+	first, _, _ := strings.Cut(string(data), "\n")
+	var busy int64
+	for i, v := range strings.Fields(first)[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / 100
 }
 
 // scrapeHistogram reads a histogram's cumulative buckets (le -> count, summed over

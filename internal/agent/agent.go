@@ -176,6 +176,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.runRoutes(ctx, nodeFactory); err != nil {
 		return err
 	}
+	services := nodeFactory.Core().V1().Services().Informer()
+	// Set before any worker reads it: workers start as the first pods arrive.
+	a.src.services, a.src.servicesSynced = nodeFactory.Core().V1().Services().Lister(), services.HasSynced
 	factories = append(factories, factory, nodeFactory)
 	nodeFactory.Start(ctx.Done())
 	factory.Start(ctx.Done())

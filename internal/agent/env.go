@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 )
 
 // configError is a container that cannot be configured (a missing ConfigMap key, say):
@@ -26,6 +27,38 @@ func (e *configError) Error() string { return e.msg }
 type objectSource struct {
 	client      kubernetes.Interface
 	allocatable corev1.ResourceList
+	// services, when set, reads Services from the agent's informer once
+	// servicesSynced says it has them all, as upstream's kubelet does: a container start
+	// then asks the API server for nothing. Before that, the API answers.
+	services       corelisters.ServiceLister
+	servicesSynced func() bool
+}
+
+// listServices returns the Services of a namespace, and the default namespace's
+// kubernetes Service when withKubernetes.
+func (s objectSource) listServices(ctx context.Context, namespace string, withKubernetes bool) []corev1.Service {
+	var out []corev1.Service
+	if s.services != nil && s.servicesSynced() {
+		l, _ := s.services.Services(namespace).List(labels.Everything())
+		for _, svc := range l {
+			out = append(out, *svc)
+		}
+		if withKubernetes {
+			if k, err := s.services.Services(metav1.NamespaceDefault).Get("kubernetes"); err == nil {
+				out = append(out, *k)
+			}
+		}
+		return out
+	}
+	if l, err := s.client.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{}); err == nil {
+		out = l.Items
+	}
+	if withKubernetes {
+		if k, err := s.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+			out = append(out, *k)
+		}
+	}
+	return out
 }
 
 func (s objectSource) configMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
@@ -314,15 +347,7 @@ func expandAll(args []string, vars map[string]string) []string {
 // serviceEnv returns the Docker-link style variables of the namespace's services and
 // the kubernetes service, as upstream's kubelet sets them.
 func serviceEnv(ctx context.Context, src objectSource, namespace string) []corev1.EnvVar {
-	var svcs []corev1.Service
-	if l, err := src.client.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Everything().String()}); err == nil {
-		svcs = l.Items
-	}
-	if namespace != metav1.NamespaceDefault {
-		if k, err := src.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
-			svcs = append(svcs, *k)
-		}
-	}
+	svcs := src.listServices(ctx, namespace, namespace != metav1.NamespaceDefault)
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].Name < svcs[j].Name })
 	var out []corev1.EnvVar
 	for _, s := range svcs {

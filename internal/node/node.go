@@ -199,6 +199,13 @@ func Run(ctx context.Context, cfg Config) error {
 	return a.Run(ctx)
 }
 
+// The agent's client-side rate limit. Upstream's kubelet allows 50 requests a second
+// (burst 100), and 100 pods started at once need about five requests each (status
+// writes and events): at that rate the start of a burst waits on the limiter for
+// seconds. The server bounds what it serves at once itself (429 with Retry-After, which
+// client-go honours), so the agent may ask faster.
+const agentQPS, agentBurst = 200, 400
+
 // clientConfig builds the agent's API client: its node credential, and the cluster CA,
 // from cfg or fetched from the server and checked against the join token's hash.
 func clientConfig(ctx context.Context, cfg Config) (*rest.Config, string, error) {
@@ -238,7 +245,7 @@ func clientConfig(ctx context.Context, cfg Config) (*rest.Config, string, error)
 		BearerToken:     auth.NodeToken(cfg.NodeName, secret),
 		TLSClientConfig: rest.TLSClientConfig{CAData: caPEM},
 		UserAgent:       "podium-agent/" + cfg.NodeName,
-		QPS:             50, Burst: 100,
+		QPS:             agentQPS, Burst: agentBurst,
 	}, secret, nil
 }
 

@@ -38,6 +38,8 @@ func main() {
 	flag.IntVar(&podStart.Sequential, "podstart-seq", 50, "pods started one after another")
 	flag.IntVar(&podStart.Burst, "podstart-burst", 100, "pods created at once")
 	flag.DurationVar(&podStart.IdleWindow, "podstart-idle", 30*time.Second, "how long CPU is measured with the burst's pods idle")
+	flag.StringVar(&podStart.Profile, "podstart-profile", "", "save the agent's CPU profile over the start of the burst here")
+	flag.DurationVar(&podStart.ProfileFor, "podstart-profile-for", 5*time.Second, "how long the burst's profile runs")
 	dos := bench.DoSOptions{}
 	flag.IntVar(&dos.Idle, "dos-idle", 8000, "connections the idle attacker keeps open")
 	flag.IntVar(&dos.Churners, "dos-churners", 4, "attackers that open and abandon connections in a loop")
