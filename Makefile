@@ -15,7 +15,7 @@ DEB_PACKAGES := runc containernetworking-plugins busybox-static iptables iproute
 
 export CGO_ENABLED := 0
 
-.PHONY: all build deps run test unit e2e bench fuzz conformance clean
+.PHONY: all build deps run test unit e2e bench fuzz chaos conformance clean
 
 all: build
 
@@ -45,6 +45,14 @@ test: deps build
 ## bench: the benchmarks the issues ask for; prints figures.
 bench: deps build
 	PODIUM_BIN=$(CURDIR)/bin $(GO) run ./bench/cmd/podium-bench
+
+## chaos: the fault tests over and over (CHAOS_COUNT runs each, default 5): kill -9 of the
+## server (and its agent) and of a shim under write and pod churn, a full disk, an agent
+## restart. `make test` runs each once.
+CHAOS_COUNT ?= 5
+chaos: deps build
+	CI=true PODIUM_BIN=$(CURDIR)/bin $(GO) test -count=$(CHAOS_COUNT) -timeout 60m -v \
+		-run '^(TestKillNineUnderChurn|TestFullDisk|TestAgentRestartReadopts)$$' ./test/e2e
 
 ## fuzz: run every fuzz target (func FuzzXxx in a *_fuzz_test.go) for FUZZTIME each (default
 ## 30s), one after another; FUZZ=REGEX runs only the targets whose names match. A failing

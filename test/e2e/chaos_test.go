@@ -1,8 +1,3 @@
-//go:build chaos
-
-// Run with `go test -tags chaos ./test/e2e -run TestKillNineUnderChurn`; not in make test
-// yet: its churn did not settle within the wait after the restart, to be looked at.
-
 package e2e
 
 import (
@@ -16,8 +11,10 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/tools/cache"
@@ -38,13 +35,15 @@ func TestKillNineUnderChurn(t *testing.T) {
 
 	var mu sync.Mutex
 	var acked []string
-	progress := make(chan struct{}, 1)
+	writes, running := newProgress(), newProgress()
 	var churn sync.WaitGroup
 	churn.Go(func() { // the writer
 		for i := 0; ctx.Err() == nil; i++ {
 			name := fmt.Sprintf("w-%d", i)
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"i": strconv.Itoa(i)}}
-			if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			// A create the kill cut off may have been stored without its reply reaching
+			// us: the retry then finds it there, which acknowledges it as well.
+			if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				i-- // the server is away: the same name again, a moment later
 				pause(ctx)
 				continue
@@ -52,17 +51,15 @@ func TestKillNineUnderChurn(t *testing.T) {
 			mu.Lock()
 			acked = append(acked, name)
 			mu.Unlock()
-			select {
-			case progress <- struct{}{}:
-			default:
-			}
+			writes.add()
 		}
 	})
 	// Pods come and go: each sleeps a time of its own, so that its process can be told
-	// from the others'; the one three before it is deleted.
+	// from the others'; the one three before it is deleted. A pod lives about three
+	// pods' time, so the test waits for the churn's progress, not for a pod by name.
 	churn.Go(func() {
 		for i := 0; ctx.Err() == nil; i++ {
-			if _, err := cs.CoreV1().Pods("default").Create(ctx, sleeper(i), metav1.CreateOptions{}); err != nil {
+			if _, err := cs.CoreV1().Pods("default").Create(ctx, sleeper(i), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				i--
 				pause(ctx)
 				continue
@@ -72,32 +69,19 @@ func TestKillNineUnderChurn(t *testing.T) {
 				_ = cs.CoreV1().Pods("default").Delete(ctx, fmt.Sprintf("churn-%d", i-3), metav1.DeleteOptions{GracePeriodSeconds: &grace})
 			}
 			waitPodRunning(ctx, cs, fmt.Sprintf("churn-%d", i))
+			running.add()
 		}
 	})
-	waitWrites := func(n int) {
-		t.Helper()
-		mu.Lock()
-		target := len(acked) + n
-		mu.Unlock()
-		for {
-			mu.Lock()
-			done := len(acked) >= target
-			mu.Unlock()
-			if done {
-				return
-			}
-			<-progress
-		}
-	}
-	waitWrites(20)
-	c.waitRunning("churn-2")
+	writes.wait(t, 20, "acknowledged writes")
+	running.wait(t, 3, "churned pods running")
 
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)
 	<-c.exited
 	c.cmd = nil
 	c.start()
-	waitWrites(20) // the writer goes on against the new server
-	c.waitRunning("churn-6")
+	// The writer and the churn go on against the new server.
+	writes.wait(t, 20, "acknowledged writes after the restart")
+	running.wait(t, 3, "churned pods running after the restart")
 	cancel()
 	churn.Wait()
 
@@ -171,5 +155,46 @@ func TestKillNineUnderChurn(t *testing.T) {
 	}
 	if out, _ := exec.Command("ip", "-o", "link", "show", "master", "cni0").CombinedOutput(); strings.Contains(string(out), "veth") {
 		t.Errorf("veths left on cni0:\n%s", out)
+	}
+}
+
+// progress counts what a background loop got done; wait lets the test block until n
+// more are done, failing after 30s of no progress.
+type progress struct {
+	mu   sync.Mutex
+	n    int
+	more chan struct{} // a value when n grew since the last look
+}
+
+func newProgress() *progress { return &progress{more: make(chan struct{}, 1)} }
+
+func (p *progress) add() {
+	p.mu.Lock()
+	p.n++
+	p.mu.Unlock()
+	select {
+	case p.more <- struct{}{}:
+	default:
+	}
+}
+
+func (p *progress) wait(t *testing.T, n int, what string) {
+	t.Helper()
+	p.mu.Lock()
+	target := p.n + n
+	p.mu.Unlock()
+	timeout := time.After(30 * time.Second)
+	for {
+		p.mu.Lock()
+		have := p.n
+		p.mu.Unlock()
+		if have >= target {
+			return
+		}
+		select {
+		case <-p.more:
+		case <-timeout:
+			t.Fatalf("%s: %d more wanted, %d came in 30s", what, n, n-(target-have))
+		}
 	}
 }
