@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/podium/podium/internal/netnstest"
 	"github.com/podium/podium/internal/network"
 )
 
@@ -343,8 +344,9 @@ func rawPodStarts(root string, count int) ([]time.Duration, error) {
 			return nil, err
 		}
 		t0 := time.Now()
-		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("ip netns add: %v: %s", err, out)
+		_, removeNetns, err := netnstest.Make(ns)
+		if err != nil {
+			return nil, err
 		}
 		pod := network.Pod{ID: id, Namespace: "default", Name: id, UID: id}
 		_, setupErr := nw.Setup(ctx, pod, nsPath, nil)
@@ -362,8 +364,7 @@ func rawPodStarts(root string, count int) ([]time.Duration, error) {
 		if setupErr == nil {
 			_ = nw.Teardown(ctx, pod, nsPath, nil)
 		}
-		_ = exec.Command("ip", "netns", "del", ns).Run()
-		if err := errors.Join(setupErr, runErr); err != nil {
+		if err := errors.Join(setupErr, runErr, removeNetns()); err != nil {
 			return nil, err
 		}
 		out = append(out, took)

@@ -4,6 +4,7 @@
 package netnstest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,26 +16,44 @@ import (
 
 const dir = "/run/netns"
 
-// Add makes the network namespace name and returns its path.
+// Add makes the network namespace name and returns its path; the test's cleanup removes
+// it.
 func Add(t testing.TB, name string) string {
 	t.Helper()
-	wasMount := mounted(dir)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+	path, remove, err := Make(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	path := filepath.Join(dir, name)
 	t.Cleanup(func() {
-		if _, err := os.Stat(path); err == nil {
-			if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
-				t.Errorf("ip netns delete %s: %v: %s", name, err, out)
-			}
-		}
-		if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 && !wasMount && mounted(dir) {
-			// Not lazily: with another test's namespace in it, this fails and leaves it.
-			_ = unix.Unmount(dir, 0)
+		if err := remove(); err != nil {
+			t.Error(err)
 		}
 	})
 	return path
+}
+
+// Make makes the network namespace name and returns its path and the function that
+// deletes it again (with the /run/netns mount that making it created, once that is
+// empty). Benchmarks use it where no testing.TB is at hand.
+func Make(name string) (path string, remove func() error, err error) {
+	wasMount := mounted(dir)
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("ip netns add %s: %v: %s", name, err, out)
+	}
+	path = filepath.Join(dir, name)
+	remove = func() error {
+		if _, err := os.Stat(path); err == nil {
+			if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
+				return fmt.Errorf("ip netns delete %s: %v: %s", name, err, out)
+			}
+		}
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 && !wasMount && mounted(dir) {
+			// Not lazily: with another namespace in it, this fails and leaves it.
+			_ = unix.Unmount(dir, 0)
+		}
+		return nil
+	}
+	return path, remove, nil
 }
 
 func mounted(p string) bool {
