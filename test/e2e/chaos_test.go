@@ -159,7 +159,7 @@ func TestKillNineUnderChurn(t *testing.T) {
 }
 
 // progress counts what a background loop got done; wait lets the test block until n
-// more are done, failing after 30s of no progress.
+// more are done, failing when they have not come within 30s.
 type progress struct {
 	mu   sync.Mutex
 	n    int
