@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -162,4 +163,39 @@ func TestPanicIs500(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	ts.mustDo(t, http.StatusOK, request{path: "/api/v1/namespaces"})
+}
+
+// TestIdleWatchOutlivesTheWriteTimeout: WatchWriteTimeout bounds a write, not the time
+// between events. A watch over HTTP/2 (what kubectl and client-go speak) that has had
+// nothing to send for longer than the timeout still delivers the next event.
+func TestIdleWatchOutlivesTheWriteTimeout(t *testing.T) {
+	ts := newTestServerWith(t, func(c *Config) { c.WatchWriteTimeout = 300 * time.Millisecond }, nil)
+	ts.createNamespace(t, "ns")
+	srv := httptest.NewUnstartedServer(ts.api.Handler())
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/namespaces/ns/configmaps?watch=true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %d, want HTTP/2 200", resp.Proto, resp.StatusCode)
+	}
+	time.Sleep(1 * time.Second) // idle for three write timeouts: the point of the test
+	ts.mustDo(t, http.StatusCreated, request{method: http.MethodPost, path: "/api/v1/namespaces/ns/configmaps", contentType: mediaJSON,
+		body: configMapBody("after-idle", "x")})
+	var ev metav1.WatchEvent
+	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+		t.Fatalf("reading the event after the idle time: %v", err)
+	}
+	if ev.Type != "ADDED" || !strings.Contains(string(ev.Object.Raw), "after-idle") {
+		t.Fatalf("event %s %s", ev.Type, ev.Object.Raw)
+	}
 }

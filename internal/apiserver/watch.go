@@ -104,11 +104,15 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
+	// The write deadline bounds each write and is lifted between them: over HTTP/2 a
+	// deadline left in place resets the stream when it passes, even with nothing to
+	// write, which would end every watch that is quiet for that long.
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WatchWriteTimeout))
 	if rc.Flush() != nil {
 		return
 	}
+	_ = rc.SetWriteDeadline(time.Time{})
 	fw := stream.Framer.NewFrameWriter(w)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -144,8 +148,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, res *resource, ri
 			if err := stream.Serializer.Encode(out, fw); err != nil {
 				return
 			}
-			if len(wi.ResultChan()) == 0 && rc.Flush() != nil {
-				return
+			if len(wi.ResultChan()) == 0 {
+				if rc.Flush() != nil {
+					return
+				}
+				_ = rc.SetWriteDeadline(time.Time{})
 			}
 		}
 	}
