@@ -41,7 +41,7 @@ type PodStartOptions struct {
 // CNI ADD, runc run); the time until a burst of pods created at once all run; the memory
 // each running pod adds to its shim and to the agent (PSS); and the CPU of the agent and
 // the server while those pods idle.
-func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) error {
+func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) (err error) {
 	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	root, err := os.MkdirTemp("", "podium-bench-podstart-")
 	if err != nil {
@@ -54,6 +54,11 @@ func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) error
 	}
 	defer n.stop()
 	cs := n.server.Client(true)
+	defer func() {
+		if err != nil { // the pods go before the agent does, so that nothing is left
+			_ = deleteAll(cs)
+		}
+	}()
 	if err := waitNodeReady(cs, time.Minute); err != nil {
 		return err
 	}
@@ -96,6 +101,10 @@ func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) error
 	}
 	p("create to Running, %d pods one after another: p50 %s p99 %s; raw floor (netns, CNI ADD, runc run): p50 %s p99 %s; p50 ratio %.2f",
 		opts.Sequential, pct(seq, 50), pct(seq, 99), pct(floor, 50), pct(floor, 99), ratio(pctRaw(seq, 50), pctRaw(floor, 50)))
+	burstFloor, err := rawBurst(root, opts.Burst)
+	if err != nil {
+		return fmt.Errorf("raw floor of the burst: %w", err)
+	}
 
 	agentBefore, _ := PSS(n.agent.Process.Pid)
 	shimsBefore := shimPSS(n.dataDir)
@@ -127,7 +136,8 @@ func PodStart(bin, moduleRoot string, opts PodStartOptions, out io.Writer) error
 	}
 	burst := time.Since(t0)
 	agentOwn, agentKids := procCPUs(n.agent.Process.Pid)
-	p("%d pods created at once: all Running after %s (target < 5s)", opts.Burst, round(burst))
+	p("%d pods created at once: all Running after %s (target < 5s); raw floor (as many netns, CNI ADD, runc run at once): %s; ratio %.2f",
+		opts.Burst, round(burst), round(burstFloor), ratio(burst, burstFloor))
 	p("CPU over the burst: agent %s, the processes it ran and waited for (CNI plugins) %s, shims with their runc runs %s, server %s; the whole machine %s of %s available",
 		round(agentOwn-agentOwn0), round(agentKids-agentKids0), round(shimCPU(n.dataDir)-shims0), round(procCPU(n.server.PID())-server0),
 		round(machineCPU()-machine0), round(burst*time.Duration(goruntime.NumCPU())))
@@ -169,6 +179,7 @@ type runningPods struct {
 	mu      sync.Mutex
 	changed *sync.Cond
 	seen    map[string]bool
+	ended   bool // the watch ended
 }
 
 // watchRunning watches the default namespace's pods until stop is called.
@@ -190,6 +201,10 @@ func watchRunning(cs *kubernetes.Clientset) (*runningPods, func(), error) {
 			r.changed.Broadcast()
 			r.mu.Unlock()
 		}
+		r.mu.Lock()
+		r.ended = true
+		r.changed.Broadcast()
+		r.mu.Unlock()
 	}()
 	return r, w.Stop, nil
 }
@@ -206,6 +221,9 @@ func (r *runningPods) wait(name string, d time.Duration) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for !r.seen[name] {
+		if r.ended {
+			return fmt.Errorf("waiting for pod %s: the watch of pods ended", name)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("pod %s not Running within %s", name, d)
 		}
@@ -279,16 +297,26 @@ func shimPIDs(dataDir string) []int {
 	return pids
 }
 
-// rawPodStarts times what a pod start costs without podium, count times: a network
-// namespace (ip netns add), CNI ADD with the same plugins on a bridge of its own, and
-// runc run of a busybox sleep in that namespace; each is torn down before the next.
-func rawPodStarts(root string, count int) ([]time.Duration, error) {
-	dir := filepath.Join(root, "floor")
-	rootfs := filepath.Join(dir, "rootfs")
-	if err := os.MkdirAll(filepath.Join(rootfs, "bin"), 0o755); err != nil {
+// rawFloor runs what a pod start costs without podium: a network namespace (ip netns
+// add), CNI ADD with the same plugins on a bridge of its own, and runc run of a busybox
+// sleep in that namespace.
+type rawFloor struct {
+	dir    string
+	spec   specs.Spec
+	nw     network.Network
+	state  string // runc's root
+	remove func() // removes the floor's network from the host
+}
+
+var floorNetwork = network.Config{PodCIDR: "10.244.175.0/24", ClusterCIDR: "10.244.175.0/24", BridgeName: "podiumfloor0"}
+
+func newRawFloor(root string) (*rawFloor, error) {
+	dir, err := os.MkdirTemp(root, "floor-")
+	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"proc", "dev", "sys", "tmp"} {
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
 			return nil, err
 		}
@@ -299,75 +327,129 @@ func rawPodStarts(root string, count int) ([]time.Duration, error) {
 	if out, err := exec.Command("runc", "spec", "--bundle", dir).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("runc spec: %v: %s", err, out)
 	}
-	var spec specs.Spec
+	f := &rawFloor{dir: dir, state: filepath.Join(dir, "runc-state")}
 	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(data, &spec); err != nil {
+	if err := json.Unmarshal(data, &f.spec); err != nil {
 		return nil, err
 	}
-	spec.Process.Terminal = false
-	spec.Process.Args = []string{"/bin/busybox", "sleep", "3600"}
-	nw, err := network.New(network.Config{PodCIDR: "10.244.175.0/24", ClusterCIDR: "10.244.175.0/24", BridgeName: "podiumfloor0",
-		StateDir: filepath.Join(dir, "network")})
+	f.spec.Root.Path = rootfs
+	f.spec.Process.Terminal = false
+	f.spec.Process.Args = []string{"/bin/busybox", "sleep", "3600"}
+	cfg := floorNetwork
+	cfg.StateDir = filepath.Join(dir, "network")
+	if f.nw, err = network.New(cfg); err != nil {
+		return nil, err
+	}
+	f.remove = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = network.RemoveNodeNetwork(ctx, cfg)
+	}
+	return f, nil
+}
+
+// start runs pod i and returns how long that took and what undoes it.
+func (f *rawFloor) start(i int) (time.Duration, func() error, error) {
+	id, ns := fmt.Sprintf("floor-%d-%d", os.Getpid(), i), fmt.Sprintf("podium-floor-%d-%d", os.Getpid(), i)
+	nsPath := "/var/run/netns/" + ns
+	s := f.spec
+	s.Linux = &specs.Linux{}
+	*s.Linux = *f.spec.Linux
+	s.Linux.Namespaces = nil
+	for _, n := range f.spec.Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace {
+			n.Path = nsPath
+		}
+		s.Linux.Namespaces = append(s.Linux.Namespaces, n)
+	}
+	bundle := filepath.Join(f.dir, "bundles", id)
+	cfg, err := json.Marshal(&s)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := os.MkdirAll(bundle, 0o755); err != nil {
+		return 0, nil, err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), cfg, 0o644); err != nil {
+		return 0, nil, err
+	}
+	ctx := context.Background()
+	t0 := time.Now()
+	_, removeNetns, err := netnstest.Make(ns)
+	if err != nil {
+		return 0, nil, err
+	}
+	pod := network.Pod{ID: id, Namespace: "default", Name: id, UID: id}
+	_, setupErr := f.nw.Setup(ctx, pod, nsPath, nil)
+	var runErr error
+	if setupErr == nil {
+		// No pipes: the detached container would hold them open.
+		logPath := filepath.Join(bundle, "runc.log")
+		if runErr = exec.Command("runc", "--root", f.state, "--log", logPath, "run", "-d", "--bundle", bundle, id).Run(); runErr != nil {
+			b, _ := os.ReadFile(logPath)
+			runErr = fmt.Errorf("runc run: %v: %s", runErr, b)
+		}
+	}
+	took := time.Since(t0)
+	undo := func() error {
+		_ = exec.Command("runc", "--root", f.state, "delete", "-f", id).Run()
+		var downErr error
+		if setupErr == nil {
+			downErr = f.nw.Teardown(ctx, pod, nsPath, nil)
+		}
+		return errors.Join(downErr, removeNetns(), os.RemoveAll(bundle))
+	}
+	if err := errors.Join(setupErr, runErr); err != nil {
+		return 0, nil, errors.Join(err, undo())
+	}
+	return took, undo, nil
+}
+
+// rawPodStarts times count raw pod starts one after another; each is torn down before
+// the next.
+func rawPodStarts(root string, count int) ([]time.Duration, error) {
+	f, err := newRawFloor(root)
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	defer func() {
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		_ = network.RemoveNodeNetwork(cctx, network.Config{PodCIDR: "10.244.175.0/24", ClusterCIDR: "10.244.175.0/24",
-			BridgeName: "podiumfloor0", StateDir: filepath.Join(dir, "network")})
-	}()
-	state := filepath.Join(dir, "runc-state")
+	defer f.remove()
 	var out []time.Duration
 	for i := range count {
-		id, ns := fmt.Sprintf("floor-%d-%d", os.Getpid(), i), fmt.Sprintf("podium-floor-%d-%d", os.Getpid(), i)
-		nsPath := "/var/run/netns/" + ns
-		s := spec
-		s.Linux = &specs.Linux{}
-		*s.Linux = *spec.Linux
-		s.Linux.Namespaces = nil
-		for _, n := range spec.Linux.Namespaces {
-			if n.Type == specs.NetworkNamespace {
-				n.Path = nsPath
-			}
-			s.Linux.Namespaces = append(s.Linux.Namespaces, n)
-		}
-		cfg, err := json.Marshal(&s)
+		took, undo, err := f.start(i)
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		_, removeNetns, err := netnstest.Make(ns)
-		if err != nil {
-			return nil, err
-		}
-		pod := network.Pod{ID: id, Namespace: "default", Name: id, UID: id}
-		_, setupErr := nw.Setup(ctx, pod, nsPath, nil)
-		var runErr error
-		if setupErr == nil {
-			// No pipes: the detached container would hold them open.
-			logPath := filepath.Join(dir, "runc.log")
-			if runErr = exec.Command("runc", "--root", state, "--log", logPath, "run", "-d", "--bundle", dir, id).Run(); runErr != nil {
-				b, _ := os.ReadFile(logPath)
-				runErr = fmt.Errorf("runc run: %v: %s", runErr, b)
-			}
-		}
-		took := time.Since(t0)
-		_ = exec.Command("runc", "--root", state, "delete", "-f", id).Run()
-		if setupErr == nil {
-			_ = nw.Teardown(ctx, pod, nsPath, nil)
-		}
-		if err := errors.Join(setupErr, runErr, removeNetns()); err != nil {
+		if err := undo(); err != nil {
 			return nil, err
 		}
 		out = append(out, took)
 	}
 	return out, nil
+}
+
+// rawBurst times count raw pod starts begun at once, until the last has started.
+func rawBurst(root string, count int) (time.Duration, error) {
+	f, err := newRawFloor(root)
+	if err != nil {
+		return 0, err
+	}
+	defer f.remove()
+	undos := make([]func() error, count)
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := range count {
+		wg.Go(func() { _, undos[i], errs[i] = f.start(i) })
+	}
+	wg.Wait()
+	took := time.Since(t0)
+	for _, undo := range undos {
+		if undo != nil {
+			errs = append(errs, undo())
+		}
+	}
+	return took, errors.Join(errs...)
 }

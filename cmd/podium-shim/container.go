@@ -19,8 +19,11 @@ import (
 
 // container is one container of the pod.
 //
-// Its status goes created -> running -> exited, or created -> exited when its init
-// dies before it was started. exited is closed exactly when the status becomes exited.
+// Its status goes created -> running -> exited. runc runs it only at start, as
+// containerd's CRI makes its task at StartContainer: a runc run is one process where
+// runc create and runc start are two. A container that fails to start, or is killed
+// before it was started, goes from created to exited. exited is closed exactly when
+// the status becomes exited.
 type container struct {
 	id   string
 	dir  string // the OCI bundle
@@ -28,13 +31,14 @@ type container struct {
 	shim *shim
 
 	exited  chan struct{}
+	ran     chan struct{}  // closed when start is over, whether it ran the container or not
 	outputs sync.WaitGroup // the pumps of stdout and stderr
 
-	mu        sync.Mutex // guards st, starting, stdin, attachers
+	mu        sync.Mutex // guards st, starting, stdin, console, attachers
 	st        shimproto.ContainerState
 	starting  bool
 	stdin     io.WriteCloser // the container's stdin; nil when closed or never open
-	console   *os.File       // the terminal's master side, with Tty; set before c is shared
+	console   *os.File       // the terminal's master side, with Tty
 	attachers map[*attacher]struct{}
 }
 
@@ -51,10 +55,20 @@ func (s *shim) get(id string) (*container, error) {
 	return c, nil
 }
 
-// create runs runc create for a bundle the agent has prepared.
+// create records a container whose bundle the agent has prepared; start runs it.
 func (s *shim) create(id string, req shimproto.CreateRequest) (*shimproto.ContainerState, error) {
 	if id == "" || strings.ContainsAny(id, "/.") {
 		return nil, fmt.Errorf("invalid container ID %q", id)
+	}
+	c := &container{
+		id:        id,
+		dir:       shimproto.ContainerDir(s.dir, id),
+		req:       req,
+		shim:      s,
+		exited:    make(chan struct{}),
+		ran:       make(chan struct{}),
+		attachers: map[*attacher]struct{}{},
+		st:        shimproto.ContainerState{ID: id, Status: shimproto.StatusCreated, CreatedAt: time.Now().UnixNano()},
 	}
 	s.mu.Lock()
 	if s.closing {
@@ -65,10 +79,10 @@ func (s *shim) create(id string, req shimproto.CreateRequest) (*shimproto.Contai
 		s.mu.Unlock()
 		return nil, fmt.Errorf("container %q already exists", id)
 	}
-	s.containers[id] = nil // reserved while runc create runs
+	s.containers[id] = nil // reserved while the state is written
 	s.mu.Unlock()
 
-	c, err := s.createContainer(id, req)
+	err := c.persist()
 	s.mu.Lock()
 	if err != nil {
 		delete(s.containers, id)
@@ -77,23 +91,91 @@ func (s *shim) create(id string, req shimproto.CreateRequest) (*shimproto.Contai
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("container %q: writing state: %w", id, err)
 	}
 	return c.state(), nil
 }
 
-func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*container, error) {
-	dir := shimproto.ContainerDir(s.dir, id)
-	c := &container{
-		id:        id,
-		dir:       dir,
-		req:       req,
-		shim:      s,
-		exited:    make(chan struct{}),
-		attachers: map[*attacher]struct{}{},
+// start runs the container with runc run. A container that runc cannot run is
+// deleted from runc and ends exited, with the error as its message.
+func (s *shim) start(id string) (*shimproto.ContainerState, error) {
+	c, err := s.get(id)
+	if err != nil {
+		return nil, err
 	}
+	c.mu.Lock()
+	if c.st.Status != shimproto.StatusCreated || c.starting {
+		st := c.st.Status
+		c.mu.Unlock()
+		return nil, fmt.Errorf("container %q is %s, not created", id, st)
+	}
+	c.starting = true
+	c.mu.Unlock()
+	defer close(c.ran)
 
-	var logFile *os.File
+	started := time.Now()
+	p, err := c.run()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.starting = false
+	if err != nil {
+		c.st.Status = shimproto.StatusExited
+		c.st.ExitCode = 128
+		c.st.Reason = shimproto.ReasonError
+		c.st.Message = err.Error()
+		c.st.StartedAt, c.st.FinishedAt = started.UnixNano(), time.Now().UnixNano()
+		if perr := c.persist(); perr != nil {
+			s.logf("container %s: writing state: %v", id, perr)
+		}
+		close(c.exited)
+		return nil, err
+	}
+	c.st.Status = shimproto.StatusRunning
+	c.st.Pid, c.st.PidStart = p.pid, pidStartTime(p.pid)
+	c.st.StartedAt = started.UnixNano()
+	c.stdin, c.console = p.stdin, p.console
+	if err := c.persist(); err != nil {
+		s.logf("container %s: writing state: %v", id, err)
+	}
+	st := c.st
+	c.outputs.Add(len(p.outputs))
+	for _, o := range p.outputs {
+		go c.pump(o.r, o.frame, &lineSplitter{stream: o.stream, log: p.log})
+	}
+	go func() {
+		c.outputs.Wait()
+		if p.logFile != nil {
+			p.logFile.Close()
+		}
+	}()
+	go c.waitExit(p.exit)
+	return &st, nil
+}
+
+// running is what c.run hands to start: the container's init, its exit to come, and
+// the shim's ends of its stdio.
+type running struct {
+	pid     int
+	exit    <-chan unix.WaitStatus
+	stdin   io.WriteCloser
+	console *os.File
+	outputs []output
+	log     *criLog
+	logFile *os.File
+}
+
+type output struct {
+	r      *os.File
+	frame  byte
+	stream string
+}
+
+// run opens the container's log, makes its stdio (pipes, or a terminal that runc
+// sends back over a socket), and runs `runc run --detach`.
+func (c *container) run() (_ *running, err error) {
+	s, id, req, dir := c.shim, c.id, c.req, c.dir
+	p := &running{log: &criLog{now: time.Now}}
 	if req.LogPath != "" {
 		if err := os.MkdirAll(filepath.Dir(req.LogPath), 0o755); err != nil {
 			return nil, err
@@ -102,25 +184,8 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 		if err != nil {
 			return nil, err
 		}
-		logFile = f
+		p.logFile, p.log.w = f, f
 	}
-	log := &criLog{now: time.Now}
-	if logFile != nil {
-		log.w = logFile
-	}
-	fail := func(err error) (*container, error) {
-		if logFile != nil {
-			logFile.Close()
-		}
-		return nil, err
-	}
-
-	runcLog := filepath.Join(dir, shimproto.RuncLogFile)
-	pidFile := filepath.Join(dir, shimproto.InitPidFile)
-	os.Remove(pidFile)
-	args := []string{"--root", s.runc.root, "--log", runcLog, "--log-format", "json",
-		"create", "--bundle", dir, "--pid-file", pidFile}
-
 	// Our ends of the container's stdio, and the container's ends that runc inherits
 	// and that we close once it has started.
 	var ours, theirs []*os.File
@@ -129,70 +194,81 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 			f.Close()
 		}
 	}
-	var stdoutR, stderrR *os.File
-	var consoleDone chan consoleResult
-	var consoleDir string
-	var consoleLn *os.File
-	cmd := exec.Command(s.runc.binary)
-	if req.Tty {
-		d, err := os.MkdirTemp("", "podium-console-")
+	defer func() {
+		closeAll(theirs)
 		if err != nil {
-			return fail(err)
+			closeAll(ours)
+			if p.console != nil {
+				p.console.Close()
+			}
+			if p.logFile != nil {
+				p.logFile.Close()
+			}
 		}
-		consoleDir = d
+	}()
+
+	runcLog := filepath.Join(dir, shimproto.RuncLogFile)
+	pidFile := filepath.Join(dir, shimproto.InitPidFile)
+	os.Remove(pidFile)
+	args := []string{"--root", s.runc.root, "--log", runcLog, "--log-format", "json",
+		"run", "--detach", "--bundle", dir, "--pid-file", pidFile}
+	cmd := exec.Command(s.runc.binary)
+	var consoleDone chan consoleResult
+	if req.Tty {
+		consoleDir, err := os.MkdirTemp("", "podium-console-")
+		if err != nil {
+			return nil, err
+		}
 		defer os.RemoveAll(consoleDir)
 		path := filepath.Join(consoleDir, "s")
 		ln, err := listenUnix(path)
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
-		consoleLn = ln
-		defer consoleLn.Close()
+		defer ln.Close()
 		args = append(args, "--console-socket", path)
 		consoleDone = make(chan consoleResult, 1)
 		go func() { consoleDone <- receiveConsole(ln) }()
 	} else {
+		pipe := func() (r, w *os.File, err error) {
+			if r, w, err = os.Pipe(); err == nil {
+				ours, theirs = append(ours, r), append(theirs, w)
+			}
+			return r, w, err
+		}
 		if req.Stdin {
 			r, w, err := os.Pipe()
 			if err != nil {
-				return fail(err)
+				return nil, err
 			}
-			cmd.Stdin = r
-			theirs = append(theirs, r)
-			ours = append(ours, w)
-			c.stdin = w
+			cmd.Stdin, p.stdin = r, w
+			theirs, ours = append(theirs, r), append(ours, w)
 		}
-		r, w, err := os.Pipe()
+		r, w, err := pipe()
 		if err != nil {
-			closeAll(ours)
-			closeAll(theirs)
-			return fail(err)
+			return nil, err
 		}
-		cmd.Stdout, stdoutR = w, r
-		theirs, ours = append(theirs, w), append(ours, r)
-		r, w, err = os.Pipe()
-		if err != nil {
-			closeAll(ours)
-			closeAll(theirs)
-			return fail(err)
+		cmd.Stdout = w
+		p.outputs = append(p.outputs, output{r, shimproto.FrameStdout, "stdout"})
+		if r, w, err = pipe(); err != nil {
+			return nil, err
 		}
-		cmd.Stderr, stderrR = w, r
-		theirs, ours = append(theirs, w), append(ours, r)
+		cmd.Stderr = w
+		p.outputs = append(p.outputs, output{r, shimproto.FrameStderr, "stderr"})
 	}
 	cmd.Args = append(append([]string{s.runc.binary}, args...), id)
 	cmd.Dir = dir
 	ws, err := s.reaper.run(cmd)
-	closeAll(theirs)
 	if err == nil && (ws.ExitStatus() != 0 || ws.Signaled()) {
 		msg := lastError(runcLog)
 		if msg == "" {
 			msg = fmt.Sprintf("exit code %d", exitCode(ws))
 		}
-		err = fmt.Errorf("%w: %w", &runcExit{op: "create", msg: msg}, errProcessStart)
+		err = fmt.Errorf("%w: %w", &runcExit{op: "run", msg: msg}, errProcessStart)
 	}
 	if err != nil {
-		closeAll(ours)
-		return fail(err)
+		s.runc.command("delete", "--force", id) // whatever a failed run left
+		return nil, err
 	}
 	if req.Tty {
 		var res consoleResult
@@ -203,50 +279,20 @@ func (s *shim) createContainer(id string, req shimproto.CreateRequest) (*contain
 		}
 		if res.err != nil {
 			s.runc.command("delete", "--force", id)
-			return fail(fmt.Errorf("receiving the terminal: %w", res.err))
+			return nil, fmt.Errorf("receiving the terminal: %w", res.err)
 		}
-		c.console = res.master
+		p.console = res.master
+		p.outputs = append(p.outputs, output{res.master, shimproto.FrameStdout, "stdout"})
 		if req.Stdin {
-			c.stdin = nopCloser{res.master}
+			p.stdin = nopCloser{res.master}
 		}
 	}
-	pid, err := readPidFile(pidFile)
-	if err != nil {
+	if p.pid, err = readPidFile(pidFile); err != nil {
 		s.runc.command("delete", "--force", id)
-		closeAll(ours)
-		if c.console != nil {
-			c.console.Close()
-		}
-		return fail(err)
+		return nil, err
 	}
-	c.st = shimproto.ContainerState{
-		ID:        id,
-		Status:    shimproto.StatusCreated,
-		Pid:       pid,
-		PidStart:  pidStartTime(pid),
-		CreatedAt: time.Now().UnixNano(),
-	}
-	exitCh := s.reaper.watch(pid)
-	if err := c.persist(); err != nil {
-		s.logf("container %s: writing state: %v", id, err)
-	}
-
-	if req.Tty {
-		c.outputs.Add(1)
-		go c.pump(c.console, shimproto.FrameStdout, &lineSplitter{stream: "stdout", log: log})
-	} else {
-		c.outputs.Add(2)
-		go c.pump(stdoutR, shimproto.FrameStdout, &lineSplitter{stream: "stdout", log: log})
-		go c.pump(stderrR, shimproto.FrameStderr, &lineSplitter{stream: "stderr", log: log})
-	}
-	go func() {
-		c.outputs.Wait()
-		if logFile != nil {
-			logFile.Close()
-		}
-	}()
-	go c.waitExit(exitCh)
-	return c, nil
+	p.exit = s.reaper.watch(p.pid)
+	return p, nil
 }
 
 // nopCloser keeps a terminal open when stdin is closed: closing the master would end
@@ -369,54 +415,30 @@ func (c *container) waitExit(ch <-chan unix.WaitStatus) {
 	close(c.exited)
 }
 
-// start runs runc start.
-func (s *shim) start(id string) (*shimproto.ContainerState, error) {
-	c, err := s.get(id)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.st.Status != shimproto.StatusCreated || c.starting {
-		st := c.st.Status
-		c.mu.Unlock()
-		return nil, fmt.Errorf("container %q is %s, not created", id, st)
-	}
-	c.starting = true
-	c.mu.Unlock()
-
-	started := time.Now()
-	err = s.runc.command("start", id)
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.starting = false
-	if exit := (*runcExit)(nil); errors.As(err, &exit) {
-		return nil, fmt.Errorf("%w: %w", err, errProcessStart)
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch c.st.Status {
-	case shimproto.StatusCreated:
-		c.st.Status = shimproto.StatusRunning
-		c.st.StartedAt = started.UnixNano()
-	case shimproto.StatusExited:
-		c.st.StartedAt = started.UnixNano()
-	}
-	if err := c.persist(); err != nil {
-		s.logf("container %s: writing state: %v", id, err)
-	}
-	st := c.st
-	return &st, nil
-}
-
 // signal sends sig to the container's init; signalling an exited container does
-// nothing. The init is the shim's child until reaped, so its pid cannot be reused
-// before waitExit has run.
+// nothing. A start under way is waited for. A container that was never started has no
+// process to signal: it ends at once, as if its init had died of sig. The init is the
+// shim's child until reaped, so its pid cannot be reused before waitExit has run.
 func (c *container) signal(sig unix.Signal) error {
 	c.mu.Lock()
+	for c.starting {
+		c.mu.Unlock()
+		<-c.ran
+		c.mu.Lock()
+	}
 	defer c.mu.Unlock()
-	if c.st.Status == shimproto.StatusExited {
+	switch c.st.Status {
+	case shimproto.StatusExited:
+		return nil
+	case shimproto.StatusCreated:
+		c.st.Status = shimproto.StatusExited
+		c.st.ExitCode = 128 + int32(sig)
+		c.st.Reason = shimproto.ReasonError
+		c.st.FinishedAt = time.Now().UnixNano()
+		if err := c.persist(); err != nil {
+			c.shim.logf("container %s: writing state: %v", c.id, err)
+		}
+		close(c.exited)
 		return nil
 	}
 	if err := unix.Kill(c.st.Pid, sig); err != nil && err != unix.ESRCH {
@@ -426,13 +448,7 @@ func (c *container) signal(sig unix.Signal) error {
 }
 
 // stop signals the container, waits up to timeout, kills it and waits for its exit.
-// A container that was never started gets SIGKILL at once.
 func (c *container) stop(sig unix.Signal, timeout time.Duration) error {
-	c.mu.Lock()
-	if c.st.Status == shimproto.StatusCreated && !c.starting {
-		sig = unix.SIGKILL
-	}
-	c.mu.Unlock()
 	if sig == 0 {
 		sig = unix.SIGTERM
 	}
@@ -521,10 +537,11 @@ func (s *shim) list() []*container {
 
 // oomKilled reports whether the kernel's OOM killer killed a process of the cgroup.
 func (s *shim) oomKilled(cgroupsPath string) bool {
-	if s.memoryCgroup == "" || cgroupsPath == "" {
+	memory := s.memoryCgroup()
+	if memory == "" || cgroupsPath == "" {
 		return false
 	}
-	b, err := os.ReadFile(filepath.Join(s.memoryCgroup, cgroupsPath, "memory.oom_control"))
+	b, err := os.ReadFile(filepath.Join(memory, cgroupsPath, "memory.oom_control"))
 	if err != nil {
 		return false
 	}
@@ -541,10 +558,11 @@ func (s *shim) oomKilled(cgroupsPath string) bool {
 // killCgroup kills the processes left in a container's cgroup after its init exited,
 // which happens only when the container shares the host's PID namespace.
 func (s *shim) killCgroup(cgroupsPath string) {
-	if s.memoryCgroup == "" || cgroupsPath == "" {
+	memory := s.memoryCgroup()
+	if memory == "" || cgroupsPath == "" {
 		return
 	}
-	procs := filepath.Join(s.memoryCgroup, cgroupsPath, "cgroup.procs")
+	procs := filepath.Join(memory, cgroupsPath, "cgroup.procs")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		b, err := os.ReadFile(procs)

@@ -1,6 +1,6 @@
 // Command podium-shim provides the per-pod monitor of podium's runc runtime: one
-// process per pod, started by the agent and outliving it, that creates and starts the
-// pod's containers with runc, is the subreaper of their init processes (so it learns
+// process per pod, started by the agent and outliving it, that runs the pod's containers
+// with runc (runc run, when the agent starts one), is the subreaper of their init processes (so it learns
 // their exit codes), copies their stdout and stderr to CRI log files, records exits and
 // OOM kills in a state file per container, and answers the agent on a unix socket (the
 // protocol is in package runtime/runc/shimproto).

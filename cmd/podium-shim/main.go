@@ -18,11 +18,15 @@ import (
 
 // shim serves one pod.
 type shim struct {
-	id           string
-	dir          string // the sandbox directory, the working directory
-	runc         *runcCLI
-	reaper       *reaper
-	memoryCgroup string // mount point of the cgroup v1 memory hierarchy, "" if none
+	id     string
+	dir    string // the sandbox directory, the working directory
+	runc   *runcCLI
+	reaper *reaper
+	// memoryCgroup returns the mount point of the cgroup v1 memory hierarchy, "" if
+	// none. It is looked up when first needed, at a container's exit: reading the
+	// mount table at start would cost every shim of a burst a pass over the mounts
+	// of every pod before it.
+	memoryCgroup func() string
 
 	mu         sync.Mutex            // guards containers and closing
 	containers map[string]*container // nil values are being created
@@ -71,7 +75,7 @@ func run(id, runcBin, root string, ready *os.File) error {
 		dir:          dir,
 		runc:         &runcCLI{binary: runcBin, root: root, reaper: rp},
 		reaper:       rp,
-		memoryCgroup: memoryCgroupMount(),
+		memoryCgroup: sync.OnceValue(memoryCgroupMount),
 		containers:   map[string]*container{},
 	}
 	// The socket's name is relative to the working directory: a sandbox directory's

@@ -25,7 +25,7 @@ type exitRecord struct {
 }
 
 // unclaimedTTL bounds how long an exit nobody asked for is kept: a container init
-// reaped between runc create and watch is claimed within milliseconds.
+// reaped between runc run and watch is claimed within milliseconds.
 const unclaimedTTL = time.Minute
 
 func newReaper() *reaper {

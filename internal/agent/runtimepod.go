@@ -20,15 +20,13 @@ type snapshot map[types.UID]*RuntimePod
 // when only is "", from the runtime. Containers of older sandboxes of a pod are kept
 // after the newest sandbox's, so that restart counts and last states carry over.
 func takeSnapshot(ctx context.Context, rt runtime.Runtime, dirs podDirs, only types.UID) (snapshot, map[types.UID][]string, error) {
-	all, err := rt.ListPodSandbox(ctx)
+	var filter *runtimeapi.PodSandboxFilter
+	if only != "" {
+		filter = &runtimeapi.PodSandboxFilter{LabelSelector: map[string]string{LabelPodUID: string(only)}}
+	}
+	sandboxes, err := rt.ListPodSandbox(ctx, filter)
 	if err != nil {
 		return nil, nil, err
-	}
-	sandboxes := all[:0]
-	for _, sb := range all {
-		if only == "" || types.UID(sb.GetLabels()[LabelPodUID]) == only {
-			sandboxes = append(sandboxes, sb)
-		}
 	}
 	snap := snapshot{}
 	ids := map[types.UID][]string{} // every sandbox ID of a pod, newest first
@@ -76,7 +74,7 @@ func takeSnapshot(ctx context.Context, rt runtime.Runtime, dirs podDirs, only ty
 // signatures summarizes every pod's runtime state cheaply, from the runtime's lists
 // alone; a change means the pod's worker should look.
 func signatures(ctx context.Context, rt runtime.Runtime) (map[types.UID]string, error) {
-	sandboxes, err := rt.ListPodSandbox(ctx)
+	sandboxes, err := rt.ListPodSandbox(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -457,9 +457,9 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		err = a.rt.StartContainer(ctx, id)
 	}
 	if err != nil {
-		// The container's process could not start (runc runs it at create): a run that
-		// ended at once with StartError and exit code 128, as upstream reports it; it
-		// restarts with the back-off like any failed run.
+		// The container's process could not start (runc refused to run it; the runtime
+		// has removed it): a run that ended at once with StartError and exit code 128,
+		// as upstream reports it; it restarts with the back-off like any failed run.
 		w.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
 		now := a.cfg.Clock.Now()
 		w.failedRuns[c.Name] = &ContainerState{ID: "start-error-" + c.Name, Name: c.Name, Attempt: s.Attempt, Init: s.Init,

@@ -1,6 +1,9 @@
 // Package netnstest provides network namespaces for tests, made with ip(8) and deleted
 // when the test ends. `ip netns add` turns /run/netns into a mount point; when the last
-// namespace goes and /run/netns was not a mount point before, that mount goes too.
+// namespace goes, that mount goes too. It goes even if it was there before: test
+// packages run in parallel processes, and one that found another's mount would
+// otherwise leave it behind. An empty /run/netns mount holds nothing, and ip makes it
+// again when it needs it.
 package netnstest
 
 import (
@@ -33,10 +36,9 @@ func Add(t testing.TB, name string) string {
 }
 
 // Make makes the network namespace name and returns its path and the function that
-// deletes it again (with the /run/netns mount that making it created, once that is
-// empty). Benchmarks use it where no testing.TB is at hand.
+// deletes it again (with the /run/netns mount, once that is empty). Benchmarks use it
+// where no testing.TB is at hand.
 func Make(name string) (path string, remove func() error, err error) {
-	wasMount := mounted(dir)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		return "", nil, fmt.Errorf("ip netns add %s: %v: %s", name, err, out)
 	}
@@ -47,8 +49,8 @@ func Make(name string) (path string, remove func() error, err error) {
 				return fmt.Errorf("ip netns delete %s: %v: %s", name, err, out)
 			}
 		}
-		if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 && !wasMount && mounted(dir) {
-			// Not lazily: with another namespace in it, this fails and leaves it.
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 && mounted(dir) {
+			// Not lazily: with a namespace made meanwhile in it, this fails and leaves it.
 			_ = unix.Unmount(dir, 0)
 		}
 		return nil

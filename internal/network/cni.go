@@ -35,7 +35,7 @@ type cniNetwork struct {
 	// pod is eth0's conflist: bridge alone, or bridge and portmap for a pod with
 	// hostPorts. Both have one name, so that libcni's cache finds either.
 	pod, podPorts *libcni.NetworkConfigList
-	lo            *libcni.PluginConfig // loopback
+	lo            *libcni.PluginConfig // loopback, for the DEL of an older podium's ADD
 	byID          keyedMutex           // serializes Setup and Teardown per sandbox ID
 
 	hostMu    sync.Mutex // guards hostReady; held while the host rules are installed
@@ -88,7 +88,7 @@ func New(cfg Config) (Network, error) {
 	}, nil
 }
 
-// Setup runs ADD for loopback and then for the bridge and portmap. When the bridge or
+// Setup brings lo up and runs ADD for the bridge and portmap. When the bridge or
 // portmap fails, it runs DEL so that the address and rules taken so far are released.
 // Setup of a sandbox ID that is already set up is not supported: tear it down first.
 func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports []PortMapping) (Result, error) {
@@ -112,7 +112,7 @@ func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports
 	if err := n.ensureHostRules(ctx); err != nil {
 		return fail(err)
 	}
-	if _, err := n.cni.AddNetwork(ctx, n.lo, n.loRuntimeConf(pod, netnsPath)); err != nil {
+	if err := loopbackUp(netnsPath); err != nil {
 		return fail(fmt.Errorf("loopback: %w", err))
 	}
 	rt, list := n.podRuntimeConf(pod, netnsPath, caps), n.pod
@@ -137,7 +137,7 @@ func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports
 }
 
 // Teardown runs DEL for eth0's plugins (with the configuration and result libcni cached
-// at ADD) and for loopback. A namespace that is gone, or a path that is no longer a
+// at ADD). A namespace that is gone, or a path that is no longer a
 // namespace, is passed to the plugins as no namespace: they release the address and the
 // hostPort rules without touching interfaces. The hostPorts removed are the ones Setup
 // recorded; ports is used only when that record is missing.
@@ -189,8 +189,13 @@ func (n *cniNetwork) teardown(ctx context.Context, pod Pod, netnsPath string, li
 			errs = append(errs, fmt.Errorf("masquerade rules: %w", err))
 		}
 	}
-	if err := n.cni.DelNetwork(ctx, n.lo, n.loRuntimeConf(pod, netnsPath)); err != nil {
-		errs = append(errs, fmt.Errorf("loopback: %w", err))
+	// Podium once ran the loopback plugin at ADD; its record goes with a DEL. Since then
+	// lo is brought up in-process and nothing is recorded.
+	loRT := n.loRuntimeConf(pod, netnsPath)
+	if res, err := n.cni.GetNetworkCachedResult(n.lo, loRT); err == nil && res != nil {
+		if err := n.cni.DelNetwork(ctx, n.lo, loRT); err != nil {
+			errs = append(errs, fmt.Errorf("loopback: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

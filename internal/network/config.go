@@ -44,14 +44,15 @@ var ErrInvalidConfig = errors.New("invalid network config")
 // StateDir/ipam/<networkName>, and the plugins name their iptables rules with it.
 const networkName = "podium"
 
-// loopbackName names the separate loopback attachment in libcni's cache.
+// loopbackName names the loopback attachment that podium ran as a plugin until lo was
+// brought up in-process; Teardown still removes its record from libcni's cache.
 const loopbackName = "podium-loopback"
 
 // cniVersion is the newest spec version Debian's plugins (1.1.1) speak.
 const cniVersion = "1.0.0"
 
 // requiredPlugins are the plugin binaries New insists on.
-var requiredPlugins = []string{"bridge", "host-local", "loopback", "portmap"}
+var requiredPlugins = []string{"bridge", "host-local", "portmap"}
 
 // settings is a Config with defaults applied and its ranges parsed.
 type settings struct {
@@ -131,7 +132,7 @@ func checkInstalled(s *settings) error {
 		problems = append(problems, fmt.Sprintf("CNI plugins %s not found in %s; install them with `apt-get install containernetworking-plugins` (or put them in one of those directories)",
 			strings.Join(missing, ", "), strings.Join(s.BinDirs, ", ")))
 	}
-	// The bridge plugin's ipMasq and portmap run iptables from PATH.
+	// Portmap and the node-wide masquerade rules run iptables from PATH.
 	if _, err := exec.LookPath("iptables"); err != nil {
 		problems = append(problems, "iptables not found in PATH; install it with `apt-get install iptables`")
 	}

@@ -86,7 +86,7 @@ func fakeBin(t *testing.T, names ...string) string {
 
 func TestNewReportsMissingPrerequisites(t *testing.T) {
 	t.Setenv("PATH", fakeBin(t, "iptables"))
-	half := fakeBin(t, "bridge", "loopback")
+	half := fakeBin(t, "bridge")
 	notExecutable := t.TempDir()
 	if err := os.WriteFile(filepath.Join(notExecutable, "portmap"), nil, 0o644); err != nil {
 		t.Fatal(err)

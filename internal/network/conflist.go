@@ -52,8 +52,7 @@ type (
 
 // podNetworkConf is the conflist of a pod's eth0: bridge with host-local addresses from the
 // pod CIDR, then, when withPortmap, portmap for hostPorts (a pod without hostPorts is
-// spared its exec). Loopback is a separate attachment (loopbackConf): in a chain its
-// result would be the bridge's prevResult, and the bridge ignores it. The bridge does not
+// spared its exec). The bridge does not
 // masquerade: its per-pod iptables chain costs about ten iptables runs an ADD, and one
 // node-wide rule does the same (hostRules).
 func podNetworkConf(s *settings, withPortmap bool) ([]byte, error) {
@@ -103,7 +102,7 @@ func masquerades(conflist []byte) bool {
 	return false
 }
 
-// loopbackNetworkConf is the configuration of the pod's lo.
+// loopbackNetworkConf is the configuration of the loopback attachment older podiums ran.
 func loopbackNetworkConf() ([]byte, error) {
 	return json.Marshal(loopbackConf{CNIVersion: cniVersion, Name: loopbackName, Type: "loopback"})
 }

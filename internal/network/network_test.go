@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,7 +27,6 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
-	"golang.org/x/sys/unix"
 
 	"github.com/podium/podium/internal/netnstest"
 )
@@ -249,40 +247,6 @@ func addNetNS(t *testing.T) (path string) {
 func deleteNetNS(t *testing.T, path string) {
 	t.Helper()
 	run(t, "ip", "netns", "delete", filepath.Base(path))
-}
-
-// inNetNS runs fn on an OS thread in the namespace at path. Sockets fn creates stay in
-// that namespace. If the thread cannot return to its namespace it is left locked, so the
-// runtime discards it.
-func inNetNS(path string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(orig)
-		target, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(target)
-		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		fnErr := fn()
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			errc <- errors.Join(fnErr, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- fnErr
-	}()
-	return <-errc
 }
 
 // serve listens on addr inside the namespace at nsPath ("" for the host's) and answers
@@ -641,9 +605,9 @@ func TestTeardownLeftovers(t *testing.T) {
 }
 
 // TestTeardownOfAnOlderSandbox attaches two pods as an older podium did, with a bridge
-// that masqueraded through a chain per pod, and checks that today's Teardown removes
-// those chains too: with the namespace there (DEL runs with the cached conflist) and
-// gone (by the chains' comments).
+// that masqueraded through a chain per pod and the loopback plugin, and checks that
+// today's Teardown removes those chains and loopback's record too: with the namespace
+// there (DEL runs with the cached conflist) and gone (by the chains' comments).
 func TestTeardownOfAnOlderSandbox(t *testing.T) {
 	env := newTestEnv(t, "10.244.217.0/24", "")
 	ctx := t.Context()
@@ -675,6 +639,14 @@ func TestTeardownOfAnOlderSandbox(t *testing.T) {
 		if _, err := older.Setup(ctx, pod, ns, nil); err != nil {
 			t.Fatalf("older Setup: %v", err)
 		}
+		on := older.(*cniNetwork)
+		loRT := on.loRuntimeConf(pod, ns)
+		if _, err := on.cni.AddNetwork(ctx, on.lo, loRT); err != nil {
+			t.Fatalf("the older loopback ADD: %v", err)
+		}
+		if res, err := on.cni.GetNetworkCachedResult(on.lo, loRT); err != nil || res == nil {
+			t.Fatalf("libcni has no record of the loopback ADD: %v %v", res, err)
+		}
 		chains := jumpTargets(iptablesLines(t, idComment(pod.ID)))
 		if len(chains) != 1 {
 			t.Fatalf("the older bridge made chains %q, want one to masquerade", chains)
@@ -687,6 +659,9 @@ func TestTeardownOfAnOlderSandbox(t *testing.T) {
 		}
 		if got := iptablesLines(t, idComment(pod.ID)); len(got) > 0 || chainExists(t, chains[0]) {
 			t.Errorf("namespace gone %v: after Teardown, rules %q and chain %s left", nsGone, got, chains[0])
+		}
+		if res, err := on.cni.GetNetworkCachedResult(on.lo, loRT); err != nil || res != nil {
+			t.Errorf("namespace gone %v: after Teardown, libcni still has the loopback record: %v %v", nsGone, res, err)
 		}
 	}
 }

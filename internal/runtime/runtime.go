@@ -32,8 +32,9 @@ type Runtime interface {
 	RemovePodSandbox(ctx context.Context, sandboxID string) error
 	// PodSandboxStatus reports a sandbox's state and IP.
 	PodSandboxStatus(ctx context.Context, sandboxID string) (*runtimeapi.PodSandboxStatus, error)
-	// ListPodSandbox lists the sandboxes, running or not.
-	ListPodSandbox(ctx context.Context) ([]*runtimeapi.PodSandbox, error)
+	// ListPodSandbox lists the sandboxes, running or not, that filter selects (all of
+	// them when it is nil): by ID, state and labels, as CRI's PodSandboxFilter.
+	ListPodSandbox(ctx context.Context, filter *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error)
 
 	// CreateContainer prepares a container in a sandbox (rootfs, bundle, log file)
 	// without starting it, and returns its ID.
@@ -92,4 +93,24 @@ type ImageService interface {
 	ListImages(ctx context.Context) ([]*runtimeapi.Image, error)
 	// RemoveImage removes an image; removing what is absent is not an error.
 	RemoveImage(ctx context.Context, image *runtimeapi.ImageSpec) error
+}
+
+// MatchesSandbox reports whether a sandbox with this ID, state and labels is one that
+// filter selects; a nil filter selects every sandbox.
+func MatchesSandbox(filter *runtimeapi.PodSandboxFilter, id string, state runtimeapi.PodSandboxState, labels map[string]string) bool {
+	if filter == nil {
+		return true
+	}
+	if filter.Id != "" && filter.Id != id {
+		return false
+	}
+	if filter.State != nil && filter.State.State != state {
+		return false
+	}
+	for k, v := range filter.LabelSelector {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }

@@ -142,11 +142,14 @@ func state(ready bool) runtimeapi.PodSandboxState {
 }
 
 // ListPodSandbox implements runtime.Runtime.
-func (r *Runtime) ListPodSandbox(context.Context) ([]*runtimeapi.PodSandbox, error) {
+func (r *Runtime) ListPodSandbox(_ context.Context, filter *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*runtimeapi.PodSandbox
 	for id, sb := range r.sandboxes {
+		if !runtime.MatchesSandbox(filter, id, state(sb.ready), sb.config.Labels) {
+			continue
+		}
 		out = append(out, &runtimeapi.PodSandbox{Id: id, Metadata: sb.config.Metadata, State: state(sb.ready), CreatedAt: sb.at, Labels: sb.config.Labels})
 	}
 	return out, nil

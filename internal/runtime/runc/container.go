@@ -82,8 +82,8 @@ func (r *Runtime) containersOf(sandboxID string) []*container {
 	return out
 }
 
-// CreateContainer makes the container's rootfs and bundle and has the shim run runc
-// create; the container's init then waits for StartContainer.
+// CreateContainer makes the container's rootfs and bundle and has the shim record it;
+// runc runs it at StartContainer, as containerd's CRI makes its task at start.
 func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, config *runtimeapi.ContainerConfig, sandboxConfig *runtimeapi.PodSandboxConfig) (_ string, err error) {
 	if config.GetMetadata() == nil || config.GetImage().GetImage() == "" {
 		return "", errors.New("CreateContainer: the config needs metadata and an image")
@@ -372,7 +372,15 @@ func (r *Runtime) StartContainer(ctx context.Context, containerID string) error 
 	if err != nil {
 		return err
 	}
-	if _, err := sb.shim().call(ctx, &shimproto.Request{Op: shimproto.OpStart, ID: c.id}); err != nil {
+	_, err = sb.shim().call(ctx, &shimproto.Request{Op: shimproto.OpStart, ID: c.id})
+	if errors.Is(err, runtime.ErrStartFailed) {
+		// A container whose process could not start is gone, as if its create had
+		// failed: the caller records the failed run and makes a new container.
+		if rerr := r.RemoveContainer(context.WithoutCancel(ctx), c.id); rerr != nil {
+			r.log.Warn("removing a container that failed to start", "container", c.id, "err", rerr)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("starting container %s: %w", c.id, err)
 	}
 	return nil

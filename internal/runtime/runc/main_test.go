@@ -207,7 +207,7 @@ func (e *testEnv) forceClean() {
 		e.t.Logf("cleanup: %v", err)
 		r = e.r
 	}
-	sbs, _ := r.ListPodSandbox(ctx)
+	sbs, _ := r.ListPodSandbox(ctx, nil)
 	for _, sb := range sbs {
 		if err := r.RemovePodSandbox(ctx, sb.Id); err != nil {
 			e.t.Logf("cleanup: removing sandbox %s: %v", sb.Id, err)

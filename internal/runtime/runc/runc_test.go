@@ -193,13 +193,27 @@ func TestStopContainerGracePeriod(t *testing.T) {
 		t.Errorf("stopping again: %v", err)
 	}
 
-	// A container that was created but never started.
-	created, err := e.r.CreateContainer(ctx, sid, containerConfig("created", "sleep", "1000"), pod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := e.r.ContainerStatus(ctx, created); st.State != runtimeapi.ContainerState_CONTAINER_CREATED {
-		t.Errorf("created container is %s", st.State)
+	// Containers that were created but never started: one stopped, one left as it is.
+	for _, name := range []string{"stopped", "created"} {
+		created, err := e.r.CreateContainer(ctx, sid, containerConfig(name, "sleep", "1000"), pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := e.r.ContainerStatus(ctx, created); st.State != runtimeapi.ContainerState_CONTAINER_CREATED {
+			t.Errorf("%s: a created container is %s", name, st.State)
+		}
+		if name != "stopped" {
+			continue
+		}
+		if err := e.r.StopContainer(ctx, created, 30); err != nil {
+			t.Fatalf("stopping a created container: %v", err)
+		}
+		if st, _ := e.r.ContainerStatus(ctx, created); st.State != runtimeapi.ContainerState_CONTAINER_EXITED {
+			t.Errorf("a created container that was stopped is %s", st.State)
+		}
+		if err := e.r.StartContainer(ctx, created); err == nil {
+			t.Errorf("a created container that was stopped started")
+		}
 	}
 	if err := e.r.RemovePodSandbox(ctx, sid); err != nil {
 		t.Fatal(err)
@@ -512,7 +526,7 @@ func TestReadoption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sbs, err := r2.ListPodSandbox(ctx)
+	sbs, err := r2.ListPodSandbox(ctx, nil)
 	if err != nil || len(sbs) != 1 || sbs[0].Id != sid || sbs[0].State != runtimeapi.PodSandboxState_SANDBOX_READY {
 		t.Fatalf("ListPodSandbox after re-adoption: %v %v", sbs, err)
 	}
@@ -709,16 +723,17 @@ func TestSecurityContext(t *testing.T) {
 	e.assertRemoved(facts)
 }
 
-// TestCreateContainerFailures: a container that cannot be created leaves nothing
-// behind, and the sandbox goes on working.
+// TestCreateContainerFailures: a container that cannot be created, or that runc cannot
+// run at start, leaves nothing behind, and the sandbox goes on working.
 func TestCreateContainerFailures(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	sid, pod := e.runPod("failures")
 	facts := e.facts(sid)
 	tests := []struct {
-		name string
-		cfg  *runtimeapi.ContainerConfig
+		name    string
+		cfg     *runtimeapi.ContainerConfig
+		atStart bool // CreateContainer succeeds and StartContainer fails
 	}{
 		{name: "relative working directory", cfg: func() *runtimeapi.ContainerConfig {
 			c := containerConfig("badcwd", "true")
@@ -730,7 +745,7 @@ func TestCreateContainerFailures(t *testing.T) {
 			c.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "nobody-here"}}
 			return c
 		}()},
-		{name: "runc create fails", cfg: func() *runtimeapi.ContainerConfig {
+		{name: "runc run fails", atStart: true, cfg: func() *runtimeapi.ContainerConfig {
 			c := containerConfig("badmount", "true")
 			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/proc/self/x", HostPath: t.TempDir()}}
 			return c
@@ -743,11 +758,18 @@ func TestCreateContainerFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.r.CreateContainer(ctx, sid, tt.cfg, pod)
-			if err == nil {
+			id, err := e.r.CreateContainer(ctx, sid, tt.cfg, pod)
+			if tt.atStart {
+				if err != nil {
+					t.Fatalf("CreateContainer: %v", err)
+				}
+				if err = e.r.StartContainer(ctx, id); err == nil {
+					t.Fatal("StartContainer succeeded")
+				}
+			} else if err == nil {
 				t.Fatal("CreateContainer succeeded")
 			}
-			t.Logf("CreateContainer: %v", err)
+			t.Logf("the error: %v", err)
 			if n := e.images.snapshotCount(); n != 0 {
 				t.Errorf("%d snapshots left", n)
 			}
@@ -771,23 +793,28 @@ func TestCreateContainerFailures(t *testing.T) {
 }
 
 // TestStartFailureIsTheContainers: what runc refuses to start (a command that does not
-// exist, a mount it cannot make) fails with runtime.ErrStartFailed, the pod's fault that
-// upstream reports as StartError; a failure before runc (a missing image) does not.
+// exist, a mount it cannot make) fails StartContainer with runtime.ErrStartFailed, the
+// pod's fault that upstream reports as StartError, and the container is removed; a
+// failure before runc (a missing image) does not.
 func TestStartFailureIsTheContainers(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	sid, pod := e.runPod("startfail")
-	id, err := e.r.CreateContainer(ctx, sid, containerConfig("missing", "/nonexistent"), pod)
-	if err == nil {
-		err = e.r.StartContainer(ctx, id)
-	}
-	if !errors.Is(err, runtime.ErrStartFailed) {
-		t.Fatalf("a missing command: %v, want ErrStartFailed", err)
-	}
+	missing := containerConfig("missing", "/nonexistent")
 	bad := containerConfig("badmount", "true")
 	bad.Mounts = []*runtimeapi.Mount{{ContainerPath: "/proc/self/x", HostPath: t.TempDir()}}
-	if _, err := e.r.CreateContainer(ctx, sid, bad, pod); !errors.Is(err, runtime.ErrStartFailed) {
-		t.Fatalf("a mount runc cannot make: %v, want ErrStartFailed", err)
+	for _, cfg := range []*runtimeapi.ContainerConfig{missing, bad} {
+		name := cfg.Metadata.Name
+		id, err := e.r.CreateContainer(ctx, sid, cfg, pod)
+		if err != nil {
+			t.Fatalf("%s: CreateContainer: %v", name, err)
+		}
+		if err := e.r.StartContainer(ctx, id); !errors.Is(err, runtime.ErrStartFailed) {
+			t.Fatalf("%s: StartContainer = %v, want ErrStartFailed", name, err)
+		}
+		if _, err := e.r.ContainerStatus(ctx, id); !errors.Is(err, runtime.ErrNotFound) {
+			t.Errorf("%s: a container that failed to start is still there: %v", name, err)
+		}
 	}
 	noImage := containerConfig("noimage", "true")
 	noImage.Image.Image = "nope"

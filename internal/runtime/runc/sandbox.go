@@ -68,8 +68,8 @@ type sandbox struct {
 	config *runtimeapi.PodSandboxConfig // immutable
 
 	// opMu serializes the sandbox's lifecycle (stop, remove) and the creation and
-	// removal of its containers, which also keeps the pod's cgroup from being removed
-	// while runc creates a container in it.
+	// removal of its containers. A container counts from its creation, so the pod's
+	// cgroup is not removed while runc runs one in it.
 	opMu sync.Mutex
 
 	mu   sync.Mutex // guards meta
@@ -178,42 +178,43 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 	if cgroupParent == "" || !strings.HasPrefix(cgroupParent, "/") {
 		cgroupParent = filepath.Join(r.cfg.CgroupParent, podCgroupName(md.GetUid(), id))
 	}
-	if err := sb.update(func(m *sandboxMeta) {
-		*m = sandboxMeta{
-			ID: id, Config: cfgJSON, CreatedAt: time.Now().UnixNano(), State: stateNotReady,
-			Hostname: hostname, CgroupParent: cgroupParent,
-		}
-	}); err != nil {
+	// What a crash would leave to clean up is recorded once, before any of it is made:
+	// the namespace pins, and the network attachment (a DEL of an ADD that never ran
+	// releases nothing). Each write is a sync to disk, which a burst of pods pays for.
+	meta := sandboxMeta{
+		ID: id, Config: cfgJSON, CreatedAt: time.Now().UnixNano(), State: stateNotReady,
+		Hostname: hostname, CgroupParent: cgroupParent,
+	}
+	if !hostNet {
+		meta.NetNS, meta.UTSNS = filepath.Join(dir, "ns", "net"), filepath.Join(dir, "ns", "uts")
+		meta.NetworkAttached, meta.Ports = true, portMappings(config)
+	}
+	if !hostIPC {
+		meta.IPCNS = filepath.Join(dir, "ns", "ipc")
+	}
+	if err := sb.update(func(m *sandboxMeta) { *m = meta }); err != nil {
 		return "", err
 	}
 
 	if !hostNet {
-		netns, utsns := filepath.Join(dir, "ns", "net"), filepath.Join(dir, "ns", "uts")
-		sb.update(func(m *sandboxMeta) { m.NetNS, m.UTSNS = netns, utsns })
-		if err := pinNamespace(unix.CLONE_NEWNET, netns, nil); err != nil {
+		if err := pinNamespace(unix.CLONE_NEWNET, meta.NetNS, nil); err != nil {
 			return "", err
 		}
-		if err := pinNamespace(unix.CLONE_NEWUTS, utsns, func() error {
+		if err := pinNamespace(unix.CLONE_NEWUTS, meta.UTSNS, func() error {
 			return unix.Sethostname([]byte(hostname))
 		}); err != nil {
 			return "", err
 		}
 	}
 	if !hostIPC {
-		ipcns := filepath.Join(dir, "ns", "ipc")
-		sb.update(func(m *sandboxMeta) { m.IPCNS = ipcns })
-		if err := pinNamespace(unix.CLONE_NEWIPC, ipcns, nil); err != nil {
+		if err := pinNamespace(unix.CLONE_NEWIPC, meta.IPCNS, nil); err != nil {
 			return "", err
 		}
 	}
 
 	var ip string
 	if !hostNet {
-		ports := portMappings(config)
-		if err := sb.update(func(m *sandboxMeta) { m.NetworkAttached, m.Ports = true, ports }); err != nil {
-			return "", err
-		}
-		res, err := r.cfg.Network.Setup(ctx, podOf(id, config), sb.snapshot().NetNS, ports)
+		res, err := r.cfg.Network.Setup(ctx, podOf(id, config), meta.NetNS, meta.Ports)
 		if err != nil {
 			return "", fmt.Errorf("network setup: %w", err)
 		}
@@ -249,21 +250,18 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 			return "", fmt.Errorf("mounting the pod's /dev/shm: %w", err)
 		}
 	}
+	pid, start, err := r.startShim(ctx, sb)
+	if err != nil {
+		return "", err
+	}
 	if err := sb.update(func(m *sandboxMeta) {
 		m.IP = ip
 		m.HostsPath = filepath.Join(dir, "hosts")
 		m.ResolvPath = filepath.Join(dir, "resolv.conf")
 		m.HostnamePath = filepath.Join(dir, "hostname")
 		m.ShmPath = shm
+		m.ShimPid, m.ShimStart, m.State = pid, start, stateReady
 	}); err != nil {
-		return "", err
-	}
-
-	pid, start, err := r.startShim(ctx, sb)
-	if err != nil {
-		return "", err
-	}
-	if err := sb.update(func(m *sandboxMeta) { m.ShimPid, m.ShimStart, m.State = pid, start, stateReady }); err != nil {
 		return "", err
 	}
 	r.mu.Lock()
@@ -506,21 +504,32 @@ func sandboxState(meta sandboxMeta) runtimeapi.PodSandboxState {
 	return runtimeapi.PodSandboxState_SANDBOX_NOTREADY
 }
 
-// ListPodSandbox lists every sandbox.
-func (r *Runtime) ListPodSandbox(ctx context.Context) ([]*runtimeapi.PodSandbox, error) {
+// ListPodSandbox implements runtime.Runtime. The ID and labels are matched before the
+// state, which costs a read of the shim's /proc entry.
+func (r *Runtime) ListPodSandbox(ctx context.Context, filter *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
+	byIDAndLabels := filter
+	if filter != nil && filter.State != nil {
+		byIDAndLabels = &runtimeapi.PodSandboxFilter{Id: filter.Id, LabelSelector: filter.LabelSelector}
+	}
 	r.mu.Lock()
 	sbs := make([]*sandbox, 0, len(r.sandboxes))
 	for _, sb := range r.sandboxes {
-		sbs = append(sbs, sb)
+		if runtime.MatchesSandbox(byIDAndLabels, sb.id, 0, sb.config.GetLabels()) {
+			sbs = append(sbs, sb)
+		}
 	}
 	r.mu.Unlock()
 	out := make([]*runtimeapi.PodSandbox, 0, len(sbs))
 	for _, sb := range sbs {
 		meta := sb.snapshot()
+		state := sandboxState(meta)
+		if filter != nil && filter.State != nil && filter.State.State != state {
+			continue
+		}
 		out = append(out, &runtimeapi.PodSandbox{
 			Id:          sb.id,
 			Metadata:    proto.Clone(sb.config.GetMetadata()).(*runtimeapi.PodSandboxMetadata),
-			State:       sandboxState(meta),
+			State:       state,
 			CreatedAt:   meta.CreatedAt,
 			Labels:      copyMap(sb.config.GetLabels()),
 			Annotations: copyMap(sb.config.GetAnnotations()),

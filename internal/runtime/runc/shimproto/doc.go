@@ -16,8 +16,9 @@
 // # Operations (Version 1)
 //
 //	OpHello     -> Response.Hello: the shim's version and pid.
-//	OpCreate    Create -> State: runc create; the container's init waits for OpStart.
-//	OpStart     ID -> State: runc start.
+//	OpCreate    Create -> State: record the container, created; nothing runs yet.
+//	OpStart     ID -> State: runc run --detach. A container runc cannot run ends
+//	            exited with code 128, and the Response has StartFailed set.
 //	OpSignal    ID, Signal -> State: signal the container's init.
 //	OpStop      ID, Signal, TimeoutMillis -> State: Signal, wait up to the timeout,
 //	            SIGKILL, and answer once the container has exited.

@@ -83,7 +83,7 @@ type Response struct {
 	Version  int    `json:"v"`
 	Error    string `json:"error,omitempty"`
 	NotFound bool   `json:"notFound,omitempty"`
-	// StartFailed marks a create or start that failed because the container's process
+	// StartFailed marks a start that failed because the container's process
 	// could not start (a missing or non-executable command, ...).
 	StartFailed bool             `json:"startFailed,omitempty"`
 	Hello       *Hello           `json:"hello,omitempty"`
