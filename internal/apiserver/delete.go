@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -177,17 +178,29 @@ func (s *Server) deleteOne(ctx context.Context, res *resource, namespace, name s
 var errStaysNow = errors.New("object must stay")
 
 // markDeleting returns the object as a delete leaves it, and whether it stays: it stays
-// when the strategy deletes it gracefully, when it has finalizers, or when the strategy
+// when the strategy deletes it gracefully, when it has finalizers (the garbage
+// collector's among them, which the propagation policy sets), or when the strategy
 // holds it while terminating.
 func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.DeleteOptions) (runtime.Object, bool) {
 	next := obj.DeepCopyObject()
 	m, _ := meta.Accessor(next)
 	now := s.clock.Now()
+	orphanByDefault := false
+	if o, ok := res.strategy.(registry.DependentsOrphaner); ok {
+		orphanByDefault = o.OrphansDependentsByDefault()
+	}
+	finalizers, changed := gcFinalizers(m.GetFinalizers(), opts, orphanByDefault)
+	if changed {
+		m.SetFinalizers(finalizers)
+	}
 	if gd, ok := res.strategy.(registry.GracefulDeleter); ok {
 		if grace, graceful := gd.CheckGracefulDelete(next, opts); graceful {
 			deadline := now.Add(time.Duration(grace) * time.Second)
 			if ts, cur := m.GetDeletionTimestamp(), m.GetDeletionGracePeriodSeconds(); ts != nil && cur != nil {
 				if *cur <= grace {
+					if changed {
+						return next, true
+					}
 					return obj, true // already deleting, at least as soon
 				}
 				// A shorter grace period moves the deadline earlier by the difference.
@@ -216,6 +229,42 @@ func (s *Server) markDeleting(res *resource, obj runtime.Object, opts *metav1.De
 		return next, true
 	}
 	return nil, false
+}
+
+// gcFinalizers returns an object's finalizers as a delete with opts leaves them, and
+// whether they changed, as upstream's registry decides: the propagation policy (or the
+// older orphanDependents) picks the garbage collector's finalizer, orphan or
+// foregroundDeletion; without either, a finalizer already there stands, and otherwise
+// the resource's default (orphanByDefault) applies.
+func gcFinalizers(cur []string, opts *metav1.DeleteOptions, orphanByDefault bool) ([]string, bool) {
+	hasOrphan := slices.Contains(cur, metav1.FinalizerOrphanDependents)
+	hasForeground := slices.Contains(cur, metav1.FinalizerDeleteDependents)
+	orphan, foreground := hasOrphan, hasForeground
+	switch {
+	case opts != nil && opts.PropagationPolicy != nil:
+		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
+		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	case opts != nil && opts.OrphanDependents != nil:
+		orphan, foreground = *opts.OrphanDependents, false
+	case !hasOrphan && !hasForeground:
+		orphan = orphanByDefault
+	}
+	if orphan == hasOrphan && foreground == hasForeground {
+		return cur, false
+	}
+	var out []string
+	for _, f := range cur {
+		if f != metav1.FinalizerOrphanDependents && f != metav1.FinalizerDeleteDependents {
+			out = append(out, f)
+		}
+	}
+	if orphan {
+		out = append(out, metav1.FinalizerOrphanDependents)
+	}
+	if foreground {
+		out = append(out, metav1.FinalizerDeleteDependents)
+	}
+	return out, true
 }
 
 // deleteCollection serves DELETE of every object a selector picks.

@@ -219,6 +219,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 			s.patch(w, r, res, ri)
 		}
 		return
+	case "scale":
+		s.scale(w, r, res, ri)
+		return
 	case "binding":
 		if ri.Verb == "create" {
 			s.bind(w, r, res, ri)

@@ -144,3 +144,23 @@ type SubresourceWriter interface {
 	// ValidateSubresourceUpdate checks a write through subresource.
 	ValidateSubresourceUpdate(subresource string, obj, old runtime.Object) field.ErrorList
 }
+
+// Scaler is implemented by strategies whose objects have a scale subresource
+// (Deployments, ReplicaSets, StatefulSets, ReplicationControllers): the API server
+// serves it as an autoscaling/v1 Scale built from these.
+type Scaler interface {
+	// Replicas returns the object's spec.replicas (its default when unset), its
+	// status.replicas, and its label selector in the string form of Scale's
+	// status.selector ("" when it has none).
+	Replicas(obj runtime.Object) (spec, status int32, selector string)
+	// SetReplicas sets spec.replicas on obj.
+	SetReplicas(obj runtime.Object, replicas int32)
+}
+
+// DependentsOrphaner is implemented by strategies whose objects, deleted with no
+// propagation policy, leave their dependents orphaned rather than deleted, as upstream
+// keeps for core/v1 ReplicationControllers and batch/v1 Jobs; for everything else the
+// garbage collector deletes dependents by default.
+type DependentsOrphaner interface {
+	OrphansDependentsByDefault() bool
+}

@@ -12,11 +12,15 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/podium/podium/internal/controller/deployment"
+	"github.com/podium/podium/internal/controller/garbagecollector"
 	"github.com/podium/podium/internal/controller/kubernetesservice"
 	"github.com/podium/podium/internal/controller/namespace"
 	"github.com/podium/podium/internal/controller/nodelifecycle"
+	"github.com/podium/podium/internal/controller/replicaset"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/serviceaccount"
 	"github.com/podium/podium/internal/scheduler"
@@ -52,6 +56,11 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	metaClient, err := metadata.NewForConfig(cfg.rest)
+	if err != nil {
+		return err
+	}
+	gc := garbagecollector.New(metaClient, dyn, client.Discovery(), cfg.log)
 	const resync = 0
 	all := informers.NewSharedInformerFactory(client, resync)
 	rootCAMaps := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -62,6 +71,14 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", kubernetesservice.Name).String()
 		}))
 
+	rs, err := replicaset.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	deploy, err := deployment.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	sa, err := serviceaccount.New(client, all, cfg.log)
 	if err != nil {
 		return err
@@ -106,7 +123,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

@@ -53,6 +53,8 @@ func one(cs kubernetes.Interface, resource, namespace, name string) cache.Lister
 	switch resource {
 	case "endpointslices":
 		getter = cs.DiscoveryV1().RESTClient()
+	case "deployments", "replicasets", "statefulsets", "daemonsets":
+		getter = cs.AppsV1().RESTClient()
 	default:
 		getter = cs.CoreV1().RESTClient()
 	}

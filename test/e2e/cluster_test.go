@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,9 @@ func (c *cluster) start() {
 			if c.etcdPort != 0 {
 				c.etcdPort, c.peerPort = etcdtest.FreePort(c.t), etcdtest.FreePort(c.t)
 			}
+			if i := slices.Index(c.extraArgs, "--agent-port"); i >= 0 && i+1 < len(c.extraArgs) {
+				c.extraArgs[i+1] = strconv.Itoa(etcdtest.FreePort(c.t))
+			}
 			continue
 		}
 		c.t.Fatal(err)
@@ -111,12 +115,17 @@ func (c *cluster) tryStart() error {
 	c.exited = make(chan struct{})
 	c.log = &serverLog{}
 	ready := make(chan struct{})
+	// With the agent, ready is once it listens too: its port can be taken as well.
+	readyLine := "podium server is ready"
+	if c.withAgent {
+		readyLine = "node agent is running"
+	}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
 			c.log.add(sc.Text())
-			if !signalled && strings.Contains(sc.Text(), "podium server is ready") {
+			if !signalled && strings.Contains(sc.Text(), readyLine) {
 				signalled = true
 				close(ready)
 			}

@@ -154,8 +154,8 @@ func EchoBinary(moduleRoot string) ([]byte, error) {
 }
 
 // Seed returns the images the seed's examples use, built here: nginx (an HTTP server on
-// port 80), busybox, and subicura/echo (echo/: HTTP on port 3000, gRPC health on 3001),
-// by repository path and tag.
+// port 80), busybox, and subicura/echo v1 and v2 (echo/: HTTP on port 3000, gRPC health
+// on 3001; v2 has a file /version more), by repository path and tag.
 func Seed(moduleRoot string) (map[string]v1.Image, error) {
 	// Like nginx, it stops at once on SIGTERM (busybox httpd as PID 1 would ignore it).
 	nginx, err := Image([]string{"/bin/sh", "-c", `trap "exit 0" TERM; httpd -f -v -p 80 -h /var/www & wait`}, nil, map[string]File{
@@ -175,7 +175,13 @@ func Seed(moduleRoot string) (map[string]v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]v1.Image{"library/nginx:latest": nginx, "library/busybox:latest": busybox, "subicura/echo:v1": echo}, nil
+	// v2, for rollouts, differs by a file only.
+	echo2, err := Image([]string{"/echo"}, nil, map[string]File{"echo": {Data: echoBin, Mode: 0o755}, "version": {Data: []byte("v2\n")}})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]v1.Image{"library/nginx:latest": nginx, "library/busybox:latest": busybox,
+		"subicura/echo:v1": echo, "subicura/echo:v2": echo2}, nil
 }
 
 // Serve pushes images into a registry served on loopback and returns its host:port and

@@ -32,6 +32,9 @@ func New(name string, sync SyncFunc, log *slog.Logger) *Loop {
 // Add queues a key.
 func (l *Loop) Add(key string) { l.queue.Add(key) }
 
+// AddAfter queues a key once d has passed.
+func (l *Loop) AddAfter(key string, d time.Duration) { l.queue.AddAfter(key, d) }
+
 // Handler returns informer event handlers that queue keyOf(obj) for every add, update
 // and delete; keyOf returns "" to ignore an object.
 func (l *Loop) Handler(keyOf func(obj any) string) cache.ResourceEventHandler {

@@ -3,18 +3,27 @@ package builtin
 import (
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/registry/configmap"
+	"github.com/podium/podium/internal/registry/controllerrevision"
+	"github.com/podium/podium/internal/registry/cronjob"
+	"github.com/podium/podium/internal/registry/daemonset"
+	"github.com/podium/podium/internal/registry/deployment"
 	"github.com/podium/podium/internal/registry/endpoints"
 	"github.com/podium/podium/internal/registry/endpointslice"
 	"github.com/podium/podium/internal/registry/event"
 	"github.com/podium/podium/internal/registry/eventsv1"
+	"github.com/podium/podium/internal/registry/job"
 	"github.com/podium/podium/internal/registry/lease"
 	"github.com/podium/podium/internal/registry/namespace"
 	"github.com/podium/podium/internal/registry/node"
 	"github.com/podium/podium/internal/registry/pod"
+	"github.com/podium/podium/internal/registry/poddisruptionbudget"
 	"github.com/podium/podium/internal/registry/podtemplate"
+	"github.com/podium/podium/internal/registry/replicaset"
+	"github.com/podium/podium/internal/registry/replicationcontroller"
 	"github.com/podium/podium/internal/registry/secret"
 	"github.com/podium/podium/internal/registry/service"
 	"github.com/podium/podium/internal/registry/serviceaccount"
+	"github.com/podium/podium/internal/registry/statefulset"
 )
 
 // Strategies lists every resource podium serves. Serving a new resource means adding its
@@ -34,5 +43,14 @@ func Strategies() []registry.Strategy {
 		service.New(),
 		endpoints.New(),
 		endpointslice.New(),
+		deployment.New(),
+		replicaset.New(),
+		statefulset.New(),
+		daemonset.New(),
+		controllerrevision.New(),
+		replicationcontroller.New(),
+		job.New(),
+		cronjob.New(),
+		poddisruptionbudget.New(),
 	}
 }

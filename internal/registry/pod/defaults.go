@@ -34,13 +34,31 @@ var systemPriorities = map[string]int32{
 // admission plugins add. It only fills unset fields, so it is idempotent.
 func setDefaults(pod *corev1.Pod) {
 	spec := &pod.Spec
-	defaultPodSpec(spec)
+	defaultSpec(spec)
+	if spec.EnableServiceLinks == nil {
+		spec.EnableServiceLinks = ptr.To(corev1.DefaultEnableServiceLinks)
+	}
 	defaultRequestsFromLimits(spec.InitContainers)
 	defaultRequestsFromLimits(spec.Containers)
 	if spec.HostNetwork {
 		defaultHostPorts(spec.InitContainers)
 		defaultHostPorts(spec.Containers)
 	}
+
+	defaultServiceAccount(pod)
+	defaultPriority(spec)
+	defaultTolerations(spec)
+	defaultStatus(pod)
+}
+
+// defaultSpec fills what upstream defaults in every v1 PodSpec, a template's
+// included; the rest of setDefaults is for pods only.
+func defaultSpec(spec *corev1.PodSpec) {
+	if spec.ServiceAccountName == "" {
+		spec.ServiceAccountName = spec.DeprecatedServiceAccount
+	}
+	spec.DeprecatedServiceAccount = spec.ServiceAccountName
+	defaultPodSpec(spec)
 	for i := range spec.Volumes {
 		defaultVolume(&spec.Volumes[i])
 	}
@@ -54,11 +72,6 @@ func setDefaults(pod *corev1.Pod) {
 		defaultContainer((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon))
 	}
 	roundUpToMilli(spec.Overhead)
-
-	defaultServiceAccount(pod)
-	defaultPriority(spec)
-	defaultTolerations(spec)
-	defaultStatus(pod)
 }
 
 func defaultPodSpec(spec *corev1.PodSpec) {
@@ -76,9 +89,6 @@ func defaultPodSpec(spec *corev1.PodSpec) {
 	}
 	if spec.SchedulerName == "" {
 		spec.SchedulerName = corev1.DefaultSchedulerName
-	}
-	if spec.EnableServiceLinks == nil {
-		spec.EnableServiceLinks = ptr.To(corev1.DefaultEnableServiceLinks)
 	}
 }
 

@@ -7,11 +7,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// DefaultTemplate gives a pod template the defaults a pod made from it would get.
+// DefaultTemplate gives a pod template upstream's defaults for a template's spec. These
+// are fewer than a pod gets: the service account, priority, tolerations, requests
+// copied from limits, host ports and enableServiceLinks are left for the pods made
+// from the template to get when they are created.
 func DefaultTemplate(t *corev1.PodTemplateSpec) {
-	pod := &corev1.Pod{ObjectMeta: t.ObjectMeta, Spec: t.Spec}
-	setDefaults(pod)
-	t.Spec = pod.Spec
+	defaultSpec(&t.Spec)
 }
 
 // ValidateTemplate checks a pod template (of a PodTemplate, or later of a workload) as
@@ -22,7 +23,7 @@ func ValidateTemplate(t *corev1.PodTemplateSpec, fldPath *field.Path) field.Erro
 	errs := metav1validation.ValidateLabels(t.Labels, meta.Child("labels"))
 	errs = append(errs, apivalidation.ValidateAnnotations(t.Annotations, meta.Child("annotations"))...)
 	errs = append(errs, validatePodAnnotations(t.Annotations, &t.Spec, meta.Child("annotations"), validationOptions{})...)
-	errs = append(errs, validatePodSpec(&t.Spec, &t.ObjectMeta, validationOptions{}, fldPath.Child("spec"))...)
+	errs = append(errs, validatePodSpec(&t.Spec, &t.ObjectMeta, validationOptions{template: true}, fldPath.Child("spec"))...)
 	errs = append(errs, validateSecurityAnnotationsMatchFields(&t.ObjectMeta, &t.Spec, fldPath.Child("spec"))...)
 	if len(t.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(fldPath.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))

@@ -68,6 +68,9 @@ type validationOptions struct {
 	// mergeLabels are, on create, the pod's labels: the values upstream merges into
 	// label selectors for matchLabelKeys and mismatchLabelKeys (see validateLabelKeys).
 	mergeLabels map[string]string
+	// template marks the spec of a pod template, whose pods get defaults the template
+	// has not had: a host-network container port may leave its host port 0.
+	template bool
 }
 
 // updateOptions returns the relaxations for a write over oldPod: as upstream, an
@@ -216,7 +219,7 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, opts vali
 	errs = append(errs, validateContainers(spec.Containers, ctx, fldPath.Child("containers"))...)
 	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, ctx, fldPath.Child("initContainers"))...)
 	errs = append(errs, validateEphemeralContainers(spec, ctx, fldPath.Child("ephemeralContainers"))...)
-	errs = append(errs, validateHostNetworkPorts(spec, fldPath)...)
+	errs = append(errs, validateHostNetworkPorts(spec, opts.template, fldPath)...)
 	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fldPath.Child("restartPolicy"))...)
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fldPath.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
@@ -511,15 +514,16 @@ func validateSysctls(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 }
 
 // validateHostNetworkPorts requires host-network pods to publish each container port
-// on the same host port.
-func validateHostNetworkPorts(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+// on the same host port. In a template the host port may also be 0: the pods' own
+// defaulting sets it.
+func validateHostNetworkPorts(spec *corev1.PodSpec, template bool, fldPath *field.Path) field.ErrorList {
 	if !spec.HostNetwork {
 		return nil
 	}
 	var errs field.ErrorList
 	for i, c := range spec.Containers {
 		for j, port := range c.Ports {
-			if port.HostPort != port.ContainerPort {
+			if port.HostPort != port.ContainerPort && (!template || port.HostPort != 0) {
 				p := fldPath.Child("containers").Index(i).Child("ports").Index(j).Child("hostPort")
 				errs = append(errs, field.Invalid(p, port.HostPort, "must match `containerPort` when `hostNetwork` is true"))
 			}

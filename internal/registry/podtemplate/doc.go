@@ -1,3 +1,4 @@
-// Package podtemplate provides the PodTemplate strategy: stored pod templates, checked
-// and defaulted as the pods made from them would be.
+// Package podtemplate provides the PodTemplate strategy: stored pod templates, checked as
+// the pods made from them would be and given upstream's PodSpec defaults (not the ones
+// only pods get).
 package podtemplate

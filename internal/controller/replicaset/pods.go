@@ -1,0 +1,280 @@
+package replicaset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strconv"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// burstReplicas bounds the pods created or deleted in one sync, as upstream's.
+const burstReplicas = 500
+
+// deletionCostAnnotation ranks pods for deletion: lower costs go first.
+const deletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
+
+// claim returns the active pods that are rs's: those whose controller reference names
+// it and that its selector still picks. It adopts orphans the selector picks and
+// releases owned pods it no longer picks, unless rs is being deleted.
+func (c *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, selector labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	var owned []*corev1.Pod
+	adoptable := rs.DeletionTimestamp == nil
+	checked := false // rs was read afresh before the first adoption
+	var errs []error
+	for _, p := range pods {
+		matches := selector.Matches(labels.Set(p.Labels))
+		if ref := metav1.GetControllerOf(p); ref != nil {
+			switch {
+			case ref.UID != rs.UID:
+			case matches:
+				owned = append(owned, p)
+			case adoptable:
+				errs = append(errs, c.release(ctx, rs, p))
+			}
+			continue
+		}
+		if !matches || !adoptable {
+			continue
+		}
+		if !checked {
+			// The cached ReplicaSet may be behind: adopting for one that is being
+			// deleted would keep pods its deletion should have taken.
+			fresh, err := c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			if fresh.UID != rs.UID || fresh.DeletionTimestamp != nil {
+				adoptable = false
+				continue
+			}
+			checked = true
+		}
+		adopted, err := c.adopt(ctx, rs, p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if adopted != nil {
+			owned = append(owned, adopted)
+		}
+	}
+	return owned, errors.Join(errs...)
+}
+
+// adopt makes rs the controller of the orphan p; it returns nil when p is gone.
+func (c *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) (*corev1.Pod, error) {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"ownerReferences": []metav1.OwnerReference{controllerRef(rs)},
+		"uid":             p.UID,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// release removes rs's controller reference from p.
+func (c *Controller) release(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": rs.UID}},
+		"uid":             p.UID,
+	}})
+	if err != nil {
+		return err
+	}
+	_, err = c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil // gone, or not this pod any more
+	}
+	return err
+}
+
+// manage creates or deletes pods so that rs has spec.replicas of them.
+func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaSet, owned []*corev1.Pod) error {
+	diff := len(owned) - int(*rs.Spec.Replicas)
+	switch {
+	case diff < 0:
+		n := min(-diff, burstReplicas)
+		c.exp.expectCreates(key, n)
+		done, err := slowStart(n, func() error { return c.createPod(ctx, rs) })
+		for range n - done {
+			c.exp.created(key) // not created: nothing to wait for
+		}
+		return err
+	case diff > 0:
+		victims := podsToDelete(owned, min(diff, burstReplicas))
+		uids := make([]types.UID, len(victims))
+		for i, p := range victims {
+			uids[i] = p.UID
+		}
+		c.exp.expectDeletes(key, uids)
+		var wg sync.WaitGroup
+		errs := make([]error, len(victims))
+		for i, p := range victims {
+			wg.Go(func() {
+				var deleted bool
+				if deleted, errs[i] = c.deletePod(ctx, rs, p); !deleted {
+					c.exp.deleted(key, p.UID) // no deletion of ours to wait for
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// slowStart calls create count times, in batches of 1, 2, 4, ... run in parallel, and
+// stops after a batch in which one failed. It returns how many succeeded.
+func slowStart(count int, create func() error) (int, error) {
+	done := 0
+	for batch := 1; done < count; batch *= 2 {
+		batch = min(batch, count-done)
+		errs := make([]error, batch)
+		var wg sync.WaitGroup
+		for i := range batch {
+			wg.Go(func() { errs[i] = create() })
+		}
+		wg.Wait()
+		failed := 0
+		for _, err := range errs {
+			if err != nil {
+				failed++
+			}
+		}
+		done += batch - failed
+		if failed > 0 {
+			return done, errors.Join(errs...)
+		}
+	}
+	return done, nil
+}
+
+// createPod creates one pod from rs's template.
+func (c *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error {
+	t := &rs.Spec.Template
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName:    rs.Name + "-",
+			Namespace:       rs.Namespace,
+			Labels:          copyMap(t.Labels),
+			Annotations:     copyMap(t.Annotations),
+			Finalizers:      append([]string(nil), t.Finalizers...),
+			OwnerReferences: []metav1.OwnerReference{controllerRef(rs)},
+		},
+		Spec: *t.Spec.DeepCopy(),
+	}
+	out, err := c.client.CoreV1().Pods(rs.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			c.recorder.Eventf(rs, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+		}
+		return err
+	}
+	c.recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", out.Name)
+	return nil
+}
+
+// deletePod deletes one of rs's pods and reports whether this call deleted it; one
+// already gone (or replaced by another of its name) is no error.
+func (c *Controller) deletePod(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) (bool, error) {
+	uid := p.UID
+	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return false, nil
+	}
+	if err != nil {
+		c.recorder.Eventf(rs, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+		return false, err
+	}
+	c.recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
+	return true, nil
+}
+
+// podsToDelete picks the n pods to delete first, in upstream's order: not yet
+// scheduled before scheduled; pending, then unknown, then running; not ready before
+// ready; lower deletion cost first; pods sharing a node with more of the set first;
+// ready for less time first; more restarts first; newer first.
+func podsToDelete(pods []*corev1.Pod, n int) []*corev1.Pod {
+	onNode := map[string]int{}
+	for _, p := range pods {
+		if p.Spec.NodeName != "" {
+			onNode[p.Spec.NodeName]++
+		}
+	}
+	ranked := append([]*corev1.Pod(nil), pods...)
+	sort.SliceStable(ranked, func(i, j int) bool { return deleteFirst(ranked[i], ranked[j], onNode) })
+	return ranked[:min(n, len(ranked))]
+}
+
+func deleteFirst(a, b *corev1.Pod, onNode map[string]int) bool {
+	if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
+		return a.Spec.NodeName == ""
+	}
+	phase := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
+	if phase[a.Status.Phase] != phase[b.Status.Phase] {
+		return phase[a.Status.Phase] < phase[b.Status.Phase]
+	}
+	if podReady(a) != podReady(b) {
+		return !podReady(a)
+	}
+	if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
+		return ca < cb
+	}
+	if ra, rb := onNode[a.Spec.NodeName], onNode[b.Spec.NodeName]; ra != rb {
+		return ra > rb
+	}
+	if podReady(a) && podReady(b) {
+		ta, tb := readySince(a), readySince(b)
+		if !ta.Equal(&tb) {
+			return tb.Before(&ta)
+		}
+	}
+	if ra, rb := restarts(a), restarts(b); ra != rb {
+		return ra > rb
+	}
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return b.CreationTimestamp.Before(&a.CreationTimestamp)
+	}
+	return false
+}
+
+func deletionCost(p *corev1.Pod) int64 {
+	v, err := strconv.ParseInt(p.Annotations[deletionCostAnnotation], 10, 32)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+func restarts(p *corev1.Pod) int32 {
+	var n int32
+	for _, s := range p.Status.ContainerStatuses {
+		n = max(n, s.RestartCount)
+	}
+	return n
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

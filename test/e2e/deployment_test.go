@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// readyWatch follows the pods of a label selector and remembers the fewest ready ones
+// (not being deleted) seen since it started.
+type readyWatch struct {
+	mu     sync.Mutex
+	pods   map[string]bool // name -> ready and not terminating
+	fewest int
+	stop   func()
+}
+
+func watchReady(t *testing.T, c *cluster, selector string) *readyWatch {
+	t.Helper()
+	pods := c.client().CoreV1().Pods("default")
+	list, err := pods.List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(context.Background(), metav1.ListOptions{LabelSelector: selector, ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &readyWatch{pods: map[string]bool{}, stop: w.Stop}
+	for i := range list.Items {
+		p := &list.Items[i]
+		r.pods[p.Name] = p.DeletionTimestamp == nil && podIsReady(p)
+	}
+	r.fewest = r.ready()
+	go func() {
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			r.mu.Lock()
+			r.pods[pod.Name] = ev.Type != watch.Deleted && pod.DeletionTimestamp == nil && podIsReady(pod)
+			r.fewest = min(r.fewest, r.ready())
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+// ready counts the ready pods; r.mu is held or r not yet shared.
+func (r *readyWatch) ready() int {
+	n := 0
+	for _, ready := range r.pods {
+		if ready {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *readyWatch) min() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fewest
+}
+
+func podIsReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// TestDeploymentRollout: the seed's closing lesson through kubectl. A Deployment of the
+// echo image rolls from v1 to v2 without ever having fewer ready pods than replicas -
+// maxUnavailable, rollout undo returns to v1 as revision 3, scale resizes it, and
+// deleting it with --cascade=orphan leaves its ReplicaSet and pods, which a background
+// delete then removes.
+func TestDeploymentRollout(t *testing.T) {
+	c := startAgentCluster(t)
+	cs := c.client()
+	ctx := context.Background()
+	c.mustKubectl("create", "deployment", "web", "--image=ghcr.io/subicura/echo:v1", "--replicas=3")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	if out := c.mustKubectl("get", "deployment", "web"); !regexp.MustCompile(`web\s+3/3\s+3\s+3\s+`).MatchString(out) {
+		t.Fatalf("get deployment:\n%s", out)
+	}
+	if out := c.mustKubectl("get", "replicasets", "-l", "app=web"); !regexp.MustCompile(`web-[a-z0-9]+\s+3\s+3\s+3\s+`).MatchString(out) {
+		t.Fatalf("get replicasets:\n%s", out)
+	}
+
+	// 25% of 3 is no unavailable pod at all: 3 stay ready throughout.
+	ready := watchReady(t, c, "app=web")
+	defer ready.stop()
+	c.mustKubectl("set", "image", "deployment/web", "echo=ghcr.io/subicura/echo:v2")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	images := func(want string) {
+		t.Helper()
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				n++
+				if p.Spec.Containers[0].Image != want {
+					t.Errorf("pod %s runs %s, want %s", p.Name, p.Spec.Containers[0].Image, want)
+				}
+			}
+		}
+		if n != 3 {
+			t.Errorf("%d pods, want 3", n)
+		}
+	}
+	images("ghcr.io/subicura/echo:v2")
+	if m := ready.min(); m < 3 {
+		t.Errorf("%d ready pods at one moment of the rollout, want at least 3", m)
+	}
+	if out := c.mustKubectl("rollout", "history", "deployment/web"); !strings.Contains(out, "1 ") || !strings.Contains(out, "2 ") {
+		t.Errorf("rollout history:\n%s", out)
+	}
+
+	c.mustKubectl("rollout", "undo", "deployment/web")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	images("ghcr.io/subicura/echo:v1")
+	d, err := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || d.Annotations["deployment.kubernetes.io/revision"] != "3" {
+		t.Errorf("after undo: %v, revision %q, want 3", err, d.Annotations["deployment.kubernetes.io/revision"])
+	}
+
+	c.mustKubectl("scale", "deployment/web", "--replicas=5")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	if out := c.mustKubectl("get", "deployment", "web"); !regexp.MustCompile(`web\s+5/5\s+5\s+5\s+`).MatchString(out) {
+		t.Fatalf("get deployment after scaling:\n%s", out)
+	}
+
+	c.mustKubectl("delete", "deployment", "web", "--cascade=orphan")
+	sets, err := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(sets.Items) != 2 {
+		t.Fatalf("after an orphaning delete: %v, %d replica sets, want both", err, len(sets.Items))
+	}
+	for _, rs := range sets.Items {
+		waitFor(t, one(cs, "replicasets", "default", rs.Name), "replica set "+rs.Name+" orphaned", func(rs *appsv1.ReplicaSet, ok bool) bool {
+			return ok && len(rs.OwnerReferences) == 0
+		})
+	}
+	c.mustKubectl("delete", "replicasets", "-l", "app=web")
+	c.mustKubectl("wait", "--for=delete", "pods", "-l", "app=web", "--timeout=60s")
+}
