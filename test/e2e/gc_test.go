@@ -84,6 +84,22 @@ func TestGarbageCollector(t *testing.T) {
 		})
 	})
 
+	t.Run("a circle deleted in the foreground", func(t *testing.T) {
+		// c1 <- c2 <- c3 <- c1, each blocking its owner's deletion.
+		c1 := create("circle-1")
+		c2 := create("circle-2", c1)
+		c3 := create("circle-3", c2)
+		block := true
+		c1.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: c3.Name, UID: c3.UID, BlockOwnerDeletion: &block}}
+		if _, err := cms.Update(ctx, c1, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.mustKubectl("delete", "configmap", "circle-1", "--cascade=foreground", "--wait=false")
+		for _, name := range []string{"circle-1", "circle-2", "circle-3"} {
+			waitFor(t, one(cs, "configmaps", "default", name), name+" gone", gone)
+		}
+	})
+
 	t.Run("an owner that never existed", func(t *testing.T) {
 		ghost := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ghost", UID: "00000000-0000-0000-0000-000000000001"}}
 		create("ghost-dep", ghost)

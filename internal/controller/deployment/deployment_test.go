@@ -2,11 +2,15 @@ package deployment
 
 import (
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 )
 
 func rolling(n int32, surge, unavailable intstr.IntOrString) *appsv1.Deployment {
@@ -90,5 +94,52 @@ func TestProportion(t *testing.T) {
 	pb := proportion(d, b, toAdd, pa)
 	if pa != 6 || pb != 4 {
 		t.Fatalf("proportions %d and %d, want 6 and 4", pa, pb)
+	}
+}
+
+// TestProportionalScaling is upstream's conformance case: a 10-replica rollout (surge 3,
+// unavailable 2) stuck at 8 old and 5 new replicas is scaled to 30; the old set goes
+// to 20 and the new one to 13.
+func TestProportionalScaling(t *testing.T) {
+	d := rolling(30, intstr.FromInt32(3), intstr.FromInt32(2))
+	d.Name, d.Namespace = "web", "ns"
+	sized := map[string]string{desiredReplicasAnnotation: "10", maxReplicasAnnotation: "13"}
+	old, cur := rs("web-old", 8), rs("web-new", 5)
+	for i, s := range []*appsv1.ReplicaSet{old, cur} {
+		s.Namespace, s.Annotations = "ns", sized
+		s.CreationTimestamp = metav1.NewTime(time.Unix(int64(i), 0))
+	}
+	old.Status.AvailableReplicas = 8
+	client := fake.NewClientset(old, cur)
+	c := &Controller{client: client, recorder: record.NewFakeRecorder(10), clock: clock.RealClock{}}
+	if err := c.proportional(t.Context(), d, cur, []*appsv1.ReplicaSet{old}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int32{"web-old": 20, "web-new": 13} {
+		got, err := client.AppsV1().ReplicaSets("ns").Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *got.Spec.Replicas != want || got.Annotations[desiredReplicasAnnotation] != "30" || got.Annotations[maxReplicasAnnotation] != "33" {
+			t.Errorf("%s: %d replicas, annotations %v; want %d sized for 30/33", name, *got.Spec.Replicas, got.Annotations, want)
+		}
+	}
+}
+
+// TestSetAnnotations: a new ReplicaSet is sized for the Deployment; an existing one
+// keeps the replicas it was sized for (proportional scaling reads them) and, when its
+// template comes back at a later revision, remembers the old revision.
+func TestSetAnnotations(t *testing.T) {
+	d := rolling(30, intstr.FromInt32(3), intstr.FromInt32(2))
+	d.Annotations = map[string]string{"team": "a", revisionAnnotation: "7"}
+	fresh := setAnnotations(d, nil, 4)
+	if fresh[desiredReplicasAnnotation] != "30" || fresh[maxReplicasAnnotation] != "33" || fresh[revisionAnnotation] != "4" || fresh["team"] != "a" {
+		t.Errorf("a new set: %v", fresh)
+	}
+	existing := rs("web-old", 8)
+	existing.Annotations = map[string]string{desiredReplicasAnnotation: "10", maxReplicasAnnotation: "13", revisionAnnotation: "2"}
+	got := setAnnotations(d, existing, 5)
+	if got[desiredReplicasAnnotation] != "10" || got[maxReplicasAnnotation] != "13" || got[revisionAnnotation] != "5" || got[revisionHistoryAnnotation] != "2" {
+		t.Errorf("an existing set: %v", got)
 	}
 }

@@ -229,8 +229,9 @@ func (c *Controller) syncSetAnnotations(ctx context.Context, d *appsv1.Deploymen
 }
 
 // setAnnotations returns the annotations of d's new ReplicaSet rs (nil when it is
-// being made) at revision rev: d's own, bar the controller's, and the revision,
-// revision history, desired and max replicas.
+// being made) at revision rev: d's own, bar the controller's, the revision and revision
+// history, and, for a new one, the desired and max replicas. An existing one keeps the
+// replicas it was last sized for: proportional scaling reads them.
 func setAnnotations(d *appsv1.Deployment, rs *appsv1.ReplicaSet, rev int64) map[string]string {
 	out := map[string]string{}
 	if rs != nil {
@@ -253,8 +254,10 @@ func setAnnotations(d *appsv1.Deployment, rs *appsv1.ReplicaSet, rev int64) map[
 		}
 	}
 	out[revisionAnnotation] = strconv.FormatInt(rev, 10)
-	out[desiredReplicasAnnotation] = strconv.Itoa(int(replicas(d.Spec.Replicas)))
-	out[maxReplicasAnnotation] = strconv.Itoa(int(replicas(d.Spec.Replicas) + maxSurge(d)))
+	if rs == nil {
+		out[desiredReplicasAnnotation] = strconv.Itoa(int(replicas(d.Spec.Replicas)))
+		out[maxReplicasAnnotation] = strconv.Itoa(int(replicas(d.Spec.Replicas) + maxSurge(d)))
+	}
 	return out
 }
 

@@ -332,6 +332,17 @@ func (c *Controller) collect(ctx context.Context, n *node) error {
 		return c.dropOwners(ctx, n, append(gone, waiting...))
 	case len(waiting) > 0 && len(c.dependentsOf(n.uid)) > 0:
 		// Its own dependents go first, so that the owner waiting for it waits for them.
+		// A dependent that waits for its own dependents may close a circle back to n's
+		// owner: n then stops blocking its owners, so that the circle does not wait on
+		// itself for ever.
+		for _, dep := range c.dependentsOf(n.uid) {
+			if dep.waitsForDependents() {
+				if err := c.unblockOwners(ctx, n); err != nil {
+					return err
+				}
+				break
+			}
+		}
 		return c.delete(ctx, n, metav1.DeletePropagationForeground)
 	}
 	policy := metav1.DeletePropagationBackground
@@ -412,6 +423,22 @@ func (c *Controller) dropOwners(ctx context.Context, n *node, owners []types.UID
 			return map[string]any{"ownerReferences": nil}, true
 		}
 		return map[string]any{"ownerReferences": refs}, true
+	})
+}
+
+// unblockOwners sets blockOwnerDeletion to false in n's owner references.
+func (c *Controller) unblockOwners(ctx context.Context, n *node) error {
+	return c.patchMeta(ctx, n, func(m metav1.Object) (any, bool) {
+		refs := m.GetOwnerReferences()
+		changed := false
+		for i := range refs {
+			if refs[i].BlockOwnerDeletion != nil && *refs[i].BlockOwnerDeletion {
+				no := false
+				refs[i].BlockOwnerDeletion = &no
+				changed = true
+			}
+		}
+		return map[string]any{"ownerReferences": refs}, changed
 	})
 }
 
