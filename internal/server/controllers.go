@@ -79,6 +79,10 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	rcs, err := replicaset.NewReplicationManager(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	sa, err := serviceaccount.New(client, all, cfg.log)
 	if err != nil {
 		return err
@@ -123,7 +127,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

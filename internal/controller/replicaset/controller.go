@@ -10,11 +10,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -26,12 +26,10 @@ import (
 // workers is how many ReplicaSets are synced in parallel.
 const workers = 5
 
-var controllerKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
-
 // Controller is the ReplicaSet controller.
 type Controller struct {
 	client      kubernetes.Interface
-	sets        appslisters.ReplicaSetLister
+	src         source
 	pods        corelisters.PodLister
 	exp         *expectations
 	loop        *reconcile.Loop
@@ -44,15 +42,24 @@ type Controller struct {
 // New returns the ReplicaSet controller; factory's informers must be started by the
 // caller, and Run called once they have synced.
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
-	c := &Controller{client: client, clock: clock.RealClock{}, log: log.With("controller", "replicaset")}
-	c.exp = newExpectations(c.clock.Now)
-	c.loop = reconcile.New("replicaset", c.sync, log)
-	c.broadcaster = record.NewBroadcaster()
-	c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "replicaset-controller"})
+	return newController("replicaset", "replicaset-controller", client, newReplicaSets(client, factory), factory, log)
+}
 
-	setInf, podInf := factory.Apps().V1().ReplicaSets(), factory.Core().V1().Pods()
-	c.sets, c.pods = setInf.Lister(), podInf.Lister()
-	if _, err := setInf.Informer().AddEventHandler(c.loop.Handler(func(obj any) string {
+// NewReplicationManager returns the same controller for ReplicationControllers.
+func NewReplicationManager(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
+	return newController("replicationcontroller", "replication-controller", client, newReplicationControllers(client, factory), factory, log)
+}
+
+func newController(name, component string, client kubernetes.Interface, src source, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
+	c := &Controller{client: client, src: src, clock: clock.RealClock{}, log: log.With("controller", name)}
+	c.exp = newExpectations(c.clock.Now)
+	c.loop = reconcile.New(name, c.sync, log)
+	c.broadcaster = record.NewBroadcaster()
+	c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
+
+	podInf := factory.Core().V1().Pods()
+	c.pods = podInf.Lister()
+	if _, err := src.informer().AddEventHandler(c.loop.Handler(func(obj any) string {
 		key, _ := cache.MetaNamespaceKeyFunc(obj)
 		return key
 	})); err != nil {
@@ -77,10 +84,11 @@ func (c *Controller) Run(ctx context.Context) {
 // owner returns the key of the ReplicaSet a controller reference names, if it exists
 // with that UID.
 func (c *Controller) owner(namespace string, ref *metav1.OwnerReference) (string, *appsv1.ReplicaSet) {
-	if ref == nil || ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
+	kind := c.src.kind()
+	if ref == nil || ref.Kind != kind.Kind || ref.APIVersion != kind.GroupVersion().String() {
 		return "", nil
 	}
-	rs, err := c.sets.ReplicaSets(namespace).Get(ref.Name)
+	rs, err := c.src.get(namespace, ref.Name)
 	if err != nil || rs.UID != ref.UID {
 		return "", nil
 	}
@@ -89,7 +97,7 @@ func (c *Controller) owner(namespace string, ref *metav1.OwnerReference) (string
 
 // matching returns the keys of the ReplicaSets whose selector picks pod.
 func (c *Controller) matching(pod *corev1.Pod) []string {
-	sets, err := c.sets.ReplicaSets(pod.Namespace).List(labels.Everything())
+	sets, err := c.src.list(pod.Namespace)
 	if err != nil {
 		return nil
 	}
@@ -181,7 +189,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, nil
 	}
-	rs, err := c.sets.ReplicaSets(namespace).Get(name)
+	rs, err := c.src.get(namespace, name)
 	if apierrors.IsNotFound(err) {
 		c.exp.forget(key)
 		return 0, nil
@@ -234,9 +242,9 @@ func activePods(pods []*corev1.Pod) []*corev1.Pod {
 	return out
 }
 
-// controllerRef is the reference a ReplicaSet's pods carry.
-func controllerRef(rs *appsv1.ReplicaSet) metav1.OwnerReference {
+// controllerRef is the reference the pods of rs, of kind, carry.
+func controllerRef(rs *appsv1.ReplicaSet, kind schema.GroupVersionKind) metav1.OwnerReference {
 	yes := true
-	return metav1.OwnerReference{APIVersion: controllerKind.GroupVersion().String(), Kind: controllerKind.Kind,
+	return metav1.OwnerReference{APIVersion: kind.GroupVersion().String(), Kind: kind.Kind,
 		Name: rs.Name, UID: rs.UID, Controller: &yes, BlockOwnerDeletion: &yes}
 }

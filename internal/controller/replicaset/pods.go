@@ -48,7 +48,7 @@ func (c *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, selector 
 		if !checked {
 			// The cached ReplicaSet may be behind: adopting for one that is being
 			// deleted would keep pods its deletion should have taken.
-			fresh, err := c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+			fresh, err := c.src.getLive(ctx, rs.Namespace, rs.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -73,7 +73,7 @@ func (c *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, selector 
 // adopt makes rs the controller of the orphan p; it returns nil when p is gone.
 func (c *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) (*corev1.Pod, error) {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []metav1.OwnerReference{controllerRef(rs)},
+		"ownerReferences": []metav1.OwnerReference{controllerRef(rs, c.src.kind())},
 		"uid":             p.UID,
 	}})
 	if err != nil {
@@ -173,18 +173,18 @@ func (c *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error
 			Labels:          copyMap(t.Labels),
 			Annotations:     copyMap(t.Annotations),
 			Finalizers:      append([]string(nil), t.Finalizers...),
-			OwnerReferences: []metav1.OwnerReference{controllerRef(rs)},
+			OwnerReferences: []metav1.OwnerReference{controllerRef(rs, c.src.kind())},
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}
 	out, err := c.client.CoreV1().Pods(rs.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-			c.recorder.Eventf(rs, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+			c.recorder.Eventf(c.src.object(rs), corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 		}
 		return err
 	}
-	c.recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", out.Name)
+	c.recorder.Eventf(c.src.object(rs), corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", out.Name)
 	return nil
 }
 
@@ -197,10 +197,10 @@ func (c *Controller) deletePod(ctx context.Context, rs *appsv1.ReplicaSet, p *co
 		return false, nil
 	}
 	if err != nil {
-		c.recorder.Eventf(rs, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+		c.recorder.Eventf(c.src.object(rs), corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 		return false, err
 	}
-	c.recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
+	c.recorder.Eventf(c.src.object(rs), corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
 	return true, nil
 }
 

@@ -180,7 +180,7 @@ func TestSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for cached, _ := c.sets.ReplicaSets("ns").Get("web"); *cached.Spec.Replicas != 1; cached, _ = c.sets.ReplicaSets("ns").Get("web") {
+	for cached, _ := c.src.get("ns", "web"); *cached.Spec.Replicas != 1; cached, _ = c.src.get("ns", "web") {
 		if time.Now().After(deadline) {
 			t.Fatal("the scale-down never reached the cache")
 		}

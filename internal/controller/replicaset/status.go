@@ -65,14 +65,14 @@ func (c *Controller) writeStatus(ctx context.Context, rs *appsv1.ReplicaSet, sta
 		}
 		next := rs.DeepCopy()
 		next.Status = status
-		out, err := c.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
+		out, err := c.src.updateStatus(ctx, next)
 		if err == nil || !apierrors.IsConflict(err) || attempt > 0 {
 			if apierrors.IsNotFound(err) {
 				return rs, nil
 			}
 			return out, err
 		}
-		if rs, err = c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{}); err != nil {
+		if rs, err = c.src.getLive(ctx, rs.Namespace, rs.Name); err != nil {
 			return nil, err
 		}
 		status.ObservedGeneration = max(status.ObservedGeneration, rs.Status.ObservedGeneration)
