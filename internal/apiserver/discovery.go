@@ -34,6 +34,7 @@ var subresourceShapes = map[string]subresourceShape{
 	"portforward": {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}},
 	"finalize":    {verbs: []string{"update"}},
 	"scale":       {verbs: []string{"get", "patch", "update"}, kind: schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}},
+	"proxy":       {verbs: []string{"create", "delete", "get", "patch", "update"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodProxyOptions"}},
 	// Written through registry.SubresourceWriter, answering with the parent's kind.
 	"ephemeralcontainers": {verbs: []string{"get", "patch", "update"}},
 	"resize":              {verbs: []string{"get", "patch", "update"}},

@@ -12,6 +12,8 @@ type requestInfo struct {
 	Resource       string
 	Name           string
 	Subresource    string
+	// ProxyPath is the path after .../proxy for the proxy subresource ("/" at least).
+	ProxyPath string
 	// Verb is the Kubernetes verb: get, list, watch, create, update, patch, delete,
 	// deletecollection.
 	Verb string
@@ -23,6 +25,7 @@ type requestInfo struct {
 //	/api/v1/namespaces/NS/RESOURCE[/NAME[/SUB]]
 //	/apis/GROUP/VERSION/... the same
 //	/api/v1/watch/... and /apis/GROUP/VERSION/watch/... (legacy watch paths)
+//	.../RESOURCE/NAME/proxy/PATH (the rest of the path goes to ProxyPath)
 //
 // It returns false for anything else.
 func parseRequest(r *http.Request) (requestInfo, bool) {
@@ -51,6 +54,15 @@ func parseRequest(r *http.Request) (requestInfo, bool) {
 			ri.Resource, ri.Name, ri.Subresource, ri.Namespace = "namespaces", ri.Namespace, parts[0], ""
 			return withVerb(ri, r, watchPath), true
 		}
+	}
+	if len(parts) > 3 && parts[2] == "proxy" {
+		ri.ProxyPath = "/" + strings.Join(parts[3:], "/")
+		if strings.HasSuffix(r.URL.Path, "/") && ri.ProxyPath != "/" {
+			ri.ProxyPath += "/"
+		}
+		parts = parts[:3]
+	} else if len(parts) == 3 && parts[2] == "proxy" {
+		ri.ProxyPath = "/"
 	}
 	if len(parts) == 0 || len(parts) > 3 {
 		return ri, false

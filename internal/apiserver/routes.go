@@ -222,6 +222,13 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	case "scale":
 		s.scale(w, r, res, ri)
 		return
+	case "proxy":
+		if res.info.Group == "" && res.info.Resource == "pods" {
+			s.proxyToPod(w, r, res, ri)
+			return
+		}
+		s.writeError(w, r, apierrors.NewNotFound(res.groupResource(), ri.Name), res.groupResource(), ri.Name)
+		return
 	case "binding":
 		if ri.Verb == "create" {
 			s.bind(w, r, res, ri)

@@ -81,7 +81,8 @@ func podIsReady(p *corev1.Pod) bool {
 }
 
 // TestDeploymentRollout: the seed's closing lesson through kubectl. A Deployment of the
-// echo image rolls from v1 to v2 without ever having fewer ready pods than replicas -
+// echo image comes up (and its pods answer through the API server's pod proxy), rolls
+// from v1 to v2 without ever having fewer ready pods than replicas -
 // maxUnavailable, rollout undo returns to v1 as revision 3, scale resizes it, and
 // deleting it with --cascade=orphan leaves its ReplicaSet and pods, which a background
 // delete then removes.
@@ -96,6 +97,17 @@ func TestDeploymentRollout(t *testing.T) {
 	}
 	if out := c.mustKubectl("get", "replicasets", "-l", "app=web"); !regexp.MustCompile(`web-[a-z0-9]+\s+3\s+3\s+3\s+`).MatchString(out) {
 		t.Fatalf("get replicasets:\n%s", out)
+	}
+
+	// The pods' proxy subresource reaches a pod's port, with the path, without the
+	// client's credentials.
+	pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("pods of web: %v", err)
+	}
+	out := c.mustKubectl("get", "--raw", "/api/v1/namespaces/default/pods/"+pods.Items[0].Name+":3000/proxy/some/path/")
+	if !strings.Contains(out, "path: /some/path/") || !strings.Contains(out, "method: GET") || strings.Contains(out, "Authorization") {
+		t.Errorf("the pod's answer through the proxy:\n%s", out)
 	}
 
 	// 25% of 3 is no unavailable pod at all: 3 stay ready throughout.

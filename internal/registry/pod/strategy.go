@@ -55,7 +55,7 @@ func (*strategy) Info() registry.Info {
 		ShortNames:   []string{"po"},
 		Categories:   []string{"all"},
 		Namespaced:   true,
-		Subresources: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers", "resize"},
+		Subresources: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers", "resize", "proxy"},
 	}
 }
 
