@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
 	"github.com/podium/podium/internal/controller/garbagecollector"
 	"github.com/podium/podium/internal/controller/kubernetesservice"
@@ -83,6 +84,10 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	daemons, err := daemonset.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	sa, err := serviceaccount.New(client, all, cfg.log)
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

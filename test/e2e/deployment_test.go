@@ -169,3 +169,61 @@ func TestDeploymentRollout(t *testing.T) {
 	c.mustKubectl("delete", "replicasets", "-l", "app=web")
 	c.mustKubectl("wait", "--for=delete", "pods", "-l", "app=web", "--timeout=60s")
 }
+
+// TestDaemonSetRollout: a DaemonSet runs one pod on the node, rolls it from v1 to v2
+// with kubectl, keeps a ControllerRevision for each template, and its pods go with it.
+func TestDaemonSetRollout(t *testing.T) {
+	c := startAgentCluster(t)
+	cs := c.client()
+	ctx := context.Background()
+	manifest := `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: echo
+        image: ghcr.io/subicura/echo:v1
+`
+	if out, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s%s", err, out, errOut)
+	}
+	c.mustKubectl("rollout", "status", "daemonset/agent", "--timeout=120s")
+	podsOf := func() []corev1.Pod {
+		t.Helper()
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=agent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []corev1.Pod
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	if pods := podsOf(); len(pods) != 1 || pods[0].Spec.NodeName != "e2e-node" {
+		t.Fatalf("pods %v, want one on e2e-node", pods)
+	}
+	if out := c.mustKubectl("get", "daemonset", "agent"); !regexp.MustCompile(`agent\s+1\s+1\s+1\s+1\s+1\s+`).MatchString(out) {
+		t.Fatalf("get daemonset:\n%s", out)
+	}
+	c.mustKubectl("set", "image", "daemonset/agent", "echo=ghcr.io/subicura/echo:v2")
+	c.mustKubectl("rollout", "status", "daemonset/agent", "--timeout=120s")
+	if pods := podsOf(); len(pods) != 1 || pods[0].Spec.Containers[0].Image != "ghcr.io/subicura/echo:v2" {
+		t.Fatalf("after the rollout: %d pods, want one of v2", len(pods))
+	}
+	if out := c.mustKubectl("rollout", "history", "daemonset/agent"); !strings.Contains(out, "1 ") || !strings.Contains(out, "2 ") {
+		t.Errorf("rollout history:\n%s", out)
+	}
+	c.mustKubectl("delete", "daemonset", "agent")
+	c.mustKubectl("wait", "--for=delete", "pods", "-l", "app=agent", "--timeout=60s")
+}

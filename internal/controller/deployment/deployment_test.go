@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/controller/templatehash"
 )
 
 func rolling(n int32, surge, unavailable intstr.IntOrString) *appsv1.Deployment {
@@ -68,8 +70,8 @@ func TestTemplateHash(t *testing.T) {
 	b := a.DeepCopy()
 	b.Spec.Containers[0].Image = "busybox:2"
 	one := int32(1)
-	ha, hb, hc := templateHash(a, nil), templateHash(b, nil), templateHash(a, &one)
-	if ha != templateHash(a.DeepCopy(), nil) {
+	ha, hb, hc := templatehash.Of(a, nil), templatehash.Of(b, nil), templatehash.Of(a, &one)
+	if ha != templatehash.Of(a.DeepCopy(), nil) {
 		t.Fatal("the hash of equal templates differs")
 	}
 	if ha == hb || ha == hc {

@@ -2,9 +2,7 @@ package deployment
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strconv"
 
@@ -13,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/utils/dump"
+
+	"github.com/podium/podium/internal/controller/templatehash"
 )
 
 // Annotations the controller keeps on Deployments and their ReplicaSets.
@@ -33,19 +31,6 @@ var notCopied = map[string]bool{
 	desiredReplicasAnnotation:           true,
 	maxReplicasAnnotation:               true,
 	"deprecated.deployment.rollback.to": true,
-}
-
-// templateHash is upstream's pod-template-hash of a template: FNV-32a over the
-// template's deep dump, then the collision count, in the safe alphabet.
-func templateHash(t *corev1.PodTemplateSpec, collisionCount *int32) string {
-	h := fnv.New32a()
-	fmt.Fprintf(h, "%v", dump.ForHash(*t))
-	if collisionCount != nil {
-		b := make([]byte, 8)
-		binary.LittleEndian.PutUint32(b, uint32(*collisionCount))
-		h.Write(b)
-	}
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
 }
 
 // sameTemplate reports whether two templates are equal but for the pod-template-hash
@@ -143,7 +128,7 @@ func (c *Controller) newSet(ctx context.Context, d *appsv1.Deployment, sets []*a
 	if !create {
 		return nil, old, nil
 	}
-	hash := templateHash(&d.Spec.Template, d.Status.CollisionCount)
+	hash := templatehash.Of(&d.Spec.Template, d.Status.CollisionCount)
 	t := d.Spec.Template.DeepCopy()
 	if t.Labels == nil {
 		t.Labels = map[string]string{}

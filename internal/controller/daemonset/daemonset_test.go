@@ -1,0 +1,65 @@
+package daemonset
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestShouldRun(t *testing.T) {
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "ns", UID: "ds-uid"},
+		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{"disk": "ssd"}, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}}}
+	node := func(labels map[string]string, taints ...corev1.Taint) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
+	}
+	ssd := map[string]string{"disk": "ssd"}
+	for _, tc := range []struct {
+		name      string
+		node      *corev1.Node
+		run, keep bool
+	}{
+		{"matching node", node(ssd), true, true},
+		{"node selector does not match", node(map[string]string{"disk": "hdd"}), false, false},
+		{"a NoSchedule taint: no new pod, the old one stays", node(ssd, corev1.Taint{Key: "dedicated", Effect: corev1.TaintEffectNoSchedule}), false, true},
+		{"a NoExecute taint: it goes", node(ssd, corev1.Taint{Key: "dedicated", Effect: corev1.TaintEffectNoExecute}), false, false},
+		{"tolerated by default: unschedulable", node(ssd, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}), true, true},
+		{"tolerated by default: not ready", node(ssd, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoExecute}), true, true},
+		{"PreferNoSchedule is no obstacle", node(ssd, corev1.Taint{Key: "x", Effect: corev1.TaintEffectPreferNoSchedule}), true, true},
+	} {
+		run, keep := shouldRun(ds, tc.node)
+		if run != tc.run || keep != tc.keep {
+			t.Errorf("%s: run %v keep %v, want %v %v", tc.name, run, keep, tc.run, tc.keep)
+		}
+	}
+}
+
+func TestNewPod(t *testing.T) {
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "ns", UID: "ds-uid"},
+		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "agent"}},
+			Spec: corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}}}
+	pod := newPod(ds, "n1", "abc")
+	if targetNode(pod) != "n1" || pod.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] != "abc" || pod.Labels["app"] != "agent" {
+		t.Fatalf("pod for n1: target %q, labels %v", targetNode(pod), pod.Labels)
+	}
+	if ref := metav1.GetControllerOf(pod); ref == nil || ref.UID != "ds-uid" || ref.Kind != "DaemonSet" {
+		t.Fatalf("controller %v", ref)
+	}
+	want := map[string]corev1.TaintEffect{corev1.TaintNodeNotReady: corev1.TaintEffectNoExecute, corev1.TaintNodeUnreachable: corev1.TaintEffectNoExecute,
+		corev1.TaintNodeDiskPressure: corev1.TaintEffectNoSchedule, corev1.TaintNodeMemoryPressure: corev1.TaintEffectNoSchedule,
+		corev1.TaintNodePIDPressure: corev1.TaintEffectNoSchedule, corev1.TaintNodeUnschedulable: corev1.TaintEffectNoSchedule,
+		corev1.TaintNodeNetworkUnavailable: corev1.TaintEffectNoSchedule}
+	if len(pod.Spec.Tolerations) != len(want) {
+		t.Fatalf("tolerations %v", pod.Spec.Tolerations)
+	}
+	for _, tol := range pod.Spec.Tolerations {
+		if want[tol.Key] != tol.Effect || tol.Operator != corev1.TolerationOpExists {
+			t.Errorf("toleration %v", tol)
+		}
+	}
+	if len(ds.Spec.Template.Spec.Tolerations) != 0 {
+		t.Fatal("newPod changed the DaemonSet's template")
+	}
+}
