@@ -202,7 +202,7 @@ func targetNode(p *corev1.Pod) string {
 // shouldRun reports whether node should run ds's pod, and whether a pod already there
 // may keep running.
 func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
-	pod := newPod(ds, node.Name, "")
+	pod := newPod(ds, "", "") // the template's own affinity, not the pods' node name
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
 		return false, false
 	}
@@ -232,7 +232,8 @@ func slicesContains(effects []corev1.TaintEffect, e corev1.TaintEffect) bool {
 	return false
 }
 
-// newPod is ds's pod for node, labelled with the revision hash.
+// newPod is ds's pod for node (its required node affinity replaced by the node's name;
+// "" leaves the template's), labelled with the revision hash.
 func newPod(ds *appsv1.DaemonSet, node, hash string) *corev1.Pod {
 	t := ds.Spec.Template.DeepCopy()
 	pod := &corev1.Pod{ObjectMeta: t.ObjectMeta, Spec: t.Spec}
@@ -312,7 +313,23 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, hash stri
 				create = append(create, n.Name)
 			}
 			if len(alive) > 1 {
-				del = append(del, alive[1:]...) // the oldest stays
+				// The oldest stays; while a rollout surges, the oldest of the current
+				// revision stays beside it.
+				keepers := alive[:1]
+				if _, surge := budget(ds, 1); surge > 0 && ds.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
+					cur, old := split(alive, hash)
+					keepers = nil
+					for _, p := range []*corev1.Pod{old, cur} {
+						if p != nil {
+							keepers = append(keepers, p)
+						}
+					}
+				}
+				for _, p := range alive {
+					if !containsPod(keepers, p) {
+						del = append(del, p)
+					}
+				}
 			}
 		default:
 			del = append(del, pods...)
@@ -339,6 +356,15 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, hash stri
 	return errors.Join(errs...)
 }
 
+func containsPod(pods []*corev1.Pod, p *corev1.Pod) bool {
+	for _, q := range pods {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Controller) deletePod(ctx context.Context, ds *appsv1.DaemonSet, p *corev1.Pod) error {
 	uid := p.UID
 	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
@@ -353,19 +379,85 @@ func (c *Controller) deletePod(ctx context.Context, ds *appsv1.DaemonSet, p *cor
 	return nil
 }
 
-// rollingUpdate deletes pods of older revisions, unavailable ones first, while no more
-// than maxUnavailable of the nodes that should run ds lack an available pod; manage
-// then makes their replacements.
+// budget resolves maxUnavailable and maxSurge (rounded up) against the number of nodes
+// that should run ds; both zero would never move, so maxUnavailable is then 1.
+func budget(ds *appsv1.DaemonSet, desired int) (unavailable, surge int) {
+	unavailable = 1
+	if ru := ds.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+		if ru.MaxUnavailable != nil {
+			unavailable, _ = intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, desired, true)
+		}
+		if ru.MaxSurge != nil {
+			surge, _ = intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, desired, true)
+		}
+	}
+	if unavailable == 0 && surge == 0 {
+		unavailable = 1
+	}
+	return unavailable, surge
+}
+
+// split returns the oldest pod of the current revision and the oldest of an older one
+// among a node's pods.
+func split(pods []*corev1.Pod, hash string) (cur, old *corev1.Pod) {
+	for _, p := range pods {
+		if p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == hash {
+			if cur == nil {
+				cur = p
+			}
+		} else if old == nil {
+			old = p
+		}
+	}
+	return cur, old
+}
+
+// rollingUpdate replaces pods of older revisions. Without surge it deletes them,
+// unavailable ones first, while no more than maxUnavailable of the nodes that should
+// run ds lack an available pod (manage then makes their replacements). With surge it
+// starts a new pod beside an old one on up to maxSurge nodes at a time, and deletes
+// the old one once the new one is available.
 func (c *Controller) rollingUpdate(ctx context.Context, ds *appsv1.DaemonSet, hash string, nodes []*corev1.Node, byNode map[string][]*corev1.Pod) error {
-	desired := 0
+	var eligible []*corev1.Node
+	for _, n := range nodes {
+		if run, _ := shouldRun(ds, n); run {
+			eligible = append(eligible, n)
+		}
+	}
+	maxUnavailable, maxSurge := budget(ds, len(eligible))
+	now := c.clock.Now()
+	var errs []error
+	if maxSurge > 0 {
+		surging := 0
+		for _, n := range eligible {
+			if cur, old := split(byNode[n.Name], hash); cur != nil && old != nil {
+				surging++
+			}
+		}
+		for _, n := range eligible {
+			cur, old := split(byNode[n.Name], hash)
+			switch {
+			case old == nil:
+			case cur != nil && available(cur, ds.Spec.MinReadySeconds, now):
+				errs = append(errs, c.deletePod(ctx, ds, old))
+			case cur != nil:
+			case !available(old, ds.Spec.MinReadySeconds, now):
+				errs = append(errs, c.deletePod(ctx, ds, old)) // costs no availability
+			case surging < maxSurge:
+				pod, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, newPod(ds, n.Name, hash), metav1.CreateOptions{})
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				c.recorder.Eventf(ds, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", pod.Name)
+				surging++
+			}
+		}
+		return errors.Join(errs...)
+	}
 	unavailable := 0
 	var oldAvailable, oldUnavailable []*corev1.Pod
-	now := c.clock.Now()
-	for _, n := range nodes {
-		if run, _ := shouldRun(ds, n); !run {
-			continue
-		}
-		desired++
+	for _, n := range eligible {
 		pods := byNode[n.Name]
 		if len(pods) == 0 {
 			unavailable++
@@ -384,16 +476,8 @@ func (c *Controller) rollingUpdate(ctx context.Context, ds *appsv1.DaemonSet, ha
 			}
 		}
 	}
-	maxUnavailable := 1
-	if ru := ds.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxUnavailable != nil {
-		v, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, desired, true)
-		if err == nil {
-			maxUnavailable = v
-		}
-	}
-	var errs []error
 	for _, p := range oldUnavailable {
-		errs = append(errs, c.deletePod(ctx, ds, p)) // costs no availability
+		errs = append(errs, c.deletePod(ctx, ds, p))
 	}
 	for _, p := range oldAvailable {
 		if unavailable >= maxUnavailable {

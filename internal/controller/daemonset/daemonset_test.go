@@ -29,10 +29,22 @@ func TestShouldRun(t *testing.T) {
 		{"tolerated by default: not ready", node(ssd, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoExecute}), true, true},
 		{"PreferNoSchedule is no obstacle", node(ssd, corev1.Taint{Key: "x", Effect: corev1.TaintEffectPreferNoSchedule}), true, true},
 	} {
+		ds.Spec.Template.Spec.Affinity = nil
 		run, keep := shouldRun(ds, tc.node)
 		if run != tc.run || keep != tc.keep {
 			t.Errorf("%s: run %v keep %v, want %v %v", tc.name, run, keep, tc.run, tc.keep)
 		}
+	}
+	// The template's required node affinity counts, not the node name its pods get.
+	ds.Spec.Template.Spec.NodeSelector = nil
+	ds.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "color", Operator: corev1.NodeSelectorOpIn, Values: []string{"blue"}}}}}}}}
+	if run, keep := shouldRun(ds, node(map[string]string{"color": "green"})); run || keep {
+		t.Errorf("a node the affinity excludes: run %v keep %v", run, keep)
+	}
+	if run, _ := shouldRun(ds, node(map[string]string{"color": "blue"})); !run {
+		t.Error("a node the affinity picks does not run the pod")
 	}
 }
 
