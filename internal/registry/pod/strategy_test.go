@@ -29,7 +29,7 @@ func TestInfo(t *testing.T) {
 	if diff := cmp.Diff([]string{"po"}, info.ShortNames); diff != "" {
 		t.Errorf("short names (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers", "resize"}, info.Subresources); diff != "" {
+	if diff := cmp.Diff([]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward", "ephemeralcontainers", "resize", "proxy"}, info.Subresources); diff != "" {
 		t.Errorf("subresources (-want +got):\n%s", diff)
 	}
 	if _, ok := New().(registry.GracefulDeleter); !ok {
