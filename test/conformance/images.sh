@@ -3,8 +3,8 @@
 # `podium image import` loads, and keeps them in OUT between runs:
 #   agnhost  registry.k8s.io/e2e-test-images/agnhost:2.66.1 (and :2.55): a Debian userland
 #            made with debootstrap carrying what upstream's Alpine image carries (curl, dig,
-#            nc, ip/ss, bash, socat, iperf, ipcs) plus the agnhost binary built from the same
-#            k8s.io/kubernetes module as e2e.test.
+#            nc, ip/ss, bash, socat, iperf, ipcs), bash as /bin/sh, plus the agnhost binary
+#            built from the same k8s.io/kubernetes module as e2e.test.
 #   busybox  registry.k8s.io/e2e-test-images/busybox:1.37.0-2: busybox 1.37.0 with its default
 #            configuration, static.
 #   pause    registry.k8s.io/pause:3.10.2: upstream's pause.c from that module, static.
@@ -50,6 +50,9 @@ build_agnhost() {
   debian "$r" curl,dnsutils,netcat-openbsd,iproute2,socat,iperf,util-linux,ca-certificates,bash
   install -m 0755 "$BIN/agnhost" "$r/agnhost"
   ln -s agnhost "$r/agnhost-2"
+  # Upstream's agnhost is Alpine, whose /bin/sh (BusyBox ash) knows [[ ]], which specs'
+  # probes use; Debian's dash does not, bash does.
+  ln -sf bash "$r/bin/sh"
   mkdir -p "$r/uploads"
   install -m 0644 "$MOD/test/images/agnhost/porter/localhost.crt" "$MOD/test/images/agnhost/porter/localhost.key" "$r/"
   # The user and group a SupplementalGroups spec expects the image to define.
