@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -208,7 +209,7 @@ func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
 	}
 	untolerated := func(effects ...corev1.TaintEffect) bool {
 		for _, t := range node.Spec.Taints {
-			if !slicesContains(effects, t.Effect) {
+			if !slices.Contains(effects, t.Effect) {
 				continue
 			}
 			if !tainttoleration.Tolerates(pod.Spec.Tolerations, &t) {
@@ -221,15 +222,6 @@ func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
 		return false, !untolerated(corev1.TaintEffectNoExecute)
 	}
 	return true, true
-}
-
-func slicesContains(effects []corev1.TaintEffect, e corev1.TaintEffect) bool {
-	for _, x := range effects {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // newPod is ds's pod for node (its required node affinity replaced by the node's name;
@@ -326,7 +318,7 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, hash stri
 					}
 				}
 				for _, p := range alive {
-					if !containsPod(keepers, p) {
+					if !slices.Contains(keepers, p) {
 						del = append(del, p)
 					}
 				}
@@ -354,15 +346,6 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, hash stri
 		errs = append(errs, c.deletePod(ctx, ds, p))
 	}
 	return errors.Join(errs...)
-}
-
-func containsPod(pods []*corev1.Pod, p *corev1.Pod) bool {
-	for _, q := range pods {
-		if q == p {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Controller) deletePod(ctx context.Context, ds *appsv1.DaemonSet, p *corev1.Pod) error {

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -133,7 +134,7 @@ func (c *Controller) index(lists []*metav1.APIResourceList) []resource {
 			continue
 		}
 		for _, ar := range l.APIResources {
-			if !hasVerbs(ar.Verbs, "list", "watch", "delete") {
+			if !sets.New(ar.Verbs...).HasAll("list", "watch", "delete") {
 				continue
 			}
 			r := resource{gvr: gv.WithResource(ar.Name), namespaced: ar.Namespaced}
@@ -142,15 +143,6 @@ func (c *Controller) index(lists []*metav1.APIResourceList) []resource {
 		}
 	}
 	return out
-}
-
-func hasVerbs(have []string, want ...string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // observe records an object's change in the graph and queues what it may concern:

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -124,26 +125,13 @@ func (c *Controller) namespacedResources() ([]schema.GroupVersionResource, error
 			continue
 		}
 		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "deletecollection") {
+			if strings.Contains(r.Name, "/") || !sets.New(r.Verbs...).HasAll("list", "deletecollection") {
 				continue
 			}
 			out = append(out, gv.WithResource(r.Name))
 		}
 	}
 	return out, err
-}
-
-func hasVerbs(verbs []string, want ...string) bool {
-	have := map[string]bool{}
-	for _, v := range verbs {
-		have[v] = true
-	}
-	for _, w := range want {
-		if !have[w] {
-			return false
-		}
-	}
-	return true
 }
 
 func hasFinalizer(ns *corev1.Namespace) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"sort"
 	"strconv"
 	"sync"
@@ -170,8 +171,8 @@ func (c *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName:    rs.Name + "-",
 			Namespace:       rs.Namespace,
-			Labels:          copyMap(t.Labels),
-			Annotations:     copyMap(t.Annotations),
+			Labels:          maps.Clone(t.Labels),
+			Annotations:     maps.Clone(t.Annotations),
 			Finalizers:      append([]string(nil), t.Finalizers...),
 			OwnerReferences: []metav1.OwnerReference{controllerRef(rs, c.src.kind())},
 		},
@@ -266,15 +267,4 @@ func restarts(p *corev1.Pod) int32 {
 		n = max(n, s.RestartCount)
 	}
 	return n
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
