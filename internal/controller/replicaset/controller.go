@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/podium/podium/internal/controller/expectations"
 	"github.com/podium/podium/internal/controller/reconcile"
 )
 
@@ -31,7 +32,7 @@ type Controller struct {
 	client      kubernetes.Interface
 	src         source
 	pods        corelisters.PodLister
-	exp         *expectations
+	exp         *expectations.Expectations
 	loop        *reconcile.Loop
 	clock       clock.Clock
 	broadcaster record.EventBroadcaster
@@ -52,7 +53,7 @@ func NewReplicationManager(client kubernetes.Interface, factory informers.Shared
 
 func newController(name, component string, client kubernetes.Interface, src source, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
 	c := &Controller{client: client, src: src, clock: clock.RealClock{}, log: log.With("controller", name)}
-	c.exp = newExpectations(c.clock.Now)
+	c.exp = expectations.New(c.clock.Now)
 	c.loop = reconcile.New(name, c.sync, log)
 	c.broadcaster = record.NewBroadcaster()
 	c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
@@ -120,7 +121,7 @@ func (c *Controller) podAdded(obj any) {
 		return
 	}
 	if key, _ := c.owner(pod.Namespace, metav1.GetControllerOf(pod)); key != "" {
-		c.exp.created(key)
+		c.exp.Created(key)
 		c.loop.Add(key)
 		return
 	}
@@ -178,7 +179,7 @@ func (c *Controller) podDeleted(obj any) {
 		return
 	}
 	if key, _ := c.owner(pod.Namespace, metav1.GetControllerOf(pod)); key != "" {
-		c.exp.deleted(key, pod.UID)
+		c.exp.Deleted(key, pod.UID)
 		c.loop.Add(key)
 	}
 }
@@ -191,7 +192,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	rs, err := c.src.get(namespace, name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return 0, nil
 	}
 	if err != nil {
@@ -202,7 +203,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		c.log.Warn("invalid selector", "replicaset", key, "err", err)
 		return 0, nil
 	}
-	needsSync := c.exp.satisfied(key) && rs.DeletionTimestamp == nil
+	needsSync := c.exp.Satisfied(key) && rs.DeletionTimestamp == nil
 	all, err := c.pods.Pods(namespace).List(labels.Everything())
 	if err != nil {
 		return 0, err
@@ -213,7 +214,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	var manageErr error
 	if needsSync {
-		c.exp.forget(key) // met, or expired: start afresh
+		c.exp.Forget(key) // met, or expired: start afresh
 		manageErr = c.manage(ctx, key, rs, owned)
 	}
 	status := c.status(rs, owned, manageErr)

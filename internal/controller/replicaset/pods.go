@@ -109,10 +109,10 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 	switch {
 	case diff < 0:
 		n := min(-diff, burstReplicas)
-		c.exp.expectCreates(key, n)
+		c.exp.ExpectCreates(key, n)
 		done, err := slowStart(n, func() error { return c.createPod(ctx, rs) })
 		for range n - done {
-			c.exp.created(key) // not created: nothing to wait for
+			c.exp.Created(key) // not created: nothing to wait for
 		}
 		return err
 	case diff > 0:
@@ -121,14 +121,14 @@ func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaS
 		for i, p := range victims {
 			uids[i] = p.UID
 		}
-		c.exp.expectDeletes(key, uids)
+		c.exp.ExpectDeletes(key, uids)
 		var wg sync.WaitGroup
 		errs := make([]error, len(victims))
 		for i, p := range victims {
 			wg.Go(func() {
 				var deleted bool
 				if deleted, errs[i] = c.deletePod(ctx, rs, p); !deleted {
-					c.exp.deleted(key, p.UID) // no deletion of ours to wait for
+					c.exp.Deleted(key, p.UID) // no deletion of ours to wait for
 				}
 			})
 		}

@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
-	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestSlowStart(t *testing.T) {
@@ -41,28 +40,6 @@ func TestSlowStart(t *testing.T) {
 	// Batches of 1, 2, 4: the third has one failure, so 6 run there and 5 succeed.
 	if done != 5 || err == nil || calls.Load() != 7 {
 		t.Fatalf("the sixth fails: done %d, err %v, calls %d", done, err, calls.Load())
-	}
-}
-
-func TestExpectations(t *testing.T) {
-	clk := clocktesting.NewFakeClock(time.Now())
-	e := newExpectations(clk.Now)
-	e.expectCreates("ns/rs", 2)
-	e.expectDeletes("ns/rs", []types.UID{"a"})
-	e.created("ns/rs")
-	e.deleted("ns/rs", "someone-elses")
-	if e.satisfied("ns/rs") {
-		t.Fatal("satisfied with a creation and our deletion unseen")
-	}
-	e.created("ns/rs")
-	e.deleted("ns/rs", "a")
-	if !e.satisfied("ns/rs") {
-		t.Fatal("not satisfied once everything was seen")
-	}
-	e.expectCreates("ns/rs", 1)
-	clk.Step(expectationsTTL + time.Second)
-	if !e.satisfied("ns/rs") {
-		t.Fatal("expectations older than the TTL still hold the ReplicaSet back")
 	}
 }
 
@@ -146,7 +123,7 @@ func TestSync(t *testing.T) {
 		for {
 			pods, _ := client.CoreV1().Pods("ns").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 			cached, _ := c.pods.Pods("ns").List(labelsOf("app=web"))
-			if len(pods.Items) == want && len(cached) == want && c.exp.satisfied("ns/web") {
+			if len(pods.Items) == want && len(cached) == want && c.exp.Satisfied("ns/web") {
 				return pods
 			}
 			if time.Now().After(deadline) {
