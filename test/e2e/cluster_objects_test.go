@@ -22,11 +22,17 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 )
 
-// waitFor watches one object (by namespace and name) until cond holds for it; a nil
-// object means it does not exist.
+// waitFor watches one object (by namespace and name) for up to 30 s until cond holds
+// for it; a nil object means it does not exist.
 func waitFor[T runtime.Object](t *testing.T, lw cache.ListerWatcher, what string, cond func(obj T, exists bool) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	waitForWithin(t, 30*time.Second, lw, what, cond)
+}
+
+// waitForWithin is waitFor with a timeout of d.
+func waitForWithin[T runtime.Object](t *testing.T, d time.Duration, lw cache.ListerWatcher, what string, cond func(obj T, exists bool) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var zero T
 	precond := func(store cache.Store) (bool, error) {
@@ -55,6 +61,10 @@ func one(cs kubernetes.Interface, resource, namespace, name string) cache.Lister
 		getter = cs.DiscoveryV1().RESTClient()
 	case "deployments", "replicasets", "statefulsets", "daemonsets":
 		getter = cs.AppsV1().RESTClient()
+	case "jobs", "cronjobs":
+		getter = cs.BatchV1().RESTClient()
+	case "poddisruptionbudgets":
+		getter = cs.PolicyV1().RESTClient()
 	default:
 		getter = cs.CoreV1().RESTClient()
 	}

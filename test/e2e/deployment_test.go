@@ -3,12 +3,15 @@ package e2e
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -226,4 +229,150 @@ spec:
 	}
 	c.mustKubectl("delete", "daemonset", "agent")
 	c.mustKubectl("wait", "--for=delete", "pods", "-l", "app=agent", "--timeout=60s")
+}
+
+// TestStatefulSet: a StatefulSet's pods come up one by one as web-0, web-1, web-2, a
+// deleted pod comes back under its own name, scale-down removes the highest ordinals,
+// and a rolling update goes through kubectl rollout.
+func TestStatefulSet(t *testing.T) {
+	c := startAgentCluster(t)
+	cs := c.client()
+	ctx := context.Background()
+	manifest := `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: echo
+        image: ghcr.io/subicura/echo:v1
+`
+	// The pods are watched from before the create, to see the order they start in.
+	pods := cs.CoreV1().Pods("default")
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: "app=web", ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created []string
+	var readyBeforeNext []bool
+	ready := map[string]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			if ev.Type == watch.Added {
+				created = append(created, p.Name)
+				// OrderedReady: every earlier ordinal is ready when a pod is made.
+				all := true
+				for _, name := range created[:len(created)-1] {
+					all = all && ready[name]
+				}
+				readyBeforeNext = append(readyBeforeNext, all)
+			}
+			ready[p.Name] = podIsReady(p)
+		}
+	}()
+	if out, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v\n%s%s", err, out, errOut)
+	}
+	c.mustKubectl("rollout", "status", "statefulset/web", "--timeout=120s")
+	w.Stop()
+	<-done
+	if strings.Join(created, ",") != "web-0,web-1,web-2" || slices.Contains(readyBeforeNext, false) {
+		t.Errorf("pods created in order %v, earlier ones ready each time: %v", created, readyBeforeNext)
+	}
+	if out := c.mustKubectl("get", "statefulset", "web"); !regexp.MustCompile(`web\s+3/3\s+`).MatchString(out) {
+		t.Errorf("get statefulset:\n%s", out)
+	}
+	p1, err := pods.Get(ctx, "web-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Spec.Hostname != "web-1" || p1.Spec.Subdomain != "web" || p1.Labels["statefulset.kubernetes.io/pod-name"] != "web-1" {
+		t.Errorf("web-1: hostname %q subdomain %q labels %v", p1.Spec.Hostname, p1.Spec.Subdomain, p1.Labels)
+	}
+	c.mustKubectl("delete", "pod", "web-1")
+	waitForWithin(t, 2*time.Minute, one(cs, "pods", "default", "web-1"), "web-1 to come back", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.UID != p1.UID && podIsReady(p)
+	})
+
+	c.mustKubectl("set", "image", "statefulset/web", "echo=ghcr.io/subicura/echo:v2")
+	c.mustKubectl("rollout", "status", "statefulset/web", "--timeout=180s")
+	for _, name := range []string{"web-0", "web-1", "web-2"} {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		if err != nil || p.Spec.Containers[0].Image != "ghcr.io/subicura/echo:v2" {
+			t.Errorf("%s after the rollout: %v", name, err)
+		}
+	}
+
+	c.mustKubectl("scale", "statefulset/web", "--replicas=1")
+	c.mustKubectl("wait", "--for=delete", "pod/web-2", "pod/web-1", "--timeout=60s")
+	if _, err := pods.Get(ctx, "web-0", metav1.GetOptions{}); err != nil {
+		t.Errorf("web-0 after scaling to 1: %v", err)
+	}
+	c.mustKubectl("delete", "statefulset", "web")
+	c.mustKubectl("wait", "--for=delete", "pods", "-l", "app=web", "--timeout=60s")
+}
+
+// TestDisruptionBudgetDrain: kubectl drain evicts through the eviction API, which
+// refuses (429) to break a PodDisruptionBudget; drain keeps retrying until its timeout.
+func TestDisruptionBudgetDrain(t *testing.T) {
+	c := startAgentCluster(t)
+	cs := c.client()
+	ctx := context.Background()
+	c.mustKubectl("create", "deployment", "web", "--image=ghcr.io/subicura/echo:v1", "--replicas=2")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	c.mustKubectl("create", "poddisruptionbudget", "web", "--selector=app=web", "--min-available=2")
+	waitFor(t, one(cs, "poddisruptionbudgets", "default", "web"), "the budget's status", func(pdb *policyv1.PodDisruptionBudget, ok bool) bool {
+		return ok && pdb.Status.ObservedGeneration == pdb.Generation && pdb.Status.CurrentHealthy == 2 && pdb.Status.ExpectedPods == 2
+	})
+	if out := c.mustKubectl("get", "pdb", "web"); !regexp.MustCompile(`web\s+2\s+N/A\s+0\s+`).MatchString(out) {
+		t.Errorf("get pdb:\n%s", out)
+	}
+	out, errOut, err := c.kubectl("drain", "e2e-node", "--ignore-daemonsets", "--timeout=8s")
+	if err == nil || !strings.Contains(out+errOut, "disruption budget") {
+		t.Errorf("drain past a budget of 2 of 2: %v\n%s%s", err, out, errOut)
+	}
+	pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			t.Errorf("pod %s evicted despite the budget", p.Name)
+		}
+	}
+
+	// With one disruption allowed, one pod goes; its replacement cannot be scheduled on
+	// the cordoned node, so the second eviction is refused.
+	c.mustKubectl("patch", "pdb", "web", "--type=merge", "-p", `{"spec":{"minAvailable":1}}`)
+	waitFor(t, one(cs, "poddisruptionbudgets", "default", "web"), "one disruption allowed", func(pdb *policyv1.PodDisruptionBudget, ok bool) bool {
+		return ok && pdb.Status.ObservedGeneration == pdb.Generation && pdb.Status.DisruptionsAllowed == 1
+	})
+	out, errOut, err = c.kubectl("drain", "e2e-node", "--ignore-daemonsets", "--timeout=8s")
+	if err == nil || !strings.Contains(out, "evicted") {
+		t.Errorf("drain with one disruption allowed: %v\n%s%s", err, out, errOut)
+	}
+	c.mustKubectl("uncordon", "e2e-node")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	c.mustKubectl("delete", "deployment", "web")
+	c.mustKubectl("delete", "pdb", "web")
+	c.mustKubectl("wait", "--for=delete", "pods", "-l", "app=web", "--timeout=60s")
 }

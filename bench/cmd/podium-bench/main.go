@@ -45,7 +45,12 @@ func main() {
 	flag.IntVar(&dos.Churners, "dos-churners", 4, "attackers that open and abandon connections in a loop")
 	flag.DurationVar(&dos.Duration, "dos-duration", 60*time.Second, "how long the connection attack lasts")
 	flag.IntVar(&dos.Samples, "dos-samples", 30, "kubectl get pods timed without the attack")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler or dos")
+	work := bench.WorkloadOptions{Timeout: 10 * time.Minute}
+	flag.IntVar(&work.Nodes, "workload-nodes", 100, "fake nodes for the large Deployment")
+	flag.IntVar(&work.Replicas, "workload-replicas", 3000, "replicas of the large Deployment")
+	flag.IntVar(&work.Rolling, "workload-rolling", 100, "replicas of the Deployment rolled on one agent")
+	flag.IntVar(&work.MemoryPods, "workload-memory-pods", 10000, "pods under ReplicaSets when the controllers' heap is read")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -71,6 +76,13 @@ func main() {
 	if *only == "" || *only == "dos" {
 		fmt.Println("== connection attack (issue: hardening) ==")
 		if err := bench.DoS(bin, dos, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "workloads" {
+		fmt.Println("== workloads (issue: workloads) ==")
+		if err := bench.Workloads(bin, ".", work, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
