@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/podium/podium/internal/controller/cronjob"
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
 	"github.com/podium/podium/internal/controller/garbagecollector"
@@ -88,6 +89,10 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	cronJobs, err := cronjob.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	sa, err := serviceaccount.New(client, all, cfg.log)
 	if err != nil {
 		return err
@@ -132,7 +137,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, cronJobs} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {
