@@ -19,12 +19,14 @@ import (
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
 	"github.com/podium/podium/internal/controller/garbagecollector"
+	"github.com/podium/podium/internal/controller/job"
 	"github.com/podium/podium/internal/controller/kubernetesservice"
 	"github.com/podium/podium/internal/controller/namespace"
 	"github.com/podium/podium/internal/controller/nodelifecycle"
 	"github.com/podium/podium/internal/controller/replicaset"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/serviceaccount"
+	"github.com/podium/podium/internal/controller/ttlafterfinished"
 	"github.com/podium/podium/internal/scheduler"
 )
 
@@ -89,6 +91,14 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	jobs, err := job.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	ttl, err := ttlafterfinished.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	cronJobs, err := cronjob.New(client, all, cfg.log)
 	if err != nil {
 		return err
@@ -137,7 +147,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, cronJobs} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, jobs, ttl, cronJobs} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {
