@@ -6,10 +6,7 @@ import (
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -82,34 +79,6 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request, res *resource, ri 
 	})
 	var dry *errDryRun
 	if err != nil && !errors.As(err, &dry) {
-		fail(err)
-		return
-	}
-	s.writeStatusSuccess(w, r, http.StatusCreated)
-}
-
-// evict serves POST pods/NAME/eviction: a delete that would respect disruption budgets,
-// of which podium has none yet, with the eviction's delete options.
-func (s *Server) evict(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
-	fail := func(err error) { s.writeError(w, r, err, res.groupResource(), ri.Name) }
-	ev := &policyv1.Eviction{}
-	if err := s.decodeInto(r, ev); err != nil {
-		fail(err)
-		return
-	}
-	if ev.Name != "" && ev.Name != ri.Name {
-		fail(apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
-		return
-	}
-	opts := ev.DeleteOptions
-	if opts == nil {
-		opts = &metav1.DeleteOptions{}
-	}
-	if errs := metav1validation.ValidateDeleteOptions(opts); len(errs) > 0 {
-		fail(apierrors.NewInvalid(schema.GroupKind{Group: "policy", Kind: "Eviction"}, ri.Name, errs))
-		return
-	}
-	if _, err := s.deleteOne(r.Context(), res, ri.Namespace, ri.Name, opts); err != nil {
 		fail(err)
 		return
 	}

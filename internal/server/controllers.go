@@ -18,6 +18,7 @@ import (
 	"github.com/podium/podium/internal/controller/cronjob"
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
+	"github.com/podium/podium/internal/controller/disruption"
 	"github.com/podium/podium/internal/controller/garbagecollector"
 	"github.com/podium/podium/internal/controller/job"
 	"github.com/podium/podium/internal/controller/kubernetesservice"
@@ -26,6 +27,7 @@ import (
 	"github.com/podium/podium/internal/controller/replicaset"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/serviceaccount"
+	"github.com/podium/podium/internal/controller/statefulset"
 	"github.com/podium/podium/internal/controller/ttlafterfinished"
 	"github.com/podium/podium/internal/scheduler"
 )
@@ -91,6 +93,14 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	sets, err := statefulset.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	budgets, err := disruption.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	jobs, err := job.New(client, all, cfg.log)
 	if err != nil {
 		return err
@@ -147,7 +157,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, jobs, ttl, cronJobs} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {
