@@ -52,7 +52,7 @@ func Workloads(bin, moduleRoot string, opts WorkloadOptions, out io.Writer) erro
 		return err
 	}
 	defer os.RemoveAll(root)
-	if err := fakeNodeWorkloads(bin, root, opts, p); err != nil {
+	if err := fakeNodeWorkloads(bin, filepath.Join(root, "fake-nodes"), opts, p); err != nil {
 		return err
 	}
 	return rollingUpdate(bin, moduleRoot, root, opts, p)
@@ -167,8 +167,9 @@ func fakeNodeWorkloads(bin, root string, opts WorkloadOptions, p func(string, ..
 }
 
 // controllerStacks picks the heap the controllers hold: what they allocate themselves
-// and what the informers they share decode and keep.
-var controllerStacks = regexp.MustCompile(`podium/internal/(controller|scheduler)/|client-go/tools/cache\.|client-go/informers`)
+// and what the informers they share decode and keep, from lists and from watches (the
+// server's only in-process client-go watchers are the controllers' and the scheduler's).
+var controllerStacks = regexp.MustCompile(`podium/internal/(controller|scheduler)/|client-go/tools/cache\.|client-go/informers|apimachinery/pkg/watch\.\(\*StreamWatcher\)`)
 
 // rollingUpdate rolls a Deployment on one real agent from one template to another and
 // prints the time until the rollout is complete, beside the raw floor of starting as
