@@ -4,7 +4,7 @@
 // budgets, the garbage collector, service accounts, the root CA ConfigMap, namespace
 // deletion, the kubernetes Service and node lifecycle (heartbeats, taints, NoExecute
 // eviction). They use client-go informers like any other client; reconcile is the loop
-// they share, expectations the record of pod writes not yet seen, templatehash the
-// revision hashes, pernamespace the shape of those that keep one object in every
-// namespace.
+// they share, expectations the record of pod writes not yet seen, podclaim the adoption
+// and release of pods and revisions, templatehash the revision hashes, pernamespace the
+// shape of those that keep one object in every namespace.
 package controller

@@ -153,6 +153,33 @@ func TestDeploymentRollout(t *testing.T) {
 		t.Errorf("after undo: %v, revision %q, want 3", err, d.Annotations["deployment.kubernetes.io/revision"])
 	}
 
+	// The seed's readiness lesson: a template whose pods never become ready stops the
+	// rollout at its progress deadline, and the old ready pods keep serving.
+	c.mustKubectl("patch", "deployment", "web", "-p", `{"spec":{"progressDeadlineSeconds":10,"template":{"spec":{"containers":[`+
+		`{"name":"echo","readinessProbe":{"httpGet":{"path":"/","port":9999},"periodSeconds":1}}]}}}}`)
+	out, errOut, err := c.kubectl("rollout", "status", "deployment/web", "--timeout=90s")
+	if err == nil || !strings.Contains(errOut, "exceeded its progress deadline") {
+		t.Errorf("rollout status of a template that never becomes ready: %v\n%s%s", err, out, errOut)
+	}
+	d, err = cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled := false
+	for _, cond := range d.Status.Conditions {
+		stalled = stalled || cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded"
+	}
+	if !stalled || d.Status.ReadyReplicas != 3 || d.Status.UpdatedReplicas != 1 {
+		t.Errorf("stalled rollout: conditions %+v, ready %d, updated %d; want ProgressDeadlineExceeded, 3 ready, 1 updated",
+			d.Status.Conditions, d.Status.ReadyReplicas, d.Status.UpdatedReplicas)
+	}
+	if m := ready.min(); m < 3 {
+		t.Errorf("%d ready pods at one moment of the stalled rollout, want at least 3", m)
+	}
+	c.mustKubectl("rollout", "undo", "deployment/web")
+	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
+	images("ghcr.io/subicura/echo:v1")
+
 	c.mustKubectl("scale", "deployment/web", "--replicas=5")
 	c.mustKubectl("rollout", "status", "deployment/web", "--timeout=120s")
 	if out := c.mustKubectl("get", "deployment", "web"); !regexp.MustCompile(`web\s+5/5\s+5\s+5\s+`).MatchString(out) {

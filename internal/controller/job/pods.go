@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podium/podium/internal/controller/podclaim"
 )
 
 // burst bounds the pods created or deleted in one sync, as upstream's.
@@ -26,7 +27,7 @@ const burst = 500
 // claim returns job's pods, whatever their phase: those whose controller reference
 // names it and that its selector picks. It adopts orphans the selector picks (adding
 // the tracking finalizer) and releases owned pods it no longer picks, unless job is
-// being deleted.
+// being deleted; the orphan worker then removes a released pod's tracking finalizer.
 func (c *Controller) claim(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod, error) {
 	selector, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
 	if err != nil {
@@ -36,92 +37,16 @@ func (c *Controller) claim(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod
 	if err != nil {
 		return nil, err
 	}
-	var owned []*corev1.Pod
-	var errs []error
-	adoptable := job.DeletionTimestamp == nil
-	checked := false // job was read afresh before the first adoption
-	for _, p := range all {
-		matches := selector.Matches(labels.Set(p.Labels))
-		if ref := metav1.GetControllerOf(p); ref != nil {
-			switch {
-			case ref.UID != job.UID:
-			case matches:
-				owned = append(owned, p)
-			case job.DeletionTimestamp == nil:
-				errs = append(errs, c.release(ctx, job, p))
-			}
-			continue
-		}
-		if !matches || !adoptable || p.DeletionTimestamp != nil {
-			continue
-		}
-		if !checked {
-			// The cached Job may be behind: adopting for one being deleted would keep
-			// pods its deletion should take.
-			fresh, err := c.client.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			if fresh.UID != job.UID || fresh.DeletionTimestamp != nil {
-				adoptable = false
-				continue
-			}
-			checked = true
-		}
-		adopted, err := c.adopt(ctx, job, p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if adopted != nil {
-			owned = append(owned, adopted)
-		}
-	}
-	return owned, errors.Join(errs...)
-}
-
-// adopt makes job the controller of the orphan p and adds the tracking finalizer; it
-// returns nil when p is gone.
-func (c *Controller) adopt(ctx context.Context, job *batchv1.Job, p *corev1.Pod) (*corev1.Pod, error) {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []metav1.OwnerReference{controllerRef(job)},
-		"finalizers":      []string{batchv1.JobTrackingFinalizer},
-		"uid":             p.UID,
-	}})
-	if err != nil {
-		return nil, err
-	}
-	out, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("adopting pod %s: %w", p.Name, err)
-	}
-	return out, nil
-}
-
-// release removes job's controller reference from p; the orphan worker then removes
-// its tracking finalizer.
-func (c *Controller) release(ctx context.Context, job *batchv1.Job, p *corev1.Pod) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": job.UID}},
-		"uid":             p.UID,
-	}})
-	if err != nil {
-		return err
-	}
-	_, err = c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
-		return nil // gone, or not this pod any more
-	}
-	return err
+	claimer := &podclaim.Claimer{Client: c.client, Owner: job, OwnerKind: jobKind, Selector: selector,
+		Finalizers: []string{batchv1.JobTrackingFinalizer},
+		Live: func(ctx context.Context) (metav1.Object, error) {
+			return c.client.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
+		}}
+	return claimer.Pods(ctx, all)
 }
 
 func controllerRef(job *batchv1.Job) metav1.OwnerReference {
-	yes := true
-	return metav1.OwnerReference{APIVersion: jobKind.GroupVersion().String(), Kind: jobKind.Kind,
-		Name: job.Name, UID: job.UID, Controller: &yes, BlockOwnerDeletion: &yes}
+	return *metav1.NewControllerRef(job, jobKind)
 }
 
 // podTemplate is the template job's new pods start from: the Job's, with the tracking

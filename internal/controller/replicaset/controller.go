@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -21,6 +20,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/controller/expectations"
+	"github.com/podium/podium/internal/controller/podclaim"
 	"github.com/podium/podium/internal/controller/reconcile"
 )
 
@@ -208,7 +208,9 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	owned, err := c.claim(ctx, rs, selector, activePods(all))
+	claimer := &podclaim.Claimer{Client: c.client, Owner: rs, OwnerKind: c.src.kind(), Selector: selector,
+		Live: func(ctx context.Context) (metav1.Object, error) { return c.src.getLive(ctx, rs.Namespace, rs.Name) }}
+	owned, err := claimer.Pods(ctx, activePods(all))
 	if err != nil {
 		return 0, err
 	}
@@ -241,11 +243,4 @@ func activePods(pods []*corev1.Pod) []*corev1.Pod {
 		}
 	}
 	return out
-}
-
-// controllerRef is the reference the pods of rs, of kind, carry.
-func controllerRef(rs *appsv1.ReplicaSet, kind schema.GroupVersionKind) metav1.OwnerReference {
-	yes := true
-	return metav1.OwnerReference{APIVersion: kind.GroupVersion().String(), Kind: kind.Kind,
-		Name: rs.Name, UID: rs.UID, Controller: &yes, BlockOwnerDeletion: &yes}
 }

@@ -2,7 +2,6 @@ package replicaset
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"sort"
@@ -13,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -22,86 +20,6 @@ const burstReplicas = 500
 
 // deletionCostAnnotation ranks pods for deletion: lower costs go first.
 const deletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
-
-// claim returns the active pods that are rs's: those whose controller reference names
-// it and that its selector still picks. It adopts orphans the selector picks and
-// releases owned pods it no longer picks, unless rs is being deleted.
-func (c *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, selector labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
-	var owned []*corev1.Pod
-	adoptable := rs.DeletionTimestamp == nil
-	checked := false // rs was read afresh before the first adoption
-	var errs []error
-	for _, p := range pods {
-		matches := selector.Matches(labels.Set(p.Labels))
-		if ref := metav1.GetControllerOf(p); ref != nil {
-			switch {
-			case ref.UID != rs.UID:
-			case matches:
-				owned = append(owned, p)
-			case adoptable:
-				errs = append(errs, c.release(ctx, rs, p))
-			}
-			continue
-		}
-		if !matches || !adoptable {
-			continue
-		}
-		if !checked {
-			// The cached ReplicaSet may be behind: adopting for one that is being
-			// deleted would keep pods its deletion should have taken.
-			fresh, err := c.src.getLive(ctx, rs.Namespace, rs.Name)
-			if err != nil {
-				return nil, err
-			}
-			if fresh.UID != rs.UID || fresh.DeletionTimestamp != nil {
-				adoptable = false
-				continue
-			}
-			checked = true
-		}
-		adopted, err := c.adopt(ctx, rs, p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if adopted != nil {
-			owned = append(owned, adopted)
-		}
-	}
-	return owned, errors.Join(errs...)
-}
-
-// adopt makes rs the controller of the orphan p; it returns nil when p is gone.
-func (c *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) (*corev1.Pod, error) {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []metav1.OwnerReference{controllerRef(rs, c.src.kind())},
-		"uid":             p.UID,
-	}})
-	if err != nil {
-		return nil, err
-	}
-	out, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return out, err
-}
-
-// release removes rs's controller reference from p.
-func (c *Controller) release(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": rs.UID}},
-		"uid":             p.UID,
-	}})
-	if err != nil {
-		return err
-	}
-	_, err = c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil // gone, or not this pod any more
-	}
-	return err
-}
 
 // manage creates or deletes pods so that rs has spec.replicas of them.
 func (c *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaSet, owned []*corev1.Pod) error {
@@ -174,7 +92,7 @@ func (c *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error
 			Labels:          maps.Clone(t.Labels),
 			Annotations:     maps.Clone(t.Annotations),
 			Finalizers:      append([]string(nil), t.Finalizers...),
-			OwnerReferences: []metav1.OwnerReference{controllerRef(rs, c.src.kind())},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rs, c.src.kind())},
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}

@@ -204,11 +204,16 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		c.log.Warn("invalid selector", "statefulset", key, "err", err)
 		return 0, nil // retrying does not fix it
 	}
-	revs, err := c.listRevisions(ctx, set, selector)
+	claimer := c.claimer(set, selector)
+	revs, err := c.listRevisions(ctx, set, claimer)
 	if err != nil {
 		return 0, err
 	}
-	pods, err := c.claimPods(ctx, set, selector)
+	all, err := c.pods.Pods(set.Namespace).List(labels.Everything())
+	if err != nil {
+		return 0, err
+	}
+	pods, err := claimer.Pods(ctx, all)
 	if err != nil {
 		return 0, err
 	}

@@ -2,8 +2,6 @@ package statefulset
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -18,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/podium/podium/internal/controller/podclaim"
 )
 
 // podNamePattern splits a member's name into its set's name and its ordinal.
@@ -201,103 +201,14 @@ func unavailable(pod *corev1.Pod, minReady int32, now time.Time) bool {
 	return !available(pod, minReady, now) || terminating(pod)
 }
 
-// claimPods returns the pods that are set's: those whose controller reference names it,
-// that its selector picks and whose names are its members'. It adopts orphans that
-// qualify and releases owned pods that do not, unless set is being deleted.
-func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, selector labels.Selector) ([]*corev1.Pod, error) {
-	pods, err := c.pods.Pods(set.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	var owned []*corev1.Pod
-	adoptable := set.DeletionTimestamp == nil
-	checked := false // set was read afresh before the first adoption
-	var errs []error
-	for _, p := range pods {
-		qualifies := selector.Matches(labels.Set(p.Labels)) && isMember(set, p)
-		if ref := metav1.GetControllerOf(p); ref != nil {
-			switch {
-			case ref.UID != set.UID:
-			case qualifies:
-				owned = append(owned, p)
-			case adoptable:
-				errs = append(errs, c.releasePod(ctx, set, p))
-			}
-			continue
-		}
-		if !qualifies || !adoptable || p.DeletionTimestamp != nil {
-			continue
-		}
-		if !checked {
-			// The cached set may be behind: adopting for one that is being deleted would
-			// keep pods its deletion should take.
-			if adoptable, err = c.canAdopt(ctx, set); err != nil {
-				return nil, err
-			}
-			if !adoptable {
-				continue
-			}
-			checked = true
-		}
-		adopted, err := c.adoptPod(ctx, set, p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if adopted != nil {
-			owned = append(owned, adopted)
-		}
-	}
-	return owned, errors.Join(errs...)
-}
-
-// canAdopt reads set afresh and reports whether it still exists and is not being deleted.
-func (c *Controller) canAdopt(ctx context.Context, set *appsv1.StatefulSet) (bool, error) {
-	fresh, err := c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return fresh.UID == set.UID && fresh.DeletionTimestamp == nil, nil
-}
-
-// adoptPatch makes set the controller of the object uid.
-func adoptPatch(set *appsv1.StatefulSet, uid types.UID) ([]byte, error) {
-	return json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []metav1.OwnerReference{controllerRef(set)},
-		"uid":             uid,
-	}})
-}
-
-// adoptPod makes set the controller of the orphan p; it returns nil when p is gone.
-func (c *Controller) adoptPod(ctx context.Context, set *appsv1.StatefulSet, p *corev1.Pod) (*corev1.Pod, error) {
-	patch, err := adoptPatch(set, p.UID)
-	if err != nil {
-		return nil, err
-	}
-	out, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return out, err
-}
-
-// releasePod removes set's controller reference from p.
-func (c *Controller) releasePod(ctx context.Context, set *appsv1.StatefulSet, p *corev1.Pod) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": set.UID}},
-		"uid":             p.UID,
-	}})
-	if err != nil {
-		return err
-	}
-	_, err = c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil // gone, or not this pod any more
-	}
-	return err
+// claimer claims set's pods and revisions for one sync: pods its selector picks whose
+// names are its members', and revisions its selector picks.
+func (c *Controller) claimer(set *appsv1.StatefulSet, selector labels.Selector) *podclaim.Claimer {
+	return &podclaim.Claimer{Client: c.client, Owner: set, OwnerKind: controllerKind, Selector: selector,
+		Match: func(p *corev1.Pod) bool { return isMember(set, p) },
+		Live: func(ctx context.Context) (metav1.Object, error) {
+			return c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
+		}}
 }
 
 // podEvent records the outcome of verb ("create", "delete", "update") on one of set's

@@ -13,10 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/podium/podium/internal/controller/podclaim"
 	"github.com/podium/podium/internal/controller/templatehash"
 )
 
@@ -89,43 +88,14 @@ func hashOf(set *appsv1.StatefulSet, n int32) string {
 
 // listRevisions returns the revisions set's selector picks that are set's or nobody's,
 // by revision number, adopting the orphans among them.
-func (c *Controller) listRevisions(ctx context.Context, set *appsv1.StatefulSet, selector labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	all, err := c.revisions.ControllerRevisions(set.Namespace).List(selector)
+func (c *Controller) listRevisions(ctx context.Context, set *appsv1.StatefulSet, claimer *podclaim.Claimer) ([]*appsv1.ControllerRevision, error) {
+	all, err := c.revisions.ControllerRevisions(set.Namespace).List(claimer.Selector)
 	if err != nil {
 		return nil, err
 	}
-	var out, orphans []*appsv1.ControllerRevision
-	for _, r := range all {
-		ref := metav1.GetControllerOf(r)
-		switch {
-		case ref == nil:
-			orphans = append(orphans, r)
-		case ref.UID == set.UID:
-			out = append(out, r)
-		}
-	}
-	if len(orphans) > 0 {
-		ok, err := c.canAdopt(ctx, set)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("can't adopt ControllerRevisions: statefulset %s/%s is gone or being deleted", set.Namespace, set.Name)
-		}
-		for _, r := range orphans {
-			patch, err := adoptPatch(set, r.UID)
-			if err != nil {
-				return nil, err
-			}
-			adopted, err := c.client.AppsV1().ControllerRevisions(r.Namespace).Patch(ctx, r.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, adopted)
-		}
+	out, err := claimer.Revisions(ctx, all)
+	if err != nil {
+		return nil, err
 	}
 	sortRevisions(out)
 	return out, nil
