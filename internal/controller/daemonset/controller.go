@@ -29,6 +29,7 @@ import (
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/utils/clock"
 
+	"github.com/podium/podium/internal/controller/podclaim"
 	"github.com/podium/podium/internal/controller/reconcile"
 	"github.com/podium/podium/internal/controller/templatehash"
 	"github.com/podium/podium/internal/scheduler/plugins/tainttoleration"
@@ -75,9 +76,13 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		if !ok {
 			return ""
 		}
-		if ref := metav1.GetControllerOf(pod); ref != nil && ref.Kind == controllerKind.Kind {
-			return pod.Namespace + "/" + ref.Name
+		if ref := metav1.GetControllerOf(pod); ref != nil {
+			if ref.Kind == controllerKind.Kind {
+				return pod.Namespace + "/" + ref.Name
+			}
+			return ""
 		}
+		c.selecting(pod) // an orphan some DaemonSet may adopt
 		return ""
 	})); err != nil {
 		return nil, err
@@ -96,6 +101,16 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 func (c *Controller) Run(ctx context.Context) {
 	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
 	c.loop.Run(ctx, workers)
+}
+
+// selecting queues the DaemonSets of pod's namespace whose selector picks it.
+func (c *Controller) selecting(pod *corev1.Pod) {
+	sets, _ := c.sets.DaemonSets(pod.Namespace).List(labels.Everything())
+	for _, ds := range sets {
+		if sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector); err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
+			c.loop.Add(ds.Namespace + "/" + ds.Name)
+		}
+	}
 }
 
 func (c *Controller) all() {
@@ -141,7 +156,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	byNode, err := c.podsByNode(ds, selector)
+	byNode, err := c.podsByNode(ctx, ds, selector)
 	if err != nil {
 		return 0, err
 	}
@@ -161,15 +176,24 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 }
 
 // podsByNode returns ds's pods (not being deleted) by the node they are on or are
-// meant for.
-func (c *Controller) podsByNode(ds *appsv1.DaemonSet, selector labels.Selector) (map[string][]*corev1.Pod, error) {
-	pods, err := c.pods.Pods(ds.Namespace).List(selector)
+// meant for, once it has adopted the orphans its selector picks and released the pods
+// it no longer picks.
+func (c *Controller) podsByNode(ctx context.Context, ds *appsv1.DaemonSet, selector labels.Selector) (map[string][]*corev1.Pod, error) {
+	pods, err := c.pods.Pods(ds.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	claimer := &podclaim.Claimer{Client: c.client, Owner: ds, OwnerKind: controllerKind, Selector: selector,
+		Live: func(ctx context.Context) (metav1.Object, error) {
+			return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+		}}
+	owned, err := claimer.Pods(ctx, pods)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]*corev1.Pod{}
-	for _, p := range pods {
-		if ref := metav1.GetControllerOf(p); ref == nil || ref.UID != ds.UID || p.DeletionTimestamp != nil {
+	for _, p := range owned {
+		if p.DeletionTimestamp != nil {
 			continue
 		}
 		node := p.Spec.NodeName

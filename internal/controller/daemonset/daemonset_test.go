@@ -1,11 +1,18 @@
 package daemonset
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
 )
 
 func TestShouldRun(t *testing.T) {
@@ -73,5 +80,58 @@ func TestNewPod(t *testing.T) {
 	}
 	if len(ds.Spec.Template.Spec.Tolerations) != 0 {
 		t.Fatal("newPod changed the DaemonSet's template")
+	}
+}
+
+// TestPodsByNodeAdopts: an orphan the selector picks is adopted and counted on its node;
+// a pod of another owner and one the selector does not pick are left alone.
+func TestPodsByNodeAdopts(t *testing.T) {
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "ns", UID: "ds-uid"},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}}}}
+	pod := func(name string, labels map[string]string, owner *metav1.OwnerReference) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), Labels: labels},
+			Spec: corev1.PodSpec{NodeName: "n1"}}
+		if owner != nil {
+			p.OwnerReferences = []metav1.OwnerReference{*owner}
+		}
+		return p
+	}
+	agent := map[string]string{"app": "agent"}
+	other := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rs-uid", Controller: ptr.To(true)}
+	objs := []runtime.Object{ds, pod("orphan", agent, nil), pod("theirs", agent, other), pod("unpicked", map[string]string{"app": "web"}, nil)}
+	client := fake.NewClientset(objs...)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	c, err := New(client, factory, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *corev1.Pod:
+			_ = factory.Core().V1().Pods().Informer().GetStore().Add(o)
+		case *appsv1.DaemonSet:
+			_ = factory.Apps().V1().DaemonSets().Informer().GetStore().Add(o)
+		}
+	}
+	sel, _ := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
+	byNode, err := c.podsByNode(context.Background(), ds, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byNode["n1"]) != 1 || byNode["n1"][0].Name != "orphan" {
+		t.Fatalf("pods on n1: %v", byNode["n1"])
+	}
+	adopted, err := client.CoreV1().Pods("ns").Get(context.Background(), "orphan", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := metav1.GetControllerOf(adopted); ref == nil || ref.UID != "ds-uid" || ref.Kind != "DaemonSet" {
+		t.Errorf("orphan's controller after the claim: %v", ref)
+	}
+	for _, name := range []string{"theirs", "unpicked"} {
+		p, _ := client.CoreV1().Pods("ns").Get(context.Background(), name, metav1.GetOptions{})
+		if ref := metav1.GetControllerOf(p); ref != nil && ref.UID == "ds-uid" {
+			t.Errorf("%s was adopted", name)
+		}
 	}
 }
