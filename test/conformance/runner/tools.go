@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,11 +33,17 @@ func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 	if err := os.MkdirAll(t.bin, 0o755); err != nil {
 		return nil, err
 	}
-	dir, err := output(ctx, mod, "go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
+	// `go list -m` names no directory for a module not yet in the module cache, as on a
+	// fresh machine; `go mod download` fetches it first.
+	dir, err := output(ctx, mod, "go", "mod", "download", "-json", "k8s.io/kubernetes")
 	if err != nil {
 		return nil, fmt.Errorf("finding the k8s.io/kubernetes module: %w", err)
 	}
-	t.kubeMod = strings.TrimSpace(dir)
+	var downloaded struct{ Dir string }
+	if err := json.Unmarshal([]byte(dir), &downloaded); err != nil || downloaded.Dir == "" {
+		return nil, fmt.Errorf("finding the k8s.io/kubernetes module: no directory in %q", dir)
+	}
+	t.kubeMod = downloaded.Dir
 
 	stamp := filepath.Join(t.bin, "stamp")
 	want, err := hashFiles(filepath.Join(mod, "go.mod"), filepath.Join(mod, "go.sum"), filepath.Join(repo, "test", "conformance", "mkimage", "main.go"))
