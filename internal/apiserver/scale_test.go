@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/registry/deployment"
@@ -56,4 +57,35 @@ func TestScaleSubresource(t *testing.T) {
 		t.Fatalf("PUT scale: %+v", s)
 	}
 	ts.mustDo(t, http.StatusNotFound, request{path: "/api/v1/namespaces/ns/configmaps/x/scale"})
+}
+
+// TestStatusWritesMetadata: a status patch of a Deployment may set annotations, as
+// upstream's workload status writes may, but not labels or the spec; a status patch of
+// a Namespace keeps the stored metadata.
+func TestStatusWritesMetadata(t *testing.T) {
+	ts := newTestServerWith(t, func(c *Config) { c.Strategies = append(c.Strategies, registry.Strategy(deployment.New())) }, nil)
+	ts.createNamespace(t, "ns")
+	ts.mustDo(t, http.StatusCreated, request{method: http.MethodPost, path: "/apis/apps/v1/namespaces/ns/deployments", contentType: mediaJSON,
+		body: []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","labels":{"tier":"front"}},"spec":{"selector":{"matchLabels":{"app":"web"}},
+			"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}}`)})
+	var d appsv1.Deployment
+	resp := ts.mustDo(t, http.StatusOK, request{method: http.MethodPatch, path: "/apis/apps/v1/namespaces/ns/deployments/web/status",
+		contentType: "application/merge-patch+json",
+		body:        []byte(`{"metadata":{"annotations":{"patched":"true"},"labels":{"tier":"back"}},"spec":{"replicas":7},"status":{"observedGeneration":1}}`)})
+	if err := json.Unmarshal(resp.body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Annotations["patched"] != "true" || d.Labels["tier"] != "front" || *d.Spec.Replicas != 1 || d.Status.ObservedGeneration != 1 {
+		t.Errorf("after the status patch: annotations %v, labels %v, replicas %d, observedGeneration %d",
+			d.Annotations, d.Labels, *d.Spec.Replicas, d.Status.ObservedGeneration)
+	}
+	var ns corev1.Namespace
+	resp = ts.mustDo(t, http.StatusOK, request{method: http.MethodPatch, path: "/api/v1/namespaces/ns/status",
+		contentType: "application/merge-patch+json", body: []byte(`{"metadata":{"annotations":{"patched":"true"}}}`)})
+	if err := json.Unmarshal(resp.body, &ns); err != nil {
+		t.Fatal(err)
+	}
+	if ns.Annotations["patched"] != "" {
+		t.Errorf("a namespace's status patch changed its annotations: %v", ns.Annotations)
+	}
 }

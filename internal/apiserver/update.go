@@ -168,7 +168,9 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, subresource s
 	sw, _ := res.strategy.(registry.SubresourceWriter)
 	switch {
 	case subresource == "status":
-		metav1.ResetObjectMetaForStatus(nm, cm)
+		if _, ok := res.strategy.(registry.StatusMetadataWriter); !ok {
+			metav1.ResetObjectMetaForStatus(nm, cm)
+		}
 		res.strategy.PrepareForStatusUpdate(obj, cur)
 	case subresource != "" && sw != nil:
 		sw.PrepareForSubresourceUpdate(subresource, obj, cur)

@@ -164,3 +164,11 @@ type Scaler interface {
 type DependentsOrphaner interface {
 	OrphansDependentsByDefault() bool
 }
+
+// StatusMetadataWriter is implemented by strategies whose status writes may also change
+// the object's labels, annotations, finalizers and owner references, as upstream's
+// workload resources allow; PrepareForStatusUpdate then keeps what must not change.
+// For every other resource a status write keeps the stored metadata.
+type StatusMetadataWriter interface {
+	StatusWritesMetadata()
+}

@@ -73,6 +73,10 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	}
 }
 
+// StatusWritesMetadata marks that status writes may change the labels, annotations,
+// finalizers and owner references, as upstream's do.
+func (*strategy) StatusWritesMetadata() {}
+
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*batchv1.CronJob).Spec = old.(*batchv1.CronJob).Spec
 }

@@ -85,8 +85,11 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	setTemplateGeneration(ds, tg)
 }
 
-// PrepareForStatusUpdate keeps the stored spec. (The API server keeps the stored
-// annotations, the template generation's among them.)
+// StatusWritesMetadata marks that status writes may change the labels, annotations,
+// finalizers and owner references, as upstream's do.
+func (*strategy) StatusWritesMetadata() {}
+
+// PrepareForStatusUpdate keeps the stored spec.
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*appsv1.DaemonSet).Spec = *old.(*appsv1.DaemonSet).Spec.DeepCopy()
 }

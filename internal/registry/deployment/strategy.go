@@ -77,6 +77,10 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	}
 }
 
+// StatusWritesMetadata marks that status writes may change the labels, annotations,
+// finalizers and owner references, as upstream's do.
+func (*strategy) StatusWritesMetadata() {}
+
 // PrepareForStatusUpdate keeps the stored spec and labels.
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	d, oldD := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)

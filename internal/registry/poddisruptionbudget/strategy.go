@@ -67,6 +67,10 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	}
 }
 
+// StatusWritesMetadata marks that status writes may change the labels, annotations,
+// finalizers and owner references, as upstream's do.
+func (*strategy) StatusWritesMetadata() {}
+
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*policyv1.PodDisruptionBudget).Spec = old.(*policyv1.PodDisruptionBudget).Spec
 }

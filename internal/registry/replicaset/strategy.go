@@ -68,6 +68,10 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	}
 }
 
+// StatusWritesMetadata marks that status writes may change the labels, annotations,
+// finalizers and owner references, as upstream's do.
+func (*strategy) StatusWritesMetadata() {}
+
 // PrepareForStatusUpdate keeps the stored spec.
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*appsv1.ReplicaSet).Spec = *old.(*appsv1.ReplicaSet).Spec.DeepCopy()
