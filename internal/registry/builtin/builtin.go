@@ -15,6 +15,8 @@ import (
 	"github.com/podium/podium/internal/registry/lease"
 	"github.com/podium/podium/internal/registry/namespace"
 	"github.com/podium/podium/internal/registry/node"
+	"github.com/podium/podium/internal/registry/persistentvolume"
+	"github.com/podium/podium/internal/registry/persistentvolumeclaim"
 	"github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/registry/poddisruptionbudget"
 	"github.com/podium/podium/internal/registry/podtemplate"
@@ -52,5 +54,7 @@ func Strategies() []registry.Strategy {
 		job.New(),
 		cronjob.New(),
 		poddisruptionbudget.New(),
+		persistentvolumeclaim.New(),
+		persistentvolume.New(),
 	}
 }
