@@ -188,8 +188,8 @@ func TestDeploymentRollout(t *testing.T) {
 
 	c.mustKubectl("delete", "deployment", "web", "--cascade=orphan")
 	sets, err := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
-	if err != nil || len(sets.Items) != 2 {
-		t.Fatalf("after an orphaning delete: %v, %d replica sets, want both", err, len(sets.Items))
+	if err != nil || len(sets.Items) != 3 {
+		t.Fatalf("after an orphaning delete: %v, %d replica sets, want all three (v1, v2, the one never ready)", err, len(sets.Items))
 	}
 	for _, rs := range sets.Items {
 		waitFor(t, one(cs, "replicasets", "default", rs.Name), "replica set "+rs.Name+" orphaned", func(rs *appsv1.ReplicaSet, ok bool) bool {

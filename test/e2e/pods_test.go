@@ -54,7 +54,13 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 		if t.Failed() {
 			c.dumpState()
 		}
-		out, errOut, err := c.kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true", "--timeout=60s")
+		// Workloads go first, or their controllers would replace the pods deleted below.
+		out, errOut, err := c.kubectl("delete", "cronjobs,jobs,deployments,replicasets,replicationcontrollers,statefulsets,daemonsets",
+			"--all", "--all-namespaces", "--wait=false")
+		if err != nil {
+			t.Errorf("deleting workloads at the end: %v\n%s%s", err, out, errOut)
+		}
+		out, errOut, err = c.kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true", "--timeout=60s")
 		if err != nil {
 			t.Errorf("deleting pods at the end: %v\n%s%s", err, out, errOut)
 		}
