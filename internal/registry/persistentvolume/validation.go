@@ -10,12 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podium/podium/internal/registry/persistentvolumeclaim"
+	"github.com/podium/podium/internal/registry/pod"
 )
 
 var (
@@ -243,74 +242,7 @@ func validateNodeAffinity(aff *corev1.VolumeNodeAffinity, fldPath *field.Path) f
 	if aff.Required == nil {
 		return field.ErrorList{field.Required(reqPath, "must specify required node constraints")}
 	}
-	termsPath := reqPath.Child("nodeSelectorTerms")
-	if len(aff.Required.NodeSelectorTerms) == 0 {
-		return field.ErrorList{field.Required(termsPath, "must have at least one node selector term")}
-	}
-	var errs field.ErrorList
-	for i, term := range aff.Required.NodeSelectorTerms {
-		termPath := termsPath.Index(i)
-		for j, req := range term.MatchExpressions {
-			errs = append(errs, validateLabelRequirement(req, termPath.Child("matchExpressions").Index(j))...)
-		}
-		for j, req := range term.MatchFields {
-			errs = append(errs, validateFieldRequirement(req, termPath.Child("matchFields").Index(j))...)
-		}
-	}
-	return errs
-}
-
-// validateLabelRequirement checks one expression on node labels.
-func validateLabelRequirement(req corev1.NodeSelectorRequirement, fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	valuesPath := fldPath.Child("values")
-	switch req.Operator {
-	case corev1.NodeSelectorOpIn, corev1.NodeSelectorOpNotIn:
-		if len(req.Values) == 0 {
-			errs = append(errs, field.Required(valuesPath, "must be specified when `operator` is 'In' or 'NotIn'"))
-		}
-	case corev1.NodeSelectorOpExists, corev1.NodeSelectorOpDoesNotExist:
-		if len(req.Values) > 0 {
-			errs = append(errs, field.Forbidden(valuesPath, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
-		}
-	case corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt:
-		if len(req.Values) != 1 {
-			errs = append(errs, field.Required(valuesPath, "must be specified single value when `operator` is 'Lt' or 'Gt'"))
-		}
-	default:
-		errs = append(errs, field.Invalid(fldPath.Child("operator"), req.Operator, "not a valid selector operator"))
-	}
-	errs = append(errs, metav1validation.ValidateLabelName(req.Key, fldPath.Child("key"))...)
-	for i, v := range req.Values {
-		for _, msg := range validation.IsValidLabelValue(v) {
-			errs = append(errs, field.Invalid(valuesPath.Index(i), v, msg))
-		}
-	}
-	return errs
-}
-
-// validateFieldRequirement checks one expression on node fields: metadata.name only,
-// compared with one node name.
-func validateFieldRequirement(req corev1.NodeSelectorRequirement, fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	valuesPath := fldPath.Child("values")
-	switch req.Operator {
-	case corev1.NodeSelectorOpIn, corev1.NodeSelectorOpNotIn:
-		if len(req.Values) != 1 {
-			errs = append(errs, field.Required(valuesPath, "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"))
-		}
-	default:
-		errs = append(errs, field.Invalid(fldPath.Child("operator"), req.Operator, "not a valid selector operator"))
-	}
-	if req.Key != metav1.ObjectNameField {
-		return append(errs, field.Invalid(fldPath.Child("key"), req.Key, "not a valid field selector key"))
-	}
-	for i, v := range req.Values {
-		for _, msg := range validation.IsDNS1123Subdomain(v) {
-			errs = append(errs, field.Invalid(valuesPath.Index(i), v, msg))
-		}
-	}
-	return errs
+	return pod.ValidateNodeSelector(aff.Required, false, reqPath)
 }
 
 // validateUpdate checks what may not change in a stored volume: its source (except

@@ -35,7 +35,7 @@ func validateAffinity(aff *corev1.Affinity, opts validationOptions, fldPath *fie
 	if na := aff.NodeAffinity; na != nil {
 		p := fldPath.Child("nodeAffinity")
 		if na.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-			errs = append(errs, validateNodeSelector(na.RequiredDuringSchedulingIgnoredDuringExecution, opts.allowInvalidNodeAffinityValues,
+			errs = append(errs, ValidateNodeSelector(na.RequiredDuringSchedulingIgnoredDuringExecution, opts.allowInvalidNodeAffinityValues,
 				p.Child("requiredDuringSchedulingIgnoredDuringExecution"))...)
 		}
 		for i, term := range na.PreferredDuringSchedulingIgnoredDuringExecution {
@@ -59,9 +59,10 @@ func validateAffinity(aff *corev1.Affinity, opts validationOptions, fldPath *fie
 	return errs
 }
 
-// validateNodeSelector checks a required node selector, which needs at least one
+// ValidateNodeSelector checks a required node selector (a pod's required node
+// affinity, a PersistentVolume's node affinity), which needs at least one
 // term. allowInvalidValues leaves the label values of its expressions unchecked.
-func validateNodeSelector(sel *corev1.NodeSelector, allowInvalidValues bool, fldPath *field.Path) field.ErrorList {
+func ValidateNodeSelector(sel *corev1.NodeSelector, allowInvalidValues bool, fldPath *field.Path) field.ErrorList {
 	termsPath := fldPath.Child("nodeSelectorTerms")
 	if len(sel.NodeSelectorTerms) == 0 {
 		return field.ErrorList{field.Required(termsPath, "must have at least one node selector term")}
