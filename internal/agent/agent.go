@@ -67,6 +67,7 @@ type Agent struct {
 	log          *slog.Logger
 
 	probes *prober.Manager
+	ports  *hostPorts
 	// running counts the goroutines Run started (pod workers and their kills, the
 	// heartbeat); Run returns only once they ended.
 	running sync.WaitGroup
@@ -113,6 +114,7 @@ func New(cfg Config) *Agent {
 		log:          cfg.Logger.With("node", cfg.NodeName),
 		workers:      map[types.UID]*worker{},
 		terminated:   map[types.UID]bool{},
+		ports:        newHostPorts(),
 	}
 }
 
@@ -246,6 +248,7 @@ func (a *Agent) workerDone(uid types.UID, terminated bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.workers, uid)
+	a.ports.release(uid)
 	if terminated {
 		a.terminated[uid] = true
 	}

@@ -398,6 +398,55 @@ func TestUnsafeSysctlRefused(t *testing.T) {
 	}
 }
 
+// TestHostPortTakenRefused: a pod bound to the node with a host port another running
+// pod holds fails with NodePorts and runs nothing, as upstream's kubelet admission; once
+// the holder is gone, a new pod with that port runs.
+func TestHostPortTakenRefused(t *testing.T) {
+	client, rt := startAgent(t)
+	ctx := context.Background()
+	withPort := func(name string) *corev1.Pod {
+		pod := boundPod(name, "nginx", corev1.RestartPolicyAlways)
+		pod.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080, Protocol: corev1.ProtocolTCP}}
+		return pod
+	}
+	if _, err := client.CoreV1().Pods("default").Create(ctx, withPort("holder"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "holder", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	if _, err := client.CoreV1().Pods("default").Create(ctx, withPort("second"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const msg = "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports"
+	waitPod(t, client, "second", "rejected", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodFailed && p.Status.Reason == "NodePorts" && p.Status.Message == "Pod was rejected: "+msg
+	})
+	waitEvent(t, client, "NodePorts: "+msg)
+	if n := len(rt.Running("app")); n != 1 {
+		t.Fatalf("%d containers run, want the holder's alone", n)
+	}
+
+	// A graceful deletion, as the API server makes it: the agent deletes the object
+	// once the holder's containers are gone and its ports are free.
+	holder, err := client.CoreV1().Pods("default").Get(ctx, "holder", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, grace := metav1.Now(), int64(30)
+	holder.DeletionTimestamp, holder.DeletionGracePeriodSeconds = &now, &grace
+	if _, err := client.CoreV1().Pods("default").Update(ctx, holder, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "holder", "deleted", func(_ *corev1.Pod, ok bool) bool { return !ok })
+	if _, err := client.CoreV1().Pods("default").Create(ctx, withPort("third"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "third", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	p, err := client.CoreV1().Pods("default").Get(ctx, "second", metav1.GetOptions{})
+	if err != nil || p.Status.Phase != corev1.PodFailed {
+		t.Fatalf("the rejected pod: %v %+v", err, p)
+	}
+}
+
 // TestInPlaceResize: new resources on a running pod are applied to its container in
 // place (same container, no restart), reported in its status with ResizeCompleted; a
 // resize beyond the node is PodResizePending Infeasible.

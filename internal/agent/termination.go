@@ -203,9 +203,11 @@ func isSidecarName(pod *corev1.Pod, name string) bool {
 	return false
 }
 
-// cleanUp removes every container and sandbox of the pod and its files on the host.
+// cleanUp removes every container and sandbox of the pod and its files on the host,
+// and frees its host ports.
 func (w *worker) cleanUp(ctx context.Context, pod *corev1.Pod, sandboxes []string) {
 	a := w.a
+	defer a.ports.release(w.uid)
 	for _, sb := range sandboxes {
 		if cs, err := a.rt.ListContainers(ctx, sb); err == nil {
 			for _, c := range cs {

@@ -17,6 +17,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podium/podium/internal/runtime"
+	"github.com/podium/podium/internal/scheduler/plugins/nodeports"
 )
 
 // worker runs one pod: it syncs whenever the pod changes in the API or in the runtime,
@@ -183,7 +184,7 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 		return w.terminate(ctx, pod, rp, sandboxes[w.uid])
 	}
 
-	failure, deadlineIn := w.admit(pod), time.Duration(0)
+	failure, deadlineIn := w.admit(pod, rp), time.Duration(0)
 	if failure == nil {
 		failure, deadlineIn = w.activeDeadline(pod)
 	}
@@ -216,6 +217,9 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	w.refreshVolumes(ctx, pod, rp)
 	ready, started := a.syncProbes(ctx, pod, rp)
 	w.reportStatus(ctx, pod, rp, waiting, ready, started, false, failure)
+	if (failure != nil || podTerminal(pod)) && !anyRunning(rp) {
+		a.ports.release(w.uid)
+	}
 	if plan.Retry > 0 && (retry == 0 || plan.Retry < retry) {
 		retry = plan.Retry
 	}
@@ -223,26 +227,36 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 }
 
 // admit refuses, as upstream's kubelet does, a pod that asks for sysctls outside the safe
-// set: it fails with SysctlForbidden and never runs (the event once).
-func (w *worker) admit(pod *corev1.Pod) *Waiting {
-	const reason = "SysctlForbidden"
-	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason == reason {
-		return &Waiting{Reason: reason, Message: pod.Status.Message}
+// set (SysctlForbidden) or for host ports another pod on the node holds (NodePorts): it
+// fails and never runs (the event once). rp is what the runtime holds of the pod: a pod
+// that has a sandbox was admitted before.
+func (w *worker) admit(pod *corev1.Pod, rp *RuntimePod) *Waiting {
+	if pod.Status.Phase == corev1.PodFailed && strings.HasPrefix(pod.Status.Message, rejectedPrefix) {
+		return &Waiting{Reason: pod.Status.Reason, Message: pod.Status.Message}
 	}
-	if pod.Spec.SecurityContext == nil || podTerminal(pod) {
+	if podTerminal(pod) {
 		return nil
 	}
-	for _, s := range pod.Spec.SecurityContext.Sysctls {
-		if name := strings.ReplaceAll(s.Name, "/", "."); !safeSysctls[name] {
-			msg := fmt.Sprintf("forbidden sysctl: %q not allowlisted", s.Name)
-			if w.reported["admit"] == (Waiting{}) {
-				w.reported["admit"] = Waiting{Reason: reason}
-				w.event(pod, "", corev1.EventTypeWarning, reason, msg)
+	if pod.Spec.SecurityContext != nil {
+		for _, s := range pod.Spec.SecurityContext.Sysctls {
+			if name := strings.ReplaceAll(s.Name, "/", "."); !safeSysctls[name] {
+				return w.reject(pod, "SysctlForbidden", fmt.Sprintf("forbidden sysctl: %q not allowlisted", s.Name))
 			}
-			return &Waiting{Reason: reason, Message: "Pod was rejected: " + msg}
 		}
 	}
+	if !w.a.ports.admit(pod, rp.Sandbox != nil) {
+		return w.reject(pod, nodeports.Name, fmt.Sprintf("Predicate %s failed: %s", nodeports.Name, nodeports.Reason))
+	}
 	return nil
+}
+
+// reject fails pod with reason, and sends the event once.
+func (w *worker) reject(pod *corev1.Pod, reason, msg string) *Waiting {
+	if w.reported["admit"] == (Waiting{}) {
+		w.reported["admit"] = Waiting{Reason: reason}
+		w.event(pod, "", corev1.EventTypeWarning, reason, msg)
+	}
+	return &Waiting{Reason: reason, Message: rejectedPrefix + msg}
 }
 
 // safeSysctls are the sysctls any pod may set (upstream's safe set): they are
