@@ -84,6 +84,19 @@ func TestGarbageCollector(t *testing.T) {
 		})
 	})
 
+	t.Run("a foreground owner and a dependent another owner keeps", func(t *testing.T) {
+		// The dependent loses its reference to the owner being deleted and stays with the
+		// other; the owner, which it blocked, goes once the reference is dropped.
+		gonner, keeper := create("keep-gone"), create("keep-stays")
+		create("keep-dep", gonner, keeper)
+		c.mustKubectl("delete", "configmap", "keep-gone", "--cascade=foreground", "--wait=false")
+		waitFor(t, one(cs, "configmaps", "default", "keep-gone"), "keep-gone gone", gone)
+		dep, err := cms.Get(ctx, "keep-dep", metav1.GetOptions{})
+		if err != nil || dep.DeletionTimestamp != nil || len(dep.OwnerReferences) != 1 || dep.OwnerReferences[0].UID != keeper.UID {
+			t.Fatalf("the kept dependent: %v %+v; want it owned by keep-stays alone", err, dep.ObjectMeta)
+		}
+	})
+
 	t.Run("a circle deleted in the foreground", func(t *testing.T) {
 		// c1 <- c2 <- c3 <- c1, each blocking its owner's deletion.
 		c1 := create("circle-1")

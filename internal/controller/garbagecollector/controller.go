@@ -187,6 +187,10 @@ func (c *Controller) observe(r resource, obj any, deleted bool) {
 		if old == nil || !equality.Semantic.DeepEqual(old.owners, n.owners) || old.deleting != n.deleting || !slices.Equal(old.finalizers, n.finalizers) {
 			queue = append(queue, m.UID)
 			queue = append(queue, c.waitingOwners(n)...)
+			if old != nil {
+				// An owner n no longer names (or no longer blocks) may be waiting for it.
+				queue = append(queue, c.waitingOwners(old)...)
+			}
 		}
 	}
 	c.mu.Unlock()
