@@ -82,24 +82,21 @@ fuzz:
 ## conformance: Kubernetes' own e2e suite (v1.37.2) against a fresh podium server; prints a
 ## table by area. FOCUS=REGEX, SKIP=REGEX (default: Feature, Alpha, Beta, Serial, Disruptive,
 ## Flaky, Slow), FILES=REGEX (default: the five sig-node files, when FOCUS is empty), PROCS=N,
-## KUBECONFIG=FILE to test an existing cluster. Builds e2e.test, ginkgo, agnhost and the test
+## AGENTS=N more nodes (agents in network namespaces of their own, for the specs that need two
+## nodes), KUBECONFIG=FILE to test an existing cluster. Builds e2e.test, ginkgo, agnhost and the test
 ## images into .cache/conformance the first time (about 15 minutes). The flags where podium
 ## differs from a kubeadm cluster are below.
 CONFORMANCE_DEBS := debootstrap gcc libc6-dev make bzip2 curl
 # e2e.test's flags besides --kubeconfig and --report-dir: upstream's defaults, except
-# - --minStartupPods=-1: before it starts, the suite waits for the pods, ReplicaSets and
-#   ReplicationControllers of kube-system to be ready, and fails at once where those APIs
-#   are not served. podium runs nothing in kube-system (its parts are built in), and serves
-#   no ReplicaSets or ReplicationControllers until issue 11 is done.
 # - --disable-log-dump: on a failure, upstream runs cluster/log-dump/log-dump.sh from a
 #   kubernetes checkout over ssh; there is neither here. The server's log is in the report.
-CONFORMANCE_E2E_FLAGS := --provider=local --minStartupPods=-1 --disable-log-dump=true
+CONFORMANCE_E2E_FLAGS := --provider=local --disable-log-dump=true
 conformance: deps build
 	@missing=""; for p in $(CONFORMANCE_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	$(GO) run ./test/conformance/runner -bin $(CURDIR)/bin -procs $(or $(PROCS),1) -e2e-flags '$(CONFORMANCE_E2E_FLAGS)' \
 		$(if $(FOCUS),-focus '$(FOCUS)') $(if $(SKIP),-skip '$(SKIP)') $(if $(FILES),-files '$(FILES)') \
-		$(if $(KUBECONFIG),-kubeconfig '$(KUBECONFIG)') $(if $(REPORT_DIR),-report-dir '$(REPORT_DIR)')
+		$(if $(AGENTS),-agents $(AGENTS)) $(if $(KUBECONFIG),-kubeconfig '$(KUBECONFIG)') $(if $(REPORT_DIR),-report-dir '$(REPORT_DIR)')
 
 clean:
 	rm -rf bin

@@ -30,11 +30,16 @@ type cluster struct {
 	exited     chan struct{}
 	log        *os.File
 	registry   *localRegistry
+	port       string // of the API server
+	// hosts and agents are the extra nodes (-agents), each in a network namespace.
+	hosts  *hosts
+	agents []*agent
 }
 
 // startCluster imports the images into a new data directory and starts `podium server`
-// (API, scheduler, controllers and the node's agent) there, on free ports; it returns
-// once the node is Ready.
+// (API, scheduler, controllers and the node's agent) there, on free ports, and with
+// -agents as many more nodes, each an agent in a network namespace of its own; it returns
+// once every node is Ready.
 func startCluster(ctx context.Context, o options, images []string) (*cluster, error) {
 	// The first node of a fresh cluster gets the first /24 of the default cluster CIDR.
 	root, err := os.MkdirTemp("", "podium-conformance-")
@@ -44,9 +49,19 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 	dataDir := filepath.Join(root, "data")
 	c := &cluster{bin: o.podiumBin, root: root, dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"), keep: o.keep}
 	fmt.Printf("starting podium server in %s\n", dataDir)
+	// With extra nodes, the server and the registry listen on the hosts' bridge, which
+	// every namespace reaches.
+	listen := "127.0.0.1"
+	if o.agents > 0 {
+		if c.hosts, err = makeHosts(o.agents); err != nil {
+			c.remove()
+			return nil, fmt.Errorf("making the hosts of the extra nodes: %w", err)
+		}
+		listen = c.hosts.bridgeIP()
+	}
 	// The node reads DATA_DIR/registries.yaml.
 	if err = os.MkdirAll(dataDir, 0o700); err == nil {
-		c.registry, err = startRegistry(ctx, filepath.Join(root, "registry"), images)
+		c.registry, err = startRegistry(ctx, filepath.Join(root, "registry"), listen, images)
 	}
 	if err == nil {
 		err = c.registry.writeMirrors(filepath.Join(dataDir, "registries.yaml"))
@@ -70,10 +85,15 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 		c.remove()
 		return nil, err
 	}
-	c.cmd = exec.Command(c.podium(), "server", "--data-dir", dataDir,
-		"--https-listen-port", strconv.Itoa(ports[0]), "--etcd-client-port", strconv.Itoa(ports[1]),
+	c.port = strconv.Itoa(ports[0])
+	args := []string{"server", "--data-dir", dataDir,
+		"--https-listen-port", c.port, "--etcd-client-port", strconv.Itoa(ports[1]),
 		"--etcd-peer-port", strconv.Itoa(ports[2]), "--agent-port", strconv.Itoa(ports[3]),
-		"--pod-log-dir", filepath.Join(dataDir, "pods"))
+		"--pod-log-dir", filepath.Join(dataDir, "pods")}
+	if c.hosts != nil {
+		args = append(args, "--bind-address", c.hosts.bridgeIP())
+	}
+	c.cmd = exec.Command(c.podium(), args...)
 	// A group of its own: an interrupt at the terminal stops the suite, and the server
 	// stays up until stop has deleted the pods through it.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -113,7 +133,13 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 		c.stop()
 		return nil, fmt.Errorf("podium server not ready within a minute; see %s", c.log.Name())
 	}
-	if err := c.waitNodeReady(ctx); err != nil {
+	if c.hosts != nil {
+		if err := c.startAgents(ctx, o.reportDir, images); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
+	if err := c.waitNodesReady(ctx, 1+o.agents); err != nil {
 		c.stop()
 		return nil, err
 	}
@@ -128,16 +154,17 @@ func (c *cluster) kubectl(ctx context.Context, args ...string) (string, error) {
 	return string(out), err
 }
 
-// waitNodeReady waits until the server's node is registered and Ready.
-func (c *cluster) waitNodeReady(ctx context.Context) error {
+// waitNodesReady waits until n nodes are registered and Ready.
+func (c *cluster) waitNodesReady(ctx context.Context, n int) error {
 	deadline := time.Now().Add(time.Minute)
+	want := strings.Repeat("True ", n)
 	for {
-		out, err := c.kubectl(ctx, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{end}`)
-		if err == nil && out == "True" {
+		out, err := c.kubectl(ctx, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}`)
+		if err == nil && out == want {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the node is not Ready after a minute: %v %s", err, out)
+			return fmt.Errorf("not %d nodes Ready after a minute: %v %s", n, err, out)
 		}
 		select {
 		case <-ctx.Done():
@@ -155,6 +182,9 @@ func (c *cluster) stop() {
 	}
 	if c.keep {
 		fmt.Printf("leaving podium server (pid %d) running with its data in %s\n", c.cmd.Process.Pid, c.dataDir)
+		for _, a := range c.agents {
+			fmt.Printf("leaving podium agent %s (pid %d) running with its data in %s\n", a.name, a.cmd.Process.Pid, a.dataDir)
+		}
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -167,6 +197,7 @@ func (c *cluster) stop() {
 			fmt.Fprintf(os.Stderr, "deleting the pods at the end: %v\n%s", err, out)
 		}
 	}
+	c.stopAgents()
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c.exited:
@@ -195,6 +226,10 @@ func (c *cluster) remove() {
 	}
 	if err := network.RemoveNodeNetwork(ctx, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "removing the node network: %v\n", err)
+	}
+	c.stopAgents()
+	if c.hosts != nil {
+		c.hosts.remove()
 	}
 	c.registry.stop()
 	if err := os.RemoveAll(c.root); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -11,7 +11,7 @@
 //
 // Usage:
 //
-//	runner [-focus RE] [-skip RE] [-files RE] [-procs N] [-kubeconfig FILE] [-report-dir DIR]
+//	runner [-focus RE] [-skip RE] [-files RE] [-procs N] [-agents N] [-kubeconfig FILE] [-report-dir DIR]
 //	runner -report DIR     (prints the table of an earlier run again)
 package main
 
@@ -36,6 +36,7 @@ const (
 type options struct {
 	focus, skip, files string
 	procs              int
+	agents             int // extra nodes
 	kubeconfig         string
 	reportDir          string
 	cacheDir           string
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&o.skip, "skip", defaultSkip, "regular expression of the specs to leave out")
 	flag.StringVar(&o.files, "files", "", "regular expression of the spec files to run (default: the five node files, when -focus is empty)")
 	flag.IntVar(&o.procs, "procs", 1, "specs run in parallel")
+	flag.IntVar(&o.agents, "agents", 0, "extra nodes: agents, each in a network namespace of its own, beside the server's node (specs that need two nodes)")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "test this cluster instead of a fresh podium server")
 	flag.StringVar(&o.reportDir, "report-dir", "", "where reports go (default: a new directory under the cache)")
 	flag.StringVar(&o.cacheDir, "cache", "", "where built tools and images are kept (default: REPO/.cache/conformance)")

@@ -25,13 +25,14 @@ import (
 // a directory of the cluster's, not in memory.
 type localRegistry struct {
 	srv  *http.Server
-	host string // 127.0.0.1:PORT
+	host string // ADDR:PORT
 }
 
-// startRegistry starts the registry with its blobs in dir and pushes every image of the
-// archives to it under its upstream repository and tags, the registry host left out.
-func startRegistry(ctx context.Context, dir string, archives []string) (*localRegistry, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startRegistry starts the registry on a port of addr with its blobs in dir and pushes
+// every image of the archives to it under its upstream repository and tags, the
+// registry host left out.
+func startRegistry(ctx context.Context, dir, addr string, archives []string) (*localRegistry, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		return nil, err
 	}

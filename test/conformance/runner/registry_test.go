@@ -33,7 +33,7 @@ func TestLocalRegistry(t *testing.T) {
 	if err := tarball.MultiRefWriteToFile(archive, refs); err != nil {
 		t.Fatal(err)
 	}
-	r, err := startRegistry(t.Context(), filepath.Join(dir, "blobs"), []string{archive})
+	r, err := startRegistry(t.Context(), filepath.Join(dir, "blobs"), "127.0.0.1", []string{archive})
 	if err != nil {
 		t.Fatal(err)
 	}
