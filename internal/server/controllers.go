@@ -19,6 +19,9 @@ import (
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
 	"github.com/podium/podium/internal/controller/disruption"
+	"github.com/podium/podium/internal/controller/endpoints"
+	"github.com/podium/podium/internal/controller/endpointslice"
+	"github.com/podium/podium/internal/controller/endpointslicemirroring"
 	"github.com/podium/podium/internal/controller/garbagecollector"
 	"github.com/podium/podium/internal/controller/job"
 	"github.com/podium/podium/internal/controller/kubernetesservice"
@@ -27,6 +30,7 @@ import (
 	"github.com/podium/podium/internal/controller/replicaset"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/serviceaccount"
+	"github.com/podium/podium/internal/controller/servicelb"
 	"github.com/podium/podium/internal/controller/statefulset"
 	"github.com/podium/podium/internal/controller/ttlafterfinished"
 	"github.com/podium/podium/internal/scheduler"
@@ -125,6 +129,22 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	eps, err := endpoints.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	mirror, err := endpointslicemirroring.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	slices, err := endpointslice.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	lbs, err := servicelb.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	var sched *scheduler.Scheduler
 	if !cfg.disableScheduler {
 		if sched, err = scheduler.New(client, all, cfg.log); err != nil {
@@ -157,7 +177,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {
