@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X main.podiumVersion=$(PODIUM_VERSION) \
 
 GO ?= go
 DATA_DIR ?= /var/lib/podium
-DEB_PACKAGES := runc containernetworking-plugins busybox-static iptables iproute2 ca-certificates
+DEB_PACKAGES := runc containernetworking-plugins busybox-static iptables nftables iproute2 ca-certificates
 
 export CGO_ENABLED := 0
 

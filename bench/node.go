@@ -13,6 +13,7 @@ import (
 
 	podagent "github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/network"
+	"github.com/podium/podium/internal/proxy"
 	"github.com/podium/podium/test/images"
 )
 
@@ -77,6 +78,7 @@ func startNode(bin, moduleRoot, root string, pods int) (*node, error) {
 		defer cancel()
 		_ = network.RemoveNodeNetwork(ctx, network.Config{PodCIDR: benchNodeCIDR, ClusterCIDR: benchClusterCIDR,
 			StateDir: filepath.Join(agentDir, "agent", "network")})
+		_ = proxy.Remove(ctx)
 		s.Stop()
 		stopRegistry()
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// SyncRoutes, when set, makes the host's routes to other nodes' pod CIDRs match
 	// the map it is given (pod CIDR → node address).
 	SyncRoutes func(ctx context.Context, want map[string]string) error
+	// ServiceProxy, when set, is given the agent's informer factory (before it starts)
+	// and returns what programs the node's service dataplane; the agent runs it until it
+	// stops.
+	ServiceProxy func(factory informers.SharedInformerFactory) (run func(ctx context.Context), err error)
 	// ProbeMetrics, when set, receives probe durations and results.
 	ProbeMetrics *prober.Metrics
 	Logger       *slog.Logger
@@ -177,6 +181,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	nodeFactory := informers.NewSharedInformerFactory(a.cfg.Client, 0)
 	if err := a.runRoutes(ctx, nodeFactory); err != nil {
 		return err
+	}
+	if a.cfg.ServiceProxy != nil {
+		runProxy, err := a.cfg.ServiceProxy(nodeFactory)
+		if err != nil {
+			return fmt.Errorf("service proxy: %w", err)
+		}
+		a.running.Go(func() { runProxy(ctx) })
 	}
 	services := nodeFactory.Core().V1().Services().Informer()
 	// Set before any worker reads it: workers start as the first pods arrive.

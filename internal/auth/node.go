@@ -87,6 +87,11 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 			return true, ""
 		}
 		return deny("cannot " + a.Verb + " secrets; only get them by name")
+	case a.Group == "discovery.k8s.io" && a.Resource == "endpointslices":
+		// The node's service dataplane reads them (upstream's kube-proxy role).
+		if readOnly(a.Verb) {
+			return true, ""
+		}
 	case a.Group == "" && (a.Resource == "configmaps" || a.Resource == "services" ||
 		a.Resource == "endpoints" || a.Resource == "namespaces" || a.Resource == "serviceaccounts"):
 		if readOnly(a.Verb) {

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -37,6 +38,7 @@ import (
 	"github.com/podium/podium/internal/image"
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/proxy"
 	"github.com/podium/podium/internal/runtime"
 	"github.com/podium/podium/internal/runtime/runc"
 )
@@ -133,6 +135,13 @@ func Run(ctx context.Context, cfg Config) error {
 		BackOffBase: cfg.BackOffBase, BackOffMax: cfg.BackOffMax, Logger: log,
 		ProbeMetrics: prober.NewMetrics(metrics),
 		SyncRoutes:   network.SyncRoutes,
+		ServiceProxy: func(f informers.SharedInformerFactory) (func(context.Context), error) {
+			p, err := proxy.New(f, proxy.Config{NodeName: cfg.NodeName, ClusterCIDR: cfg.ClusterCIDR, Logger: log})
+			if err != nil {
+				return nil, err
+			}
+			return p.Run, nil
+		},
 		NewRuntime: func(podCIDR string) (runtime.Runtime, runtime.ImageService, error) {
 			images, err := image.New(image.Config{Root: filepath.Join(cfg.DataDir, "images"),
 				RegistriesFile: filepath.Join(filepath.Dir(cfg.DataDir), "registries.yaml"), Logger: log})

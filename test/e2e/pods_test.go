@@ -17,6 +17,7 @@ import (
 	"github.com/podium/podium/internal/etcd/etcdtest"
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/nodeclean"
+	"github.com/podium/podium/internal/proxy"
 )
 
 // testClusterCIDR is the pod network of e2e clusters with an agent: a range of its own,
@@ -81,6 +82,9 @@ func removeTestNetwork(t *testing.T, stateDir string) {
 	defer cancel()
 	if err := network.RemoveNodeNetwork(ctx, network.Config{PodCIDR: "10.244.96.0/24", ClusterCIDR: testClusterCIDR, StateDir: stateDir}); err != nil {
 		t.Errorf("removing the node network: %v", err)
+	}
+	if err := proxy.Remove(ctx); err != nil {
+		t.Errorf("removing the service rules: %v", err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/nodeclean"
+	"github.com/podium/podium/internal/proxy"
 )
 
 // cluster is the podium server the runner started.
@@ -226,6 +227,9 @@ func (c *cluster) remove() {
 	}
 	if err := network.RemoveNodeNetwork(ctx, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "removing the node network: %v\n", err)
+	}
+	if err := proxy.Remove(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "removing the service rules: %v\n", err)
 	}
 	c.stopAgents()
 	if c.hosts != nil {

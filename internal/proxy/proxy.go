@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/knftables"
+)
+
+// Timing of the syncs.
+const (
+	// minInterval is the least time between two syncs: changes that come closer
+	// together are written in one.
+	minInterval = 100 * time.Millisecond
+	// retryAfter is the wait after a failed write.
+	retryAfter = time.Second
+	// fullResync is how often the whole table is written again, undoing what anything
+	// else may have changed in it.
+	fullResync = time.Hour
+)
+
+// Config is what a Proxy needs besides its informers.
+type Config struct {
+	// NodeName is the node the Proxy runs on: endpoints on it are local.
+	NodeName string
+	// ClusterCIDR is the range of every pod's address; traffic from elsewhere to a
+	// ClusterIP is masqueraded. Empty: none is.
+	ClusterCIDR string
+	// NFT programs the table; nil: the kernel's, through the nft tool.
+	NFT knftables.Interface
+	// Clock times the syncs; nil: the real one.
+	Clock  clock.WithTicker
+	Logger *slog.Logger
+}
+
+// Proxy keeps the node's table in step with the cluster's Services and EndpointSlices.
+type Proxy struct {
+	cfg      Config
+	services corelisters.ServiceLister
+	slices   discoverylisters.EndpointSliceLister
+	synced   []cache.InformerSynced
+	table    table
+	kick     chan struct{}
+	log      *slog.Logger
+}
+
+// New returns a Proxy on factory's Service and EndpointSlice informers, which the
+// caller starts; Run syncs.
+func New(factory informers.SharedInformerFactory, cfg Config) (*Proxy, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NFT == nil {
+		nft, err := knftables.New(knftables.IPv4Family, tableName)
+		if err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+		cfg.NFT = nft
+	}
+	p := &Proxy{cfg: cfg, table: table{nft: cfg.NFT}, kick: make(chan struct{}, 1), log: cfg.Logger.With("component", "proxy")}
+	svc, eps := factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices()
+	p.services, p.slices = svc.Lister(), eps.Lister()
+	changed := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { p.changed() },
+		UpdateFunc: func(any, any) { p.changed() },
+		DeleteFunc: func(any) { p.changed() },
+	}
+	for _, inf := range []cache.SharedIndexInformer{svc.Informer(), eps.Informer()} {
+		if _, err := inf.AddEventHandler(changed); err != nil {
+			return nil, err
+		}
+		p.synced = append(p.synced, inf.HasSynced)
+	}
+	return p, nil
+}
+
+func (p *Proxy) changed() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run syncs the table, once the informers have synced and then after every change,
+// until ctx ends. The table stays when it ends: the rules serve while the agent is away.
+func (p *Proxy) Run(ctx context.Context) {
+	if err := ensureBridgeNetfilter(); err != nil {
+		p.log.Warn("pods on one bridge cannot reach each other through Services", "err", err)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
+		return
+	}
+	p.changed()
+	full := p.cfg.Clock.NewTicker(fullResync)
+	defer full.Stop()
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		case <-retry:
+		case <-full.C():
+			p.table.applied = nil
+		}
+		retry = nil
+		if err := p.sync(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.log.Warn("writing the service rules", "err", err)
+			retry = p.cfg.Clock.After(retryAfter)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.cfg.Clock.After(minInterval):
+		}
+	}
+}
+
+// sync writes the table for the Services and EndpointSlices as the caches hold them.
+func (p *Proxy) sync(ctx context.Context) error {
+	services, err := p.services.List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	all, err := p.slices.List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	in := &input{node: p.cfg.NodeName, clusterCIDR: p.cfg.ClusterCIDR, services: services,
+		slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
+	for _, s := range all {
+		if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {
+			key := types.NamespacedName{Namespace: s.Namespace, Name: name}
+			in.slices[key] = append(in.slices[key], s)
+		}
+	}
+	return p.table.write(ctx, build(in))
+}
+
+// Remove deletes the node's table (when the node is taken down for good).
+func Remove(ctx context.Context) error {
+	nft, err := knftables.New(knftables.IPv4Family, tableName)
+	if err != nil {
+		return err
+	}
+	t := table{nft: nft}
+	return t.remove(ctx)
+}
+
+// bridgeNetfilter is the switch that sends traffic between two pods on one bridge
+// through the ip family's hooks: without it, the reply of a pod that got a connection
+// through a ClusterIP goes to its client straight over the bridge, with the pod's own
+// address, and the client drops it.
+const bridgeNetfilter = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+// ensureBridgeNetfilter loads br_netfilter if need be and turns the switch on.
+func ensureBridgeNetfilter() error {
+	if _, err := os.Stat(bridgeNetfilter); err != nil {
+		if out, err := exec.Command("modprobe", "br_netfilter").CombinedOutput(); err != nil {
+			return fmt.Errorf("modprobe br_netfilter: %v: %s", err, out)
+		}
+	}
+	return os.WriteFile(bridgeNetfilter, []byte("1"), 0o644)
+}

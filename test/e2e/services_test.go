@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// TestServiceTrafficReachesReadyPods is the seed's readiness lesson through a Service:
+// two echo pods behind one NodePort Service, one of them failing its readiness probe.
+// Requests through the ClusterIP from a pod and through the NodePort from the host all
+// reach the ready pod; `kubectl describe svc` lists it alone; once the other pod's
+// probe passes, traffic reaches both. A Service without endpoints refuses connections
+// at once.
+func TestServiceTrafficReachesReadyPods(t *testing.T) {
+	c := startAgentCluster(t)
+	manifest := `
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  type: NodePort
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: web}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody}
+spec:
+  selector: {app: nobody}
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-ready, labels: {app: echo}}
+spec:
+  containers:
+  - name: echo
+    image: subicura/echo:v1
+    ports: [{name: web, containerPort: 3000}]
+    readinessProbe:
+      tcpSocket: {port: 3000}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-later, labels: {app: echo}}
+spec:
+  containers:
+  - name: echo
+    image: subicura/echo:v1
+    ports: [{name: web, containerPort: 3000}]
+    readinessProbe:
+      exec: {command: ["cat", "/tmp/ready"]}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+  - name: client
+    image: busybox
+    command: ["sleep", "3600"]
+`
+	if _, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	ready := c.waitRunning("echo-ready")
+	c.waitRunning("client")
+	cs := c.client()
+	ctx := context.Background()
+	svc, err := cs.CoreV1().Services("default").Get(ctx, "echo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, one(cs, "endpoints", "default", "echo"), "the ready pod in the endpoints", func(ep *corev1.Endpoints, ok bool) bool {
+		return ok && len(ep.Subsets) == 1 && len(ep.Subsets[0].Addresses) == 1 && ep.Subsets[0].Addresses[0].IP == ready.Status.PodIP &&
+			len(ep.Subsets[0].NotReadyAddresses) == 1
+	})
+	waitFor(t, sliceOf(cs, "default", "echo"), "the ready pod in the slice", func(sl *discoveryv1.EndpointSlice, ok bool) bool {
+		return ok && readyEndpoints(sl) == 1 && len(sl.Endpoints) == 2
+	})
+	if out := c.mustKubectl("describe", "svc", "echo"); !strings.Contains(out, "Endpoints:") || !strings.Contains(out, ready.Status.PodIP+":3000") {
+		t.Fatalf("describe svc lists no ready endpoint:\n%s", out)
+	}
+
+	// 1,000 requests through the ClusterIP from inside a pod.
+	fromPod := func(n int) map[string]int {
+		t.Helper()
+		script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 %s 80 | grep '^host: '; i=$((i+1)); done`, n, svc.Spec.ClusterIP)
+		out, errOut, err := c.kubectl("exec", "client", "--", "sh", "-c", script)
+		got := countHosts(out)
+		if err != nil || len(got) == 0 {
+			table, _ := exec.Command("nft", "list", "table", "ip", "podium").CombinedOutput()
+			t.Logf("requests from the client pod: %v\n%.2000s%.2000s\nthe service table:\n%s", err, out, errOut, table)
+		}
+		return got
+	}
+	if got := fromPod(1000); got["echo-ready"] != 1000 {
+		t.Fatalf("through the ClusterIP: %v; want all 1000 at echo-ready", got)
+	}
+	// 1,000 through the NodePort from the host, each on a connection of its own.
+	node, err := cs.CoreV1().Nodes().Get(ctx, "e2e-node", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeURL := fmt.Sprintf("http://%s/", net.JoinHostPort(internalIP(node), fmt.Sprint(svc.Spec.Ports[0].NodePort)))
+	fromHost := func(n int) map[string]int {
+		t.Helper()
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		var all strings.Builder
+		for range n {
+			resp, err := client.Get(nodeURL)
+			if err != nil {
+				t.Fatalf("through the NodePort: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			all.WriteString(strings.SplitN(string(body), "\n", 2)[0] + "\n")
+		}
+		return countHosts(all.String())
+	}
+	if got := fromHost(1000); got["echo-ready"] != 1000 {
+		t.Fatalf("through the NodePort: %v; want all 1000 at echo-ready", got)
+	}
+
+	// The other pod turns ready: traffic reaches both.
+	c.mustKubectl("exec", "echo-later", "--", "sh", "-c", "echo ok > /tmp/ready")
+	waitFor(t, sliceOf(cs, "default", "echo"), "both pods ready in the slice", func(sl *discoveryv1.EndpointSlice, ok bool) bool {
+		return ok && readyEndpoints(sl) == 2
+	})
+	if got := fromPod(200); got["echo-ready"] == 0 || got["echo-later"] == 0 || got["echo-ready"]+got["echo-later"] != 200 {
+		t.Fatalf("through the ClusterIP with both ready: %v", got)
+	}
+	if got := fromHost(200); got["echo-ready"] == 0 || got["echo-later"] == 0 {
+		t.Fatalf("through the NodePort with both ready: %v", got)
+	}
+
+	// No endpoints: refused at once, not left to time out.
+	nobody, err := cs.CoreV1().Services("default").Get(ctx, "nobody", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := c.kubectl("exec", "client", "--", "nc", "-w", "10", nobody.Spec.ClusterIP, "80")
+	if err == nil || !strings.Contains(out+errOut, "refused") {
+		t.Fatalf("a Service without endpoints: %v %s%s; want the connection refused", err, out, errOut)
+	}
+}
+
+// countHosts counts the "host: NAME" lines of echo's answers by NAME.
+func countHosts(out string) map[string]int {
+	got := map[string]int{}
+	for _, l := range strings.Split(out, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(l), "host: "); ok {
+			got[name]++
+		}
+	}
+	return got
+}
+
+func internalIP(n *corev1.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address
+		}
+	}
+	return ""
+}
+
+// sliceOf watches the EndpointSlices of Service name.
+func sliceOf(cs kubernetes.Interface, namespace, name string) cache.ListerWatcher {
+	return cache.NewFilteredListWatchFromClient(cs.DiscoveryV1().RESTClient(), "endpointslices", namespace, func(o *metav1.ListOptions) {
+		o.LabelSelector = discoveryv1.LabelServiceName + "=" + name
+	})
+}
+
+func readyEndpoints(sl *discoveryv1.EndpointSlice) int {
+	n := 0
+	for _, e := range sl.Endpoints {
+		if e.Conditions.Ready != nil && *e.Conditions.Ready {
+			n++
+		}
+	}
+	return n
+}
