@@ -49,6 +49,11 @@ type Config struct {
 	// SyncRoutes, when set, makes the host's routes to other nodes' pod CIDRs match
 	// the map it is given (pod CIDR → node address).
 	SyncRoutes func(ctx context.Context, want map[string]string) error
+	// DNS is the cluster DNS pods of dnsPolicy ClusterFirst get.
+	DNS DNS
+	// ResolvConf is the host's resolver configuration, which pods of dnsPolicy Default
+	// get ("/etc/resolv.conf" when empty).
+	ResolvConf string
 	// ServiceProxy, when set, is given the agent's informer factory (before it starts)
 	// and returns what programs the node's service dataplane; the agent runs it until it
 	// stops.

@@ -52,17 +52,6 @@ func sandboxConfig(pod *corev1.Pod, attempt uint32, logRoot string) *runtimeapi.
 			cfg.Linux.Sysctls[s.Name] = s.Value
 		}
 	}
-	if pod.Spec.DNSPolicy == corev1.DNSNone && pod.Spec.DNSConfig != nil {
-		d := &runtimeapi.DNSConfig{Servers: pod.Spec.DNSConfig.Nameservers, Searches: pod.Spec.DNSConfig.Searches}
-		for _, o := range pod.Spec.DNSConfig.Options {
-			if o.Value != nil {
-				d.Options = append(d.Options, o.Name+":"+*o.Value)
-			} else {
-				d.Options = append(d.Options, o.Name)
-			}
-		}
-		cfg.DnsConfig = d
-	}
 	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 		for _, p := range c.Ports {
 			if p.HostPort == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -371,6 +372,7 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		sbConfig = sandboxConfig(pod, rp.Sandbox.Attempt, a.cfg.PodLogDir)
 	}
 	if plan.CreateSandbox {
+		sbConfig.DnsConfig = w.dnsConfig(pod)
 		id, err := a.rt.RunPodSandbox(ctx, sbConfig)
 		if err != nil {
 			a.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
@@ -548,4 +550,25 @@ func (w *worker) reportStatus(ctx context.Context, pod *corev1.Pod, rp *RuntimeP
 			w.a.log.Warn("reporting pod status", "pod", describe(pod), "err", err)
 		}
 	}
+}
+
+// dnsConfig returns the pod's resolver configuration (podDNS); a pod that asks for the
+// cluster DNS on a node without one gets the host's, with upstream's event once.
+func (w *worker) dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
+	path := w.a.cfg.ResolvConf
+	if path == "" {
+		path = "/etc/resolv.conf"
+	}
+	host, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		w.a.log.Warn("reading the host's resolver configuration", "path", path, "err", err)
+	}
+	dns, ok := podDNS(pod, w.a.cfg.DNS, host)
+	if !ok && w.reported["dns"] == (Waiting{}) {
+		w.reported["dns"] = Waiting{Reason: "MissingClusterDNS"}
+		w.event(pod, "", corev1.EventTypeWarning, "MissingClusterDNS", fmt.Sprintf(
+			"pod: %q. kubelet does not have ClusterDNS IP configured and cannot create Pod using %q policy. Falling back to %q policy.",
+			fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID), corev1.DNSClusterFirst, corev1.DNSDefault))
+	}
+	return dns
 }

@@ -66,8 +66,12 @@ type Config struct {
 	BackOffBase, BackOffMax time.Duration
 	// MaxPods is the node's pod capacity (agent.MaxPods when 0).
 	MaxPods int
-	Version string
-	Logger  *slog.Logger
+	// ClusterDNS and ClusterDomain are the cluster DNS pods of dnsPolicy ClusterFirst
+	// get; without ClusterDNS, they get the host's resolvers.
+	ClusterDNS    []string
+	ClusterDomain string
+	Version       string
+	Logger        *slog.Logger
 }
 
 // APIServerToken is the bearer token the API server presents to agents: derived from
@@ -135,6 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 		BackOffBase: cfg.BackOffBase, BackOffMax: cfg.BackOffMax, Logger: log,
 		ProbeMetrics: prober.NewMetrics(metrics),
 		SyncRoutes:   network.SyncRoutes,
+		DNS:          agent.DNS{Servers: cfg.ClusterDNS, Domain: cfg.ClusterDomain},
 		ServiceProxy: func(f informers.SharedInformerFactory) (func(context.Context), error) {
 			p, err := proxy.New(f, proxy.Config{NodeName: cfg.NodeName, ClusterCIDR: cfg.ClusterCIDR, Logger: log})
 			if err != nil {

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/podium/podium/internal/controller/builtinservice"
 	"github.com/podium/podium/internal/controller/cronjob"
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
@@ -24,7 +27,6 @@ import (
 	"github.com/podium/podium/internal/controller/endpointslicemirroring"
 	"github.com/podium/podium/internal/controller/garbagecollector"
 	"github.com/podium/podium/internal/controller/job"
-	"github.com/podium/podium/internal/controller/kubernetesservice"
 	"github.com/podium/podium/internal/controller/namespace"
 	"github.com/podium/podium/internal/controller/nodelifecycle"
 	"github.com/podium/podium/internal/controller/replicaset"
@@ -33,7 +35,9 @@ import (
 	"github.com/podium/podium/internal/controller/servicelb"
 	"github.com/podium/podium/internal/controller/statefulset"
 	"github.com/podium/podium/internal/controller/ttlafterfinished"
+	"github.com/podium/podium/internal/dns"
 	"github.com/podium/podium/internal/scheduler"
+	"github.com/podium/podium/internal/servicealloc"
 )
 
 // controllerConfig is what the controllers need to know of the server.
@@ -48,6 +52,44 @@ type controllerConfig struct {
 	disableScheduler bool
 	// nodeMonitorGracePeriod is how long a silent node stays Ready (0: 40 s).
 	nodeMonitorGracePeriod time.Duration
+	dns                    dnsConfig
+}
+
+// dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
+// server answers (address:port). A zero clusterIP runs none.
+type dnsConfig struct {
+	clusterIP, domain, address string
+	port                       int32
+}
+
+// servers are the nameservers pods of dnsPolicy ClusterFirst get.
+func (d dnsConfig) servers() []string {
+	if d.clusterIP == "" {
+		return nil
+	}
+	return []string{d.clusterIP}
+}
+
+// clusterDNS works out the cluster DNS of cfg, whose advertised address is address.
+func clusterDNS(cfg Config, address string) (dnsConfig, error) {
+	if cfg.DisableDNS {
+		return dnsConfig{}, nil
+	}
+	d := dnsConfig{clusterIP: cfg.ClusterDNS, domain: cfg.ClusterDomain, address: address, port: int32(cfg.DNSPort)}
+	if d.domain == "" {
+		d.domain = "cluster.local"
+	}
+	if d.port == 0 {
+		d.port = 53
+	}
+	if d.clusterIP == "" {
+		ip, err := servicealloc.NthIP(cfg.ServiceCIDR, 10)
+		if err != nil {
+			return dnsConfig{}, fmt.Errorf("cluster DNS: %w", err)
+		}
+		d.clusterIP = ip
+	}
+	return d, nil
 }
 
 // startControllers starts the cluster's controllers, which run until ctx ends, in
@@ -76,10 +118,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	rootCAMaps := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootca.Name).String()
 	}))
-	apiObjects := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithNamespace(kubernetesservice.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", kubernetesservice.Name).String()
-		}))
+	apiObjects := builtinObjects(client, builtinservice.Kubernetes(cfg.clusterIP, cfg.address, cfg.port))
 
 	rs, err := replicaset.New(client, all, cfg.log)
 	if err != nil {
@@ -155,11 +194,25 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
-	ks, err := kubernetesservice.New(client, kubernetesservice.Config{ClusterIP: cfg.clusterIP, Address: cfg.address, Port: cfg.port}, apiObjects, cfg.log)
+	ks, err := builtinservice.New(client, builtinservice.Kubernetes(cfg.clusterIP, cfg.address, cfg.port), apiObjects, cfg.log)
 	if err != nil {
 		return err
 	}
 	factories := []informers.SharedInformerFactory{all, rootCAMaps, apiObjects}
+	builtins := []interface{ Run(context.Context) }{ks}
+	var dnsServer *dns.Server
+	if cfg.dns.clusterIP != "" {
+		if dnsServer, err = dns.New(all, dns.Config{ClusterDomain: cfg.dns.domain, Logger: cfg.log}); err != nil {
+			return err
+		}
+		kubeDNS := builtinservice.ClusterDNS(cfg.dns.clusterIP, cfg.dns.address, cfg.dns.port)
+		dnsObjects := builtinObjects(client, kubeDNS)
+		kd, err := builtinservice.New(client, kubeDNS, dnsObjects, cfg.log)
+		if err != nil {
+			return err
+		}
+		factories, builtins = append(factories, dnsObjects), append(builtins, kd)
+	}
 	for _, f := range factories {
 		f.Start(ctx.Done())
 	}
@@ -177,7 +230,18 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			}
 		}
 		var controllers sync.WaitGroup
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, ks, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs} {
+		if dnsServer != nil && cfg.dns.address != "" {
+			controllers.Go(func() {
+				addr := net.JoinHostPort(cfg.dns.address, strconv.Itoa(int(cfg.dns.port)))
+				if err := dnsServer.Run(ctx, addr); err != nil && ctx.Err() == nil {
+					cfg.log.Error("the cluster DNS stopped", "address", addr, "err", err)
+				}
+			})
+		}
+		for _, c := range builtins {
+			controllers.Go(func() { c.Run(ctx) })
+		}
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {
@@ -186,6 +250,14 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		controllers.Wait()
 	})
 	return nil
+}
+
+// builtinObjects is an informer factory of svc's namespace that holds only svc's name.
+func builtinObjects(client kubernetes.Interface, svc builtinservice.Service) informers.SharedInformerFactory {
+	return informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(svc.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", svc.Name).String()
+		}))
 }
 
 // advertiseAddress picks the address the kubernetes Service's endpoints point at: the

@@ -72,7 +72,15 @@ type Config struct {
 	ClusterCIDR string
 	// ServiceCIDR is where Services' cluster IPs come from.
 	ServiceCIDR string
-	TLSSANs     []string
+	// ClusterDNS is the cluster IP of the cluster DNS (Service kube-system/kube-dns);
+	// empty: the tenth address of ServiceCIDR. ClusterDomain is its zone
+	// ("cluster.local" when empty). The DNS server listens on the advertised address at
+	// DNSPort (53 when 0). DisableDNS runs none, and pods get the host's resolvers.
+	ClusterDNS    string
+	ClusterDomain string
+	DNSPort       int
+	DisableDNS    bool
+	TLSSANs       []string
 	// WriteKubeconfig, when set, is a second place to write the admin kubeconfig.
 	WriteKubeconfig string
 	Version         version.Info
@@ -281,9 +289,14 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		stop()
 		running.Wait()
 	}()
+	dnsCfg, err := clusterDNS(cfg, address)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
-		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod}); err != nil {
+		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}
@@ -301,6 +314,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
 				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax, MaxPods: cfg.MaxPods,
+				ClusterDNS: dnsCfg.servers(), ClusterDomain: dnsCfg.domain,
 			})
 		})
 	}

@@ -55,6 +55,23 @@ func parseRange(cidr string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
+// NthIP returns the nth address of cidr (the network address is the zeroth), as the
+// cluster DNS takes the tenth.
+func NthIP(cidr string, n int) (string, error) {
+	p, err := parseRange(cidr)
+	if err != nil {
+		return "", err
+	}
+	a := p.Addr()
+	for range n {
+		a = a.Next()
+	}
+	if !p.Contains(a) {
+		return "", fmt.Errorf("%s has no address number %d", cidr, n)
+	}
+	return a.String(), nil
+}
+
 // FirstIP returns the first usable address of a service CIDR, the kubernetes Service's.
 func FirstIP(cidr string) (string, error) {
 	p, err := parseRange(cidr)
@@ -197,22 +214,37 @@ func ownsPort(self *corev1.Service, port int32) bool {
 }
 
 // freeIP picks a free address at random, skipping the network address, the first
-// address (kept for the kubernetes Service unless asked for by name) and broadcast.
+// address (kept for the kubernetes Service unless asked for by name) and broadcast. As
+// upstream's allocator, it takes from the range's lower band (the first size/16
+// addresses, at least 16 and at most 256) only when the rest is full: that band is for
+// addresses asked for by number, such as the cluster DNS's tenth address.
 func (a *Allocator) freeIP(used map[string]bool) (string, error) {
 	size := new(big.Int).Lsh(big.NewInt(1), uint(32-a.prefix.Bits())).Int64()
 	base := a.prefix.Addr().As4()
 	start := int64(base[0])<<24 | int64(base[1])<<16 | int64(base[2])<<8 | int64(base[3])
-	offset := rand.Int64N(size)
-	for i := int64(0); i < size; i++ {
-		n := (offset + i) % size
-		if n < 2 || n == size-1 {
-			continue
+	band := min(max(16, size/16), 256)
+	if band >= size-2 {
+		band = 2 // a range too small for a band
+	}
+	pick := func(from, to int64) (string, bool) {
+		if to <= from {
+			return "", false
 		}
-		v := start + n
-		ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
-		if !used["ip/"+ip] {
-			return ip, nil
+		offset := rand.Int64N(to - from)
+		for i := int64(0); i < to-from; i++ {
+			v := start + from + (offset+i)%(to-from)
+			ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+			if !used["ip/"+ip] {
+				return ip, true
+			}
 		}
+		return "", false
+	}
+	if ip, ok := pick(band, size-1); ok {
+		return ip, nil
+	}
+	if ip, ok := pick(2, band); ok {
+		return ip, nil
 	}
 	return "", fmt.Errorf("no free cluster IP in %s", a.prefix)
 }

@@ -2,6 +2,7 @@ package servicealloc
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,29 @@ func TestDeletedServiceFreesItsIP(t *testing.T) {
 	existing = nil // then deleted
 	if err := a.AdmitCreate(context.Background(), svc("kubernetes", corev1.ServiceTypeClusterIP, a.First(), 0)); err != nil {
 		t.Fatalf("IP of a deleted service: %v", err)
+	}
+}
+
+// TestLowerBandLast: addresses are given from the lower band (the first 16 of a /24)
+// only once the rest is taken, so that the numbered ones stay free for Services that
+// ask for them (the cluster DNS's .10).
+func TestLowerBandLast(t *testing.T) {
+	a, err := New("10.43.0.0/24", func() []*corev1.Service { return nil }, clocktesting.NewFakePassiveClock(time.Unix(0, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 256 addresses: network, .1 and broadcast skipped, .2-.15 in the band.
+	for i := 0; i < 256-16-1; i++ {
+		s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+		if err := a.AdmitCreate(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		if ip := netip.MustParseAddr(s.Spec.ClusterIP); ip.As4()[3] < 16 {
+			t.Fatalf("allocation %d took %s from the lower band", i, ip)
+		}
+	}
+	s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+	if err := a.AdmitCreate(context.Background(), s); err != nil || netip.MustParseAddr(s.Spec.ClusterIP).As4()[3] >= 16 {
+		t.Fatalf("with the upper band full: %v %s", err, s.Spec.ClusterIP)
 	}
 }

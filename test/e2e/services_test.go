@@ -196,3 +196,83 @@ func readyEndpoints(sl *discoveryv1.EndpointSlice) int {
 	}
 	return n
 }
+
+// TestClusterDNS: pods of dnsPolicy ClusterFirst resolve Services through the built-in
+// DNS at kube-system/kube-dns: a ClusterIP Service, a headless Service's pods by their
+// hostname, an ExternalName Service (a CNAME), and a pod's own dashed-address name.
+func TestClusterDNS(t *testing.T) {
+	c := startAgentCluster(t)
+	manifest := `
+apiVersion: v1
+kind: Service
+metadata: {name: headless}
+spec:
+  clusterIP: None
+  selector: {app: named}
+  ports: [{name: http, port: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: alias}
+spec:
+  type: ExternalName
+  externalName: headless.default.svc.cluster.local
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: named, labels: {app: named}}
+spec:
+  hostname: web-0
+  subdomain: headless
+  containers:
+  - name: echo
+    image: subicura/echo:v1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+  - name: client
+    image: busybox
+    command: ["sleep", "3600"]
+`
+	if _, errOut, err := c.kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	named := c.waitRunning("named")
+	c.waitRunning("client")
+	cs := c.client()
+	dnsSvc, err := cs.CoreV1().Services("kube-system").Get(context.Background(), "kube-dns", metav1.GetOptions{})
+	if err != nil || dnsSvc.Spec.ClusterIP != "10.43.0.10" || dnsSvc.Labels["k8s-app"] != "kube-dns" {
+		t.Fatalf("Service kube-system/kube-dns: %v %+v", err, dnsSvc)
+	}
+	resolv := c.mustKubectl("exec", "client", "--", "cat", "/etc/resolv.conf")
+	for _, want := range []string{"nameserver 10.43.0.10", "search default.svc.cluster.local svc.cluster.local cluster.local", "options ndots:5"} {
+		if !strings.Contains(resolv, want) {
+			t.Fatalf("the pod's resolv.conf lacks %q:\n%s", want, resolv)
+		}
+	}
+	waitFor(t, sliceOf(cs, "default", "headless"), "the named pod ready in the headless Service", func(sl *discoveryv1.EndpointSlice, ok bool) bool {
+		return ok && readyEndpoints(sl) == 1
+	})
+	lookup := func(name string, want ...string) {
+		t.Helper()
+		out, errOut, err := c.kubectl("exec", "client", "--", "nslookup", name)
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Fatalf("nslookup %s: %v\n%s%s\nwant %q", name, err, out, errOut, w)
+			}
+		}
+	}
+	lookup("kubernetes.default.svc.cluster.local", "Address: 10.43.0.1")
+	lookup("headless.default.svc.cluster.local", "Address: "+named.Status.PodIP)
+	lookup("web-0.headless.default.svc.cluster.local", "Address: "+named.Status.PodIP)
+	lookup("alias.default.svc.cluster.local", "canonical name = headless.default.svc.cluster.local", "Address: "+named.Status.PodIP)
+	dashed := strings.ReplaceAll(named.Status.PodIP, ".", "-") + ".default.pod.cluster.local"
+	lookup(dashed, "Address: "+named.Status.PodIP)
+	out, _, _ := c.kubectl("exec", "client", "--", "nslookup", "nothing.default.svc.cluster.local")
+	if !strings.Contains(out, "NXDOMAIN") {
+		t.Fatalf("nslookup of a Service that does not exist:\n%s", out)
+	}
+}

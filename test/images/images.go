@@ -38,7 +38,7 @@ var ErrNoBusybox = errors.New("busybox-static is not installed (run `make deps`)
 
 // applets are linked in the images' /bin.
 var applets = []string{"sh", "ls", "cat", "echo", "sleep", "wget", "nc", "httpd", "tail", "pwd", "hostname", "env", "id",
-	"mkdir", "touch", "date", "true", "false", "ps", "kill", "grep", "head", "rm", "dd", "seq"}
+	"mkdir", "touch", "date", "true", "false", "ps", "kill", "grep", "head", "rm", "dd", "seq", "nslookup"}
 
 // File is a file to add to an image.
 type File struct {

@@ -1,4 +1,4 @@
-package kubernetesservice
+package builtinservice
 
 import (
 	"context"
@@ -18,35 +18,59 @@ import (
 	"github.com/podium/podium/internal/controller/reconcile"
 )
 
-// Name and Namespace of the Service, its Endpoints and its EndpointSlice.
-const (
-	Name      = "kubernetes"
-	Namespace = metav1.NamespaceDefault
-	portName  = "https"
-)
-
-// Config says where the API server is.
-type Config struct {
-	ClusterIP string // the Service's cluster IP, the first of the service range
-	Address   string // the API server's address as seen from pods and nodes; "" for none
-	Port      int32  // the API server's port
+// Service describes one Service podium itself serves: its cluster IP and ports, and the
+// one address its Endpoints and EndpointSlice point at.
+type Service struct {
+	Namespace, Name string
+	Labels          map[string]string
+	ClusterIP       string
+	// Address is where the Service's traffic goes, as seen from pods and nodes; "" for
+	// nowhere (the Service is kept, its endpoints are not made).
+	Address string
+	Ports   []Port
 }
 
-// Controller keeps the three objects as Config says.
+// Port is one port of a Service and the port it reaches at Address.
+type Port struct {
+	Name       string
+	Protocol   corev1.Protocol
+	Port       int32
+	TargetPort int32
+}
+
+// Kubernetes is Service default/kubernetes of an API server at address:port, on the
+// first cluster IP of the service range.
+func Kubernetes(clusterIP, address string, port int32) Service {
+	return Service{Namespace: metav1.NamespaceDefault, Name: "kubernetes", Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"},
+		ClusterIP: clusterIP, Address: address, Ports: []Port{{Name: "https", Protocol: corev1.ProtocolTCP, Port: 443, TargetPort: port}}}
+}
+
+// ClusterDNS is Service kube-system/kube-dns of the cluster DNS server at
+// address:port, as the DNS add-on of upstream clusters names it.
+func ClusterDNS(clusterIP, address string, port int32) Service {
+	return Service{Namespace: metav1.NamespaceSystem, Name: "kube-dns",
+		Labels:    map[string]string{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"},
+		ClusterIP: clusterIP, Address: address, Ports: []Port{
+			{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53, TargetPort: port},
+			{Name: "dns-tcp", Protocol: corev1.ProtocolTCP, Port: 53, TargetPort: port},
+		}}
+}
+
+// Controller keeps the Service, its Endpoints and its EndpointSlice as Service says.
 type Controller struct {
 	client kubernetes.Interface
-	cfg    Config
+	svc    Service
 	loop   *reconcile.Loop
 }
 
-// New returns the controller; factory must hold only namespace default, and its
-// informers are started by the caller.
-func New(client kubernetes.Interface, cfg Config, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
-	c := &Controller{client: client, cfg: cfg}
-	c.loop = reconcile.New("kubernetes-service", c.sync, log)
+// New returns the controller of svc; factory must hold only svc's namespace (and may
+// hold only its name), and its informers are started by the caller.
+func New(client kubernetes.Interface, svc Service, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
+	c := &Controller{client: client, svc: svc}
+	c.loop = reconcile.New("builtin-service-"+svc.Name, c.sync, log)
 	h := c.loop.Handler(func(obj any) string {
-		if m, ok := obj.(metav1.Object); ok && m.GetName() == Name {
-			return Name
+		if m, ok := obj.(metav1.Object); ok && m.GetName() == svc.Name {
+			return svc.Name
 		}
 		return ""
 	})
@@ -64,7 +88,7 @@ func New(client kubernetes.Interface, cfg Config, factory informers.SharedInform
 
 // Run works until ctx ends; it checks the objects at once and then on every change.
 func (c *Controller) Run(ctx context.Context) {
-	c.loop.Add(Name)
+	c.loop.Add(c.svc.Name)
 	c.loop.Run(ctx, 1)
 }
 
@@ -72,7 +96,7 @@ func (c *Controller) sync(ctx context.Context, _ string) (time.Duration, error) 
 	if err := c.syncService(ctx); err != nil {
 		return 0, err
 	}
-	if c.cfg.Address == "" {
+	if c.svc.Address == "" {
 		return 0, nil // nothing valid to point at; the server said so at start
 	}
 	if err := c.syncEndpoints(ctx); err != nil {
@@ -81,23 +105,21 @@ func (c *Controller) sync(ctx context.Context, _ string) (time.Duration, error) 
 	return 0, c.syncSlice(ctx)
 }
 
-func (c *Controller) labels() map[string]string {
-	return map[string]string{"component": "apiserver", "provider": "kubernetes"}
-}
-
 func (c *Controller) syncService(ctx context.Context) error {
 	want := corev1.ServiceSpec{
 		Type:            corev1.ServiceTypeClusterIP,
-		ClusterIP:       c.cfg.ClusterIP,
-		ClusterIPs:      []string{c.cfg.ClusterIP},
+		ClusterIP:       c.svc.ClusterIP,
+		ClusterIPs:      []string{c.svc.ClusterIP},
 		SessionAffinity: corev1.ServiceAffinityNone,
-		Ports: []corev1.ServicePort{{Name: portName, Protocol: corev1.ProtocolTCP, Port: 443,
-			TargetPort: intstr.FromInt32(c.cfg.Port)}},
 	}
-	svcs := c.client.CoreV1().Services(Namespace)
+	for _, p := range c.svc.Ports {
+		want.Ports = append(want.Ports, corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port, TargetPort: intstr.FromInt32(p.TargetPort)})
+	}
+	svcs := c.client.CoreV1().Services(c.svc.Namespace)
+	Name := c.svc.Name
 	cur, err := svcs.Get(ctx, Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		_, err = svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: Name, Labels: c.labels()}, Spec: want}, metav1.CreateOptions{})
+		_, err = svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: Name, Labels: c.svc.Labels}, Spec: want}, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
@@ -111,15 +133,15 @@ func (c *Controller) syncService(ctx context.Context) error {
 		if err := svcs.Delete(ctx, Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
-		_, err = svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: Name, Labels: c.labels()}, Spec: want}, metav1.CreateOptions{})
+		_, err = svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: Name, Labels: c.svc.Labels}, Spec: want}, metav1.CreateOptions{})
 		return err
 	}
 	if reflect.DeepEqual(cur.Spec.Ports, want.Ports) && cur.Spec.Type == want.Type && cur.Spec.Selector == nil &&
-		reflect.DeepEqual(cur.Labels, c.labels()) {
+		reflect.DeepEqual(cur.Labels, c.svc.Labels) {
 		return nil
 	}
 	next := cur.DeepCopy()
-	next.Labels = c.labels()
+	next.Labels = c.svc.Labels
 	next.Spec.Type, next.Spec.Selector = want.Type, nil
 	next.Spec.Ports = want.Ports
 	_, err = svcs.Update(ctx, next, metav1.UpdateOptions{})
@@ -127,12 +149,14 @@ func (c *Controller) syncService(ctx context.Context) error {
 }
 
 func (c *Controller) syncEndpoints(ctx context.Context) error {
-	subsets := []corev1.EndpointSubset{{
-		Addresses: []corev1.EndpointAddress{{IP: c.cfg.Address}},
-		Ports:     []corev1.EndpointPort{{Name: portName, Port: c.cfg.Port, Protocol: corev1.ProtocolTCP}},
-	}}
+	subset := corev1.EndpointSubset{Addresses: []corev1.EndpointAddress{{IP: c.svc.Address}}}
+	for _, p := range c.svc.Ports {
+		subset.Ports = append(subset.Ports, corev1.EndpointPort{Name: p.Name, Port: p.TargetPort, Protocol: p.Protocol})
+	}
+	subsets := []corev1.EndpointSubset{subset}
 	labels := map[string]string{discoveryv1.LabelSkipMirror: "true"}
-	eps := c.client.CoreV1().Endpoints(Namespace)
+	eps := c.client.CoreV1().Endpoints(c.svc.Namespace)
+	Name := c.svc.Name
 	cur, err := eps.Get(ctx, Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = eps.Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: Name, Labels: labels}, Subsets: subsets}, metav1.CreateOptions{})
@@ -154,13 +178,16 @@ func (c *Controller) syncEndpoints(ctx context.Context) error {
 }
 
 func (c *Controller) syncSlice(ctx context.Context) error {
+	Name := c.svc.Name
 	want := discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: Name, Labels: map[string]string{discoveryv1.LabelServiceName: Name}},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{c.cfg.Address}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(portName), Port: ptr.To(c.cfg.Port), Protocol: ptr.To(corev1.ProtocolTCP)}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{c.svc.Address}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 	}
-	slices := c.client.DiscoveryV1().EndpointSlices(Namespace)
+	for _, p := range c.svc.Ports {
+		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(p.TargetPort), Protocol: ptr.To(p.Protocol)})
+	}
+	slices := c.client.DiscoveryV1().EndpointSlices(c.svc.Namespace)
 	cur, err := slices.Get(ctx, Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = slices.Create(ctx, &want, metav1.CreateOptions{})
