@@ -44,6 +44,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.ServerURL, "server", "", "URL of the API server, https://HOST:6443")
 	f.StringVar(&cfg.Token, "token", "", "join token, as `podium server token` prints it")
 	f.StringVar(&cfg.NodeName, "node-name", "", "name of this node (default: the host name)")
+	f.StringVar(&cfg.NodeIP, "node-ip", "", "IPv4 address of this node for the cluster (default: the host's first global IPv4 address)")
 	f.StringVar(&dataDir, "data-dir", defaultDataDir, "directory for state: images, containers, pod files")
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the cluster's pod network (as the server's --cluster-cidr)")

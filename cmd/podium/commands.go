@@ -69,6 +69,7 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may go without renewing its Lease or posting status before it is marked Unknown")
 	f.StringVar(&cfg.NodeName, "node-name", "", "name of this server's node (default: the host name)")
+	f.StringVar(&cfg.NodeIP, "node-ip", "", "IPv4 address of this server's node for the cluster (default: the host's first global IPv4 address)")
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.IntVar(&cfg.AgentPort, "agent-port", 10250, "port of the node agent's HTTPS endpoint")
 	f.DurationVar(&cfg.RestartBackOffBase, "restart-backoff-base", 10*time.Second, "first delay before a crashed container restarts again")

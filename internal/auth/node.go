@@ -87,8 +87,9 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 			return true, ""
 		}
 		return deny("cannot " + a.Verb + " secrets; only get them by name")
-	case a.Group == "discovery.k8s.io" && a.Resource == "endpointslices":
-		// The node's service dataplane reads them (upstream's kube-proxy role).
+	case (a.Group == "discovery.k8s.io" && a.Resource == "endpointslices") || (a.Group == "networking.k8s.io" && a.Resource == "networkpolicies"):
+		// The node's service dataplane reads them (upstream's kube-proxy role, and a
+		// network policy agent's).
 		if readOnly(a.Verb) {
 			return true, ""
 		}

@@ -58,6 +58,7 @@ func TestNodeAuthorizerAuthorize(t *testing.T) {
 		{name: "node gets serviceaccount", user: n1, a: Attributes{Verb: "get", Resource: "serviceaccounts", Namespace: "default", Name: "default"}, want: true},
 		{name: "node lists endpoints", user: n1, a: Attributes{Verb: "list", Resource: "endpoints"}, want: true},
 		{name: "node watches endpointslices", user: n1, a: Attributes{Verb: "watch", Group: "discovery.k8s.io", Resource: "endpointslices"}, want: true},
+		{name: "node watches networkpolicies", user: n1, a: Attributes{Verb: "watch", Group: "networking.k8s.io", Resource: "networkpolicies"}, want: true},
 		{name: "node deletes an endpointslice", user: n1, a: Attributes{Verb: "delete", Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Name: "s"}},
 		{name: "node gets other node", user: n1, a: Attributes{Verb: "get", Resource: "nodes", Name: "n2"}, want: true},
 		{name: "node reads configmaps of another group", user: n1, a: Attributes{Verb: "get", Group: "example.com", Resource: "configmaps", Namespace: "default", Name: "c"}},

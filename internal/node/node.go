@@ -66,6 +66,9 @@ type Config struct {
 	BackOffBase, BackOffMax time.Duration
 	// MaxPods is the node's pod capacity (agent.MaxPods when 0).
 	MaxPods int
+	// NodeIP is the node's address for the cluster (its InternalIP); empty: the
+	// host's first global IPv4 address.
+	NodeIP string
 	// ClusterDNS and ClusterDomain are the cluster DNS pods of dnsPolicy ClusterFirst
 	// get; without ClusterDNS, they get the host's resolvers.
 	ClusterDNS    []string
@@ -124,6 +127,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	info := agent.HostNodeInfo(cfg.NodeName, cfg.DataDir)
+	if cfg.NodeIP != "" {
+		if ip := net.ParseIP(cfg.NodeIP); ip == nil || ip.To4() == nil {
+			return fmt.Errorf("node IP %q is not an IPv4 address", cfg.NodeIP)
+		}
+		info.InternalIP = cfg.NodeIP
+	}
 	info.KubeletVersion = cfg.Version
 	info.MaxPods = cfg.MaxPods
 	info.RuntimeVersion = "runc://" + runcVersion()
@@ -141,7 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 		SyncRoutes:   network.SyncRoutes,
 		DNS:          agent.DNS{Servers: cfg.ClusterDNS, Domain: cfg.ClusterDomain},
 		ServiceProxy: func(f informers.SharedInformerFactory) (func(context.Context), error) {
-			p, err := proxy.New(f, proxy.Config{NodeName: cfg.NodeName, ClusterCIDR: cfg.ClusterCIDR, Logger: log})
+			p, err := proxy.New(f, proxy.Config{NodeName: cfg.NodeName, ClusterCIDR: cfg.ClusterCIDR, NetworkPolicies: true, Logger: log})
 			if err != nil {
 				return nil, err
 			}

@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/knftables"
+
+	"github.com/podium/podium/internal/proxy/netpol"
 )
 
 // table writes rulesets to the kernel. It remembers what it wrote, so that a sync
@@ -61,6 +63,9 @@ func replace(tx *knftables.Transaction, want *ruleset) {
 	for _, name := range sortedKeys(want.affinity) {
 		tx.Add(affinitySet(name, want.affinity[name]))
 	}
+	for _, name := range sortedKeys(want.sets) {
+		tx.Add(policySet(name, want.sets[name]))
+	}
 	names := sortedKeys(want.chains)
 	for _, name := range names {
 		tx.Add(&knftables.Chain{Name: name})
@@ -68,15 +73,40 @@ func replace(tx *knftables.Transaction, want *ruleset) {
 	for _, name := range names {
 		addRules(tx, name, want.chains[name])
 	}
-	for _, c := range containers {
-		for _, k := range sortedKeys(want.elements[c.name]) {
-			tx.Add(elementOf(c.name, c.isSet, want.elements[c.name][k]))
+	for _, name := range sortedKeys(want.elements) {
+		isSet := want.isSet(name)
+		for _, k := range sortedKeys(want.elements[name]) {
+			tx.Add(elementOf(name, isSet, want.elements[name][k]))
 		}
 	}
+	_, policies := want.chains[netpol.EgressChain]
 	for _, bc := range baseChains {
 		tx.Add(&knftables.Chain{Name: bc.name, Type: ptr.To(bc.typ), Hook: ptr.To(bc.hook), Priority: ptr.To(bc.prio)})
 		addRules(tx, bc.name, bc.rules)
+		if policies {
+			addRules(tx, bc.name, policyHooks[bc.name])
+		}
 	}
+}
+
+// policyHooks are the rules of the NetworkPolicy chains in the base chains, after the
+// Service rules (netpol.Fragment's Forward and Input, which never change).
+var policyHooks = func() map[string][]string {
+	f := netpol.Build(netpol.Input{})
+	return map[string][]string{"filter-forward": f.Forward, "filter-input": f.Input}
+}()
+
+// isSet reports whether the elements of name are a set's (not a map's).
+func (r *ruleset) isSet(name string) bool {
+	if _, ok := r.sets[name]; ok {
+		return true
+	}
+	for _, c := range containers {
+		if c.name == name {
+			return c.isSet
+		}
+	}
+	return false
 }
 
 // update changes the table from old to want: new chains and sets first, so that
@@ -94,16 +124,21 @@ func update(tx *knftables.Transaction, old, want *ruleset) {
 			tx.Add(affinitySet(name, want.affinity[name]))
 		}
 	}
-	for _, c := range containers {
-		was, is := old.elements[c.name], want.elements[c.name]
+	for _, name := range sortedKeys(want.sets) {
+		if _, ok := old.sets[name]; !ok {
+			tx.Add(policySet(name, want.sets[name]))
+		}
+	}
+	for _, name := range sortedKeys(want.elements) {
+		was, is, isSet := old.elements[name], want.elements[name], want.isSet(name)
 		for _, k := range sortedKeys(was) {
 			if e, ok := is[k]; !ok || !slices.Equal(e.value, was[k].value) {
-				tx.Delete(elementOf(c.name, c.isSet, element{key: was[k].key}))
+				tx.Delete(elementOf(name, isSet, element{key: was[k].key}))
 			}
 		}
 		for _, k := range sortedKeys(is) {
 			if e, ok := was[k]; !ok || !slices.Equal(e.value, is[k].value) {
-				tx.Add(elementOf(c.name, c.isSet, is[k]))
+				tx.Add(elementOf(name, isSet, is[k]))
 			}
 		}
 	}
@@ -132,6 +167,11 @@ func update(tx *knftables.Transaction, old, want *ruleset) {
 			tx.Delete(&knftables.Set{Name: name})
 		}
 	}
+	for _, name := range sortedKeys(old.sets) {
+		if _, ok := want.sets[name]; !ok {
+			tx.Delete(&knftables.Set{Name: name})
+		}
+	}
 }
 
 func addRules(tx *knftables.Transaction, chain string, rules []string) {
@@ -143,6 +183,10 @@ func addRules(tx *knftables.Transaction, chain string, rules []string) {
 func affinitySet(name string, seconds int32) *knftables.Set {
 	return &knftables.Set{Name: name, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag},
 		Timeout: ptr.To(time.Duration(seconds) * time.Second)}
+}
+
+func policySet(name string, def setDef) *knftables.Set {
+	return &knftables.Set{Name: name, Type: def.typ, Flags: def.flags}
 }
 
 func elementOf(container string, isSet bool, e element) *knftables.Element {

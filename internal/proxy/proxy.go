@@ -4,25 +4,30 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/knftables"
+
+	"github.com/podium/podium/internal/proxy/netpol"
 )
 
 // Timing of the syncs.
 const (
-	// minInterval is the least time between two syncs: changes that come closer
-	// together are written in one.
+	// minInterval is the least time between the starts of two syncs: changes that come
+	// closer together are written in one.
 	minInterval = 100 * time.Millisecond
 	// retryAfter is the wait after a failed write.
 	retryAfter = time.Second
@@ -38,8 +43,14 @@ type Config struct {
 	// ClusterCIDR is the range of every pod's address; traffic from elsewhere to a
 	// ClusterIP is masqueraded. Empty: none is.
 	ClusterCIDR string
+	// NetworkPolicies turns on their enforcement for the node's pods; the factory then
+	// also watches every pod, namespace and NetworkPolicy of the cluster.
+	NetworkPolicies bool
 	// NFT programs the table; nil: the kernel's, through the nft tool.
 	NFT knftables.Interface
+	// Synced, when set, is told of every sync that wrote the table (or found nothing
+	// to change): when it began and ended.
+	Synced func(start, end time.Time)
 	// Clock times the syncs; nil: the real one.
 	Clock  clock.WithTicker
 	Logger *slog.Logger
@@ -50,10 +61,14 @@ type Proxy struct {
 	cfg      Config
 	services corelisters.ServiceLister
 	slices   discoverylisters.EndpointSliceLister
-	synced   []cache.InformerSynced
-	table    table
-	kick     chan struct{}
-	log      *slog.Logger
+	// pods, namespaces and policies are set with Config.NetworkPolicies.
+	pods       corelisters.PodLister
+	namespaces corelisters.NamespaceLister
+	policies   networkinglisters.NetworkPolicyLister
+	synced     []cache.InformerSynced
+	table      table
+	kick       chan struct{}
+	log        *slog.Logger
 }
 
 // New returns a Proxy on factory's Service and EndpointSlice informers, which the
@@ -80,13 +95,47 @@ func New(factory informers.SharedInformerFactory, cfg Config) (*Proxy, error) {
 		UpdateFunc: func(any, any) { p.changed() },
 		DeleteFunc: func(any) { p.changed() },
 	}
-	for _, inf := range []cache.SharedIndexInformer{svc.Informer(), eps.Informer()} {
+	informers := []cache.SharedIndexInformer{svc.Informer(), eps.Informer()}
+	if cfg.NetworkPolicies {
+		pods, ns, np := factory.Core().V1().Pods(), factory.Core().V1().Namespaces(), factory.Networking().V1().NetworkPolicies()
+		p.pods, p.namespaces, p.policies = pods.Lister(), ns.Lister(), np.Lister()
+		informers = append(informers, ns.Informer(), np.Informer())
+		// Most pod updates are status changes that no policy looks at.
+		if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { p.podChanged() },
+			UpdateFunc: func(old, cur any) { p.podUpdated(old, cur) },
+			DeleteFunc: func(any) { p.podChanged() },
+		}); err != nil {
+			return nil, err
+		}
+		p.synced = append(p.synced, pods.Informer().HasSynced)
+	}
+	for _, inf := range informers {
 		if _, err := inf.AddEventHandler(changed); err != nil {
 			return nil, err
 		}
 		p.synced = append(p.synced, inf.HasSynced)
 	}
 	return p, nil
+}
+
+// podChanged syncs for a pod that came or went, when there are policies to enforce.
+func (p *Proxy) podChanged() {
+	if l, err := p.policies.List(labels.Everything()); err == nil && len(l) > 0 {
+		p.changed()
+	}
+}
+
+// podUpdated syncs when a pod changed in what policies select and match: its labels,
+// namespace, node, addresses, phase, host networking or container ports.
+func (p *Proxy) podUpdated(old, cur any) {
+	o, ok1 := old.(*corev1.Pod)
+	n, ok2 := cur.(*corev1.Pod)
+	if ok1 && ok2 && maps.Equal(o.Labels, n.Labels) && o.Spec.NodeName == n.Spec.NodeName && o.Status.PodIP == n.Status.PodIP &&
+		o.Status.Phase == n.Status.Phase && o.Spec.HostNetwork == n.Spec.HostNetwork && o.Generation == n.Generation {
+		return
+	}
+	p.podChanged()
 }
 
 func (p *Proxy) changed() {
@@ -119,6 +168,7 @@ func (p *Proxy) Run(ctx context.Context) {
 			p.table.applied = nil
 		}
 		retry = nil
+		start := p.cfg.Clock.Now()
 		if err := p.sync(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -127,10 +177,15 @@ func (p *Proxy) Run(ctx context.Context) {
 			retry = p.cfg.Clock.After(retryAfter)
 			continue
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.cfg.Clock.After(minInterval):
+		if p.cfg.Synced != nil {
+			p.cfg.Synced(start, p.cfg.Clock.Now())
+		}
+		if wait := minInterval - p.cfg.Clock.Since(start); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.cfg.Clock.After(wait):
+			}
 		}
 	}
 }
@@ -152,6 +207,19 @@ func (p *Proxy) sync(ctx context.Context) error {
 			key := types.NamespacedName{Namespace: s.Namespace, Name: name}
 			in.slices[key] = append(in.slices[key], s)
 		}
+	}
+	if p.cfg.NetworkPolicies {
+		np := &netpol.Input{Node: p.cfg.NodeName}
+		if np.Pods, err = p.pods.List(labels.Everything()); err != nil {
+			return err
+		}
+		if np.Namespaces, err = p.namespaces.List(labels.Everything()); err != nil {
+			return err
+		}
+		if np.Policies, err = p.policies.List(labels.Everything()); err != nil {
+			return err
+		}
+		in.policies = np
 	}
 	return p.table.write(ctx, build(in))
 }

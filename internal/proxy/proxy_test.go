@@ -8,10 +8,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/knftables"
+
+	"github.com/podium/podium/internal/proxy/netpol"
 )
 
 const testNode = "node-1"
@@ -209,20 +213,28 @@ func TestUpdatesMatchReplace(t *testing.T) {
 		inputOf([]*corev1.Service{service("db", "10.43.0.11")}),
 		inputOf(nil),
 	}
-	fake := knftables.NewFake(knftables.IPv4Family, tableName)
-	tb := table{nft: fake}
-	ctx := context.Background()
-	for i, in := range steps {
-		if err := tb.write(ctx, build(in)); err != nil {
-			t.Fatalf("step %d: %v", i, err)
-		}
-		if got, want := fake.Dump(), written(t, in); got != want {
-			t.Fatalf("step %d: after partial writes:\n%s\nwritten whole:\n%s", i, got, want)
-		}
-		tx := fake.NewTransaction()
-		update(tx, tb.applied, build(in))
-		if n := tx.NumOperations(); n != 0 {
-			t.Fatalf("step %d: writing the same again takes %d operations:\n%s", i, n, tx)
+	// The same with NetworkPolicies enforced (which a proxy does or does not for its
+	// lifetime): a policy that comes and goes.
+	withPolicy := *steps[1]
+	withPolicy.policies = policyInput()
+	withoutPolicy := *steps[1]
+	withoutPolicy.policies = &netpol.Input{Node: testNode}
+	for _, seq := range [][]*input{steps, {&withPolicy, &withoutPolicy, &withPolicy, &withoutPolicy}} {
+		fake := knftables.NewFake(knftables.IPv4Family, tableName)
+		tb := table{nft: fake}
+		ctx := context.Background()
+		for i, in := range seq {
+			if err := tb.write(ctx, build(in)); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			if got, want := fake.Dump(), written(t, in); got != want {
+				t.Fatalf("step %d: after partial writes:\n%s\nwritten whole:\n%s", i, got, want)
+			}
+			tx := fake.NewTransaction()
+			update(tx, tb.applied, build(in))
+			if n := tx.NumOperations(); n != 0 {
+				t.Fatalf("step %d: writing the same again takes %d operations:\n%s", i, n, tx)
+			}
 		}
 	}
 }
@@ -249,9 +261,31 @@ func TestKernelAcceptsTheRules(t *testing.T) {
 	udp := func(s *corev1.Service) { s.Spec.Ports[0].Protocol = corev1.ProtocolUDP }
 	in := inputOf([]*corev1.Service{service("web", "10.43.0.10", etp), service("dns", "10.43.0.12", udp), service("none", "10.43.0.13")},
 		slice("web", 8080, at(ready, "10.42.0.5", testNode), at(ready, "10.42.1.7", "node-2"), at(terminating, "10.42.0.6", testNode)))
+	in.policies = policyInput()
 	tx := nft.NewTransaction()
 	replace(tx, build(in))
 	if err := nft.Check(context.Background(), tx); err != nil {
 		t.Fatalf("nft refuses the table: %v\n%s", err, tx)
+	}
+}
+
+// policyInput is a NetworkPolicy that lets into pod web only pods labelled role=client,
+// on port 8080.
+func policyInput() *netpol.Input {
+	pod := func(name, ip string, labels map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: labels},
+			Spec:   corev1.PodSpec{NodeName: testNode},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
+	}
+	return &netpol.Input{Node: testNode,
+		Pods:       []*corev1.Pod{pod("web", "10.42.0.5", map[string]string{"app": "web"}), pod("client", "10.42.0.9", map[string]string{"role": "client"})},
+		Namespaces: []*corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "default", Labels: map[string]string{"kubernetes.io/metadata.name": "default"}}}},
+		Policies: []*networkingv1.NetworkPolicy{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+				Ingress: []networkingv1.NetworkPolicyIngressRule{{
+					From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "client"}}}},
+					Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(8080))}},
+				}}}}},
 	}
 }

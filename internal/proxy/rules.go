@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/knftables"
+
+	"github.com/podium/podium/internal/proxy/netpol"
 )
 
 // tableName is the nftables table of the ip family that holds every rule of podium's.
@@ -87,16 +90,23 @@ type element struct {
 }
 
 // ruleset is the table's content besides its base chains: regular chains with their
-// rules, the elements of each map and set, and the session-affinity sets with their
-// timeouts in seconds.
+// rules, the elements of each map and set, the session-affinity sets with their
+// timeouts in seconds, and the sets of the NetworkPolicy rules.
 type ruleset struct {
 	chains   map[string][]string
 	elements map[string]map[string]element
 	affinity map[string]int32
+	sets     map[string]setDef
+}
+
+// setDef is the type and flags of a set of the NetworkPolicy rules.
+type setDef struct {
+	typ   string
+	flags []knftables.SetFlag
 }
 
 func newRuleset() *ruleset {
-	r := &ruleset{chains: map[string][]string{}, elements: map[string]map[string]element{}, affinity: map[string]int32{}}
+	r := &ruleset{chains: map[string][]string{}, elements: map[string]map[string]element{}, affinity: map[string]int32{}, sets: map[string]setDef{}}
 	for _, c := range containers {
 		r.elements[c.name] = map[string]element{}
 	}
@@ -127,11 +137,16 @@ type input struct {
 	clusterCIDR string // the pods' addresses; "" when unknown
 	services    []*corev1.Service
 	slices      map[types.NamespacedName][]*discoveryv1.EndpointSlice
+	// policies, when set, are the NetworkPolicies to enforce and what they select.
+	policies *netpol.Input
 }
 
 // build computes the table's content.
 func build(in *input) *ruleset {
 	r := newRuleset()
+	if in.policies != nil {
+		r.addPolicies(netpol.Build(*in.policies))
+	}
 	for _, svc := range in.services {
 		ip := svc.Spec.ClusterIP
 		if svc.Spec.Type == corev1.ServiceTypeExternalName || ip == "" || ip == corev1.ClusterIPNone || strings.Contains(ip, ":") {
@@ -143,6 +158,22 @@ func build(in *input) *ruleset {
 		}
 	}
 	return r
+}
+
+// addPolicies adds the chains and sets of the NetworkPolicy rules.
+func (r *ruleset) addPolicies(f *netpol.Fragment) {
+	maps.Copy(r.chains, f.Chains)
+	for _, s := range f.Sets {
+		def := setDef{typ: s.Type}
+		for _, fl := range s.Flags {
+			def.flags = append(def.flags, knftables.SetFlag(fl))
+		}
+		r.sets[s.Name] = def
+		r.elements[s.Name] = map[string]element{}
+		for _, e := range s.Elements {
+			r.add(s.Name, e)
+		}
+	}
 }
 
 // portChains names the chains of one Service port; the hash keeps names of long

@@ -58,9 +58,10 @@ type Config struct {
 	// NodeMonitorGracePeriod is how long a node may go without renewing its Lease or
 	// posting status before it turns Unknown (0: 40 s).
 	NodeMonitorGracePeriod time.Duration
-	// NodeName, PodLogDir, AgentPort, the restart back-off and MaxPods configure the
-	// server's own node agent.
+	// NodeName, NodeIP, PodLogDir, AgentPort, the restart back-off and MaxPods
+	// configure the server's own node agent.
 	NodeName                              string
+	NodeIP                                string
 	PodLogDir                             string
 	AgentPort                             int
 	RestartBackOffBase, RestartBackOffMax time.Duration
@@ -314,7 +315,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
 				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax, MaxPods: cfg.MaxPods,
-				ClusterDNS: dnsCfg.servers(), ClusterDomain: dnsCfg.domain,
+				ClusterDNS: dnsCfg.servers(), ClusterDomain: dnsCfg.domain, NodeIP: cfg.NodeIP,
 			})
 		})
 	}

@@ -2,7 +2,7 @@
 # Builds stand-ins for the upstream test images the e2e suite runs, as image archives that
 # `podium image import` loads, and keeps them in OUT between runs:
 #   agnhost  registry.k8s.io/e2e-test-images/agnhost:2.66.1 (and :2.55): a Debian userland
-#            made with debootstrap carrying what upstream's Alpine image carries (curl, dig,
+#            made with debootstrap carrying what upstream's Alpine image carries (curl, wget, dig,
 #            nc, ip/ss, bash, socat, iperf, ipcs), bash as /bin/sh, plus the agnhost binary
 #            built from the same k8s.io/kubernetes module as e2e.test.
 #   busybox  registry.k8s.io/e2e-test-images/busybox:1.37.0-2: busybox 1.37.0 with its default
@@ -14,6 +14,7 @@
 #            with an /etc/os-release naming Alpine as upstream's.
 #   nonroot  registry.k8s.io/e2e-test-images/nonroot:1.5: the agnhost userland as user 1234.
 #   nonewprivs  (1.4): busybox with upstream's setuid nnp program.
+#   dnstest  registry.k8s.io/e2e-test-images/glibc-dns-testing:2.1.1: the agnhost userland.
 # Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, nnp and mkimage; MODDIR is the
 #        k8s.io/kubernetes module directory). Needs root, debootstrap, gcc, make, bzip2, curl.
 set -euo pipefail
@@ -47,7 +48,7 @@ debian() { # DIR PACKAGES
 
 build_agnhost() {
   local r=$WORK/agnhost
-  debian "$r" curl,dnsutils,netcat-openbsd,iproute2,socat,iperf,util-linux,ca-certificates,bash
+  debian "$r" curl,wget,dnsutils,netcat-openbsd,iproute2,socat,iperf,util-linux,ca-certificates,bash
   install -m 0755 "$BIN/agnhost" "$r/agnhost"
   ln -s agnhost "$r/agnhost-2"
   # Upstream's agnhost is Alpine, whose /bin/sh (BusyBox ash) knows [[ ]], which specs'
@@ -143,5 +144,14 @@ build_nonewprivs() {
     -ref "$E2E/nonewprivs:1.4" -cmd nnp
 }
 
+# Upstream's glibc-dns-testing is a Debian userland with dig, whose glibc resolver the DNS
+# specs compare with dig's answers: the agnhost userland is one.
+build_dnstest() {
+  mkdir -p "$WORK/empty"
+  tar -C "$WORK/empty" -cf "$WORK/empty.tar" .
+  "$BIN/mkimage" -base "$OUT/agnhost.tar" -rootfs "$WORK/empty.tar" -o "$OUT/dnstest.tar" \
+    -ref "$E2E/glibc-dns-testing:2.1.1" -cmd /bin/sh
+}
+
 # Those built on another image come after it.
-for i in ${IMAGES:-agnhost busybox pause nginx kitten nautilus nonroot nonewprivs}; do image "$i"; done
+for i in ${IMAGES:-agnhost busybox pause nginx kitten nautilus nonroot nonewprivs dnstest}; do image "$i"; done

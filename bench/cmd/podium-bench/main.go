@@ -50,7 +50,11 @@ func main() {
 	flag.IntVar(&work.Replicas, "workload-replicas", 3000, "replicas of the large Deployment")
 	flag.IntVar(&work.Rolling, "workload-rolling", 100, "replicas of the Deployment rolled on one agent")
 	flag.IntVar(&work.MemoryPods, "workload-memory-pods", 10000, "pods under ReplicaSets when the controllers' heap is read")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads or dos")
+	svc := bench.ServiceOptions{}
+	flag.IntVar(&svc.Services, "services", 1000, "Services in the service dataplane benchmark")
+	flag.IntVar(&svc.Endpoints, "service-endpoints", 10, "endpoints of each")
+	flag.IntVar(&svc.Changes, "service-changes", 200, "endpoint changes timed")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -83,6 +87,13 @@ func main() {
 	if *only == "" || *only == "workloads" {
 		fmt.Println("== workloads (issue: workloads) ==")
 		if err := bench.Workloads(bin, ".", work, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "services" {
+		fmt.Println("== service dataplane (issue: services, DNS and network policy) ==")
+		if err := bench.Services(svc, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/podium/podium/internal/registry/job"
 	"github.com/podium/podium/internal/registry/lease"
 	"github.com/podium/podium/internal/registry/namespace"
+	"github.com/podium/podium/internal/registry/networkpolicy"
 	"github.com/podium/podium/internal/registry/node"
 	"github.com/podium/podium/internal/registry/persistentvolume"
 	"github.com/podium/podium/internal/registry/persistentvolumeclaim"
@@ -53,6 +54,7 @@ func Strategies() []registry.Strategy {
 		replicationcontroller.New(),
 		job.New(),
 		cronjob.New(),
+		networkpolicy.New(),
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),

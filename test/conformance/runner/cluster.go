@@ -92,7 +92,7 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 		"--etcd-peer-port", strconv.Itoa(ports[2]), "--agent-port", strconv.Itoa(ports[3]),
 		"--pod-log-dir", filepath.Join(dataDir, "pods")}
 	if c.hosts != nil {
-		args = append(args, "--bind-address", c.hosts.bridgeIP())
+		args = append(args, "--bind-address", c.hosts.bridgeIP(), "--node-ip", c.hosts.bridgeIP())
 	}
 	c.cmd = exec.Command(c.podium(), args...)
 	// A group of its own: an interrupt at the terminal stops the suite, and the server
