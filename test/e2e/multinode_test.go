@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podium/podium/internal/etcd/etcdtest"
@@ -152,6 +153,29 @@ func TestPodsAcrossNodes(t *testing.T) {
 			t.Errorf("pod on host-1 to the pod on %s (%s): %q", node, ip, out)
 		}
 	}
+	// Through a Service: its ClusterIP from a pod on host-1, to endpoints on every
+	// node; its name through the cluster DNS; its NodePort on host-1 from host-3.
+	c.mustKubectl("expose", "pod", "web-0", "--name=web", "--port=80", "--selector=app=web", "--type=NodePort")
+	web, err := cs.CoreV1().Services("default").Get(bg, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sliceOf(cs, "default", "web"), "web's endpoints ready", func(sl *discoveryv1.EndpointSlice, ok bool) bool {
+		return ok && readyEndpoints(sl) == 2*multiNodeCount
+	})
+	script := `i=0; while [ $i -lt 30 ]; do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 ` + web.Spec.ClusterIP + ` 80 | grep -c Welcome; i=$((i+1)); done`
+	if out := c.mustKubectl("exec", from, "--", "sh", "-c", script); strings.Count(out, "1\n") != 30 {
+		t.Errorf("30 requests to web's ClusterIP from host-1: %q", out)
+	}
+	if out := c.mustKubectl("exec", from, "--", "nslookup", "web.default.svc.cluster.local"); !strings.Contains(out, "Address: "+web.Spec.ClusterIP) {
+		t.Errorf("nslookup web from host-1:\n%s", out)
+	}
+	out, err := exec.Command("ip", "netns", "exec", hosts[2], "bash", "-c",
+		fmt.Sprintf("exec 3<>/dev/tcp/%s.11/%d && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", hostsPrefix, web.Spec.Ports[0].NodePort)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Welcome to nginx!") {
+		t.Errorf("host-3 to web's NodePort on host-1: %v %q", err, out)
+	}
+
 	// A pod no node fits stays Pending with FailedScheduling, and schedules once a node
 	// fits: here, once host-2 gets the label it asks for.
 	c.mustKubectl("run", "picky", "--image=nginx", "--overrides", `{"spec":{"nodeSelector":{"disk":"ssd"}}}`)
@@ -194,7 +218,7 @@ func TestPodsAcrossNodes(t *testing.T) {
 	}
 
 	// From a node (host-3's namespace) to a pod on host-1.
-	out, err := exec.Command("ip", "netns", "exec", hosts[2], "bash", "-c",
+	out, err = exec.Command("ip", "netns", "exec", hosts[2], "bash", "-c",
 		fmt.Sprintf("exec 3<>/dev/tcp/%s/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", ipOn["host-1"])).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Welcome to nginx!") {
 		t.Errorf("host-3 to the pod on host-1: %v %q", err, out)
