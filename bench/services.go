@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -24,6 +26,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/knftables"
 
+	poddns "github.com/podium/podium/internal/dns"
 	"github.com/podium/podium/internal/netnstest"
 	"github.com/podium/podium/internal/proxy"
 )
@@ -216,4 +219,109 @@ func percentile(d []time.Duration, p int) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// DNSOptions sizes the cluster DNS benchmark.
+type DNSOptions struct {
+	Services int           // Services the zone holds
+	Clients  int           // clients querying at once
+	Duration time.Duration // how long they query
+}
+
+// ClusterDNS measures the cluster DNS server answering A queries for Service names
+// over UDP on loopback, with opts.Clients clients for opts.Duration: queries per second
+// and latency p50/p99. The floor is a DNS server on loopback that answers every query
+// with one fixed record, measured the same way in the same run.
+func ClusterDNS(opts DNSOptions, out io.Writer) error {
+	p := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
+	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range opts.Services {
+		svc, slice := benchService(i, 1)
+		if _, err := client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		if _, err := client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	srv, err := poddns.New(factory, poddns.Config{Upstreams: []string{"127.0.0.1:9"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	pc, ln, err := poddns.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = srv.Serve(ctx, pc, ln) }()
+	cluster := queryLoad(pc.LocalAddr().String(), opts, func(i int) string {
+		return fmt.Sprintf("svc-%d.default.svc.cluster.local.", i%opts.Services)
+	})
+
+	floorConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	floor := &dns.Server{PacketConn: floorConn, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(10, 96, 0, 1)}}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = floor.ActivateAndServe() }()
+	defer func() { _ = floor.Shutdown() }()
+	raw := queryLoad(floorConn.LocalAddr().String(), opts, func(i int) string { return fmt.Sprintf("svc-%d.example.", i) })
+
+	p("cluster DNS, %d Services, %d clients for %s: %.0f queries/s, p50 %s, p99 %s (%d failed)", opts.Services, opts.Clients, opts.Duration,
+		cluster.qps, cluster.p50.Round(time.Microsecond), cluster.p99.Round(time.Microsecond), cluster.failed)
+	p("floor (a server answering one fixed record): %.0f queries/s, p50 %s, p99 %s; ratio of rates %.2f", raw.qps,
+		raw.p50.Round(time.Microsecond), raw.p99.Round(time.Microsecond), cluster.qps/raw.qps)
+	return nil
+}
+
+type loadResult struct {
+	qps      float64
+	p50, p99 time.Duration
+	failed   int
+}
+
+// queryLoad sends A queries for name(i) to addr from opts.Clients clients, each waiting
+// for its answer before the next, for opts.Duration.
+func queryLoad(addr string, opts DNSOptions, name func(i int) string) loadResult {
+	type clientResult struct {
+		lat    []time.Duration
+		failed int
+	}
+	results := make(chan clientResult, opts.Clients)
+	deadline := time.Now().Add(opts.Duration)
+	for c := range opts.Clients {
+		go func() {
+			var r clientResult
+			cl := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+			for i := c; time.Now().Before(deadline); i += opts.Clients {
+				m := new(dns.Msg)
+				m.SetQuestion(name(i), dns.TypeA)
+				t0 := time.Now()
+				resp, _, err := cl.Exchange(m, addr)
+				if err != nil || resp.Rcode != dns.RcodeSuccess || len(resp.Answer) == 0 {
+					r.failed++
+					continue
+				}
+				r.lat = append(r.lat, time.Since(t0))
+			}
+			results <- r
+		}()
+	}
+	var all []time.Duration
+	failed := 0
+	for range opts.Clients {
+		r := <-results
+		all = append(all, r.lat...)
+		failed += r.failed
+	}
+	return loadResult{qps: float64(len(all)) / opts.Duration.Seconds(), p50: percentile(all, 50), p99: percentile(all, 99), failed: failed}
 }

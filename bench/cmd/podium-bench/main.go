@@ -54,6 +54,10 @@ func main() {
 	flag.IntVar(&svc.Services, "services", 1000, "Services in the service dataplane benchmark")
 	flag.IntVar(&svc.Endpoints, "service-endpoints", 10, "endpoints of each")
 	flag.IntVar(&svc.Changes, "service-changes", 200, "endpoint changes timed")
+	dnsOpts := bench.DNSOptions{}
+	flag.IntVar(&dnsOpts.Services, "dns-services", 1000, "Services the cluster DNS benchmark's zone holds")
+	flag.IntVar(&dnsOpts.Clients, "dns-clients", 4, "clients querying the cluster DNS at once")
+	flag.DurationVar(&dnsOpts.Duration, "dns-duration", 5*time.Second, "how long they query")
 	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
@@ -94,6 +98,10 @@ func main() {
 	if *only == "" || *only == "services" {
 		fmt.Println("== service dataplane (issue: services, DNS and network policy) ==")
 		if err := bench.Services(svc, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := bench.ClusterDNS(dnsOpts, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
