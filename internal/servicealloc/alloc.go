@@ -35,7 +35,13 @@ type Allocator struct {
 	clock  clock.PassiveClock
 
 	mu      sync.Mutex // guards pending
-	pending map[string]time.Time
+	pending map[string]pending
+}
+
+// pending is an address or port handed out to the Service owner (namespace/name), when.
+type pending struct {
+	owner string
+	at    time.Time
 }
 
 // New returns an allocator for the service CIDR; list returns the existing Services.
@@ -44,7 +50,7 @@ func New(cidr string, list func() []*corev1.Service, clk clock.PassiveClock) (*A
 	if err != nil {
 		return nil, err
 	}
-	return &Allocator{prefix: p, list: list, clock: clk, pending: map[string]time.Time{}}, nil
+	return &Allocator{prefix: p, list: list, clock: clk, pending: map[string]pending{}}, nil
 }
 
 func parseRange(cidr string) (netip.Prefix, error) {
@@ -84,13 +90,16 @@ func FirstIP(cidr string) (string, error) {
 // First returns the first usable address of the range, the kubernetes Service's.
 func (a *Allocator) First() string { return a.prefix.Addr().Next().String() }
 
-// taken returns the cluster IPs and node ports in use: what the Services hold, and what
-// was handed out recently but is not in the list yet. A pending entry ends once the list
-// shows it (so a later delete frees it) or after pendingFor.
-func (a *Allocator) taken(except *corev1.Service) map[string]bool {
+// taken returns the cluster IPs and node ports in use by Services other than svc: what
+// they hold, and what was handed out recently but is not in the list yet. A pending
+// entry ends once the list shows it (so a later delete frees it) or after pendingFor;
+// one handed to svc's name does not count against it (an earlier Service of that name,
+// deleted since, had it). update says svc is stored already: its own entry is skipped.
+func (a *Allocator) taken(svc *corev1.Service, update bool) map[string]bool {
 	used := map[string]bool{}
+	self := svc.Namespace + "/" + svc.Name
 	for _, svc := range a.list() {
-		if except != nil && svc.Namespace == except.Namespace && svc.Name == except.Name {
+		if update && svc.Namespace+"/"+svc.Name == self {
 			continue
 		}
 		for _, ip := range svc.Spec.ClusterIPs {
@@ -106,12 +115,14 @@ func (a *Allocator) taken(except *corev1.Service) map[string]bool {
 		}
 	}
 	now := a.clock.Now()
-	for k, at := range a.pending {
-		if used[k] || now.Sub(at) > pendingFor {
+	for k, p := range a.pending {
+		if used[k] || now.Sub(p.at) > pendingFor {
 			delete(a.pending, k)
 			continue
 		}
-		used[k] = true
+		if p.owner != self {
+			used[k] = true
+		}
 	}
 	return used
 }
@@ -127,26 +138,31 @@ func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
 	return a.assign(svc, nil)
 }
 
-// AdmitUpdate allocates what an update newly needs (a ClusterIP service turned NodePort).
-func (a *Allocator) AdmitUpdate(_ context.Context, obj, _ runtime.Object) error {
+// AdmitUpdate allocates what an update newly needs (an ExternalName Service turned
+// ClusterIP, a ClusterIP one turned NodePort), and checks what it newly asks for.
+func (a *Allocator) AdmitUpdate(_ context.Context, obj, oldObj runtime.Object) error {
 	svc, ok := obj.(*corev1.Service)
-	if !ok {
+	old, ok2 := oldObj.(*corev1.Service)
+	if !ok || !ok2 {
 		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.assign(svc, svc)
+	return a.assign(svc, old)
 }
 
-func (a *Allocator) assign(svc, self *corev1.Service) error {
-	used := a.taken(self)
+// assign gives svc the cluster IP and node ports it lacks and checks those it asks for;
+// old is the stored Service on an update, nil on a create.
+func (a *Allocator) assign(svc, old *corev1.Service) error {
+	used := a.taken(svc, old != nil)
+	owner := svc.Namespace + "/" + svc.Name
 	var errs field.ErrorList
 	spec := &svc.Spec
 	if spec.Type != corev1.ServiceTypeExternalName {
 		switch ip := spec.ClusterIP; ip {
 		case corev1.ClusterIPNone:
 		case "":
-			if self != nil {
+			if old != nil && old.Spec.ClusterIP != "" {
 				break // an update keeps what it had; the strategy carries it over
 			}
 			free, err := a.freeIP(used)
@@ -154,7 +170,7 @@ func (a *Allocator) assign(svc, self *corev1.Service) error {
 				return apierrors.NewInternalError(err)
 			}
 			spec.ClusterIP, spec.ClusterIPs = free, []string{free}
-			a.pending["ip/"+free] = a.clock.Now()
+			a.pending["ip/"+free] = pending{owner, a.clock.Now()}
 		default:
 			addr, err := netip.ParseAddr(ip)
 			if err != nil {
@@ -164,10 +180,10 @@ func (a *Allocator) assign(svc, self *corev1.Service) error {
 			switch {
 			case !a.prefix.Contains(addr):
 				errs = append(errs, field.Invalid(path, ip, fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ip, a.prefix)))
-			case used["ip/"+ip] && self == nil:
+			case used["ip/"+ip] && (old == nil || old.Spec.ClusterIP != ip):
 				errs = append(errs, field.Invalid(path, ip, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", ip)))
 			default:
-				a.pending["ip/"+ip] = a.clock.Now()
+				a.pending["ip/"+ip] = pending{owner, a.clock.Now()}
 			}
 		}
 	}
@@ -187,12 +203,12 @@ func (a *Allocator) assign(svc, self *corev1.Service) error {
 				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort,
 					fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortMin, NodePortMax)))
 				continue
-			case used[key] && !ownsPort(self, p.NodePort):
+			case used[key] && !ownsPort(old, p.NodePort):
 				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort, "provided port is already allocated"))
 				continue
 			}
 			used[key] = true
-			a.pending[key] = a.clock.Now()
+			a.pending[key] = pending{owner, a.clock.Now()}
 		}
 	}
 	if len(errs) > 0 {

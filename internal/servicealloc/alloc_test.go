@@ -2,6 +2,7 @@ package servicealloc
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func TestAllocate(t *testing.T) {
 	// A /29 has 8 addresses; network, .1 (kept for kubernetes) and broadcast are skipped: 5 free.
 	seen := map[string]bool{}
 	for i := 0; i < 5; i++ {
-		s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+		s := svc(fmt.Sprintf("s%d", i), corev1.ServiceTypeClusterIP, "", 0)
 		if err := a.AdmitCreate(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +52,7 @@ func TestAllocate(t *testing.T) {
 	existing = []*corev1.Service{svc("a", corev1.ServiceTypeClusterIP, "10.43.0.2", 0)}
 	clk.SetTime(clk.Now().Add(2 * pendingFor))
 	for i := 0; i < 4; i++ {
-		s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+		s := svc(fmt.Sprintf("t%d", i), corev1.ServiceTypeClusterIP, "", 0)
 		if err := a.AdmitCreate(context.Background(), s); err != nil || s.Spec.ClusterIP == "10.43.0.2" {
 			t.Fatalf("after lapse: %v %s", err, s.Spec.ClusterIP)
 		}
@@ -119,7 +120,7 @@ func TestLowerBandLast(t *testing.T) {
 	}
 	// 256 addresses: network, .1 and broadcast skipped, .2-.15 in the band.
 	for i := 0; i < 256-16-1; i++ {
-		s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+		s := svc(fmt.Sprintf("s%d", i), corev1.ServiceTypeClusterIP, "", 0)
 		if err := a.AdmitCreate(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
@@ -127,8 +128,50 @@ func TestLowerBandLast(t *testing.T) {
 			t.Fatalf("allocation %d took %s from the lower band", i, ip)
 		}
 	}
-	s := svc("s", corev1.ServiceTypeClusterIP, "", 0)
+	s := svc("last", corev1.ServiceTypeClusterIP, "", 0)
 	if err := a.AdmitCreate(context.Background(), s); err != nil || netip.MustParseAddr(s.Spec.ClusterIP).As4()[3] >= 16 {
 		t.Fatalf("with the upper band full: %v %s", err, s.Spec.ClusterIP)
+	}
+}
+
+// TestRecreateAndUpdates: a Service deleted and made again under its name gets its node
+// port back at once; an ExternalName Service turned ClusterIP gets an address; an update
+// cannot take another Service's node port.
+func TestRecreateAndUpdates(t *testing.T) {
+	var existing []*corev1.Service
+	a, err := New("10.43.0.0/24", func() []*corev1.Service { return existing }, clocktesting.NewFakePassiveClock(time.Unix(0, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	reuse := svc("reuse", corev1.ServiceTypeNodePort, "", 0)
+	if err := a.AdmitCreate(ctx, reuse); err != nil {
+		t.Fatal(err)
+	}
+	port := reuse.Spec.Ports[0].NodePort
+	// Deleted before the list showed it: the same name may have the port again, another
+	// name may not (yet).
+	if err := a.AdmitCreate(ctx, svc("reuse", corev1.ServiceTypeNodePort, "", port)); err != nil {
+		t.Fatalf("the same name again: %v", err)
+	}
+	if err := a.AdmitCreate(ctx, svc("other", corev1.ServiceTypeNodePort, "", port)); err == nil {
+		t.Fatal("another name took a port just handed out")
+	}
+
+	ext := svc("ext", corev1.ServiceTypeExternalName, "", 0)
+	existing = []*corev1.Service{ext}
+	turned := ext.DeepCopy()
+	turned.Spec.Type = corev1.ServiceTypeClusterIP
+	if err := a.AdmitUpdate(ctx, turned, ext); err != nil || turned.Spec.ClusterIP == "" {
+		t.Fatalf("ExternalName turned ClusterIP: %v, cluster IP %q", err, turned.Spec.ClusterIP)
+	}
+
+	holder := svc("holder", corev1.ServiceTypeNodePort, "10.43.0.20", 30100)
+	thief := svc("thief", corev1.ServiceTypeNodePort, "10.43.0.21", 30101)
+	existing = []*corev1.Service{holder, thief}
+	grab := thief.DeepCopy()
+	grab.Spec.Ports[0].NodePort = 30100
+	if err := a.AdmitUpdate(ctx, grab, thief); err == nil || !strings.Contains(err.Error(), "provided port is already allocated") {
+		t.Fatalf("an update taking another Service's node port: %v", err)
 	}
 }

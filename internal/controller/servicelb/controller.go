@@ -93,14 +93,12 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	if svc.Spec.LoadBalancerClass != nil {
-		return 0, nil // another load balancer's
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || svc.Spec.LoadBalancerClass != nil {
+		return 0, nil // not a load balancer's, or another one's: its status is its writers'
 	}
-	var want []corev1.LoadBalancerIngress
-	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		if want, err = c.ingress(); err != nil {
-			return 0, err
-		}
+	want, err := c.ingress()
+	if err != nil {
+		return 0, err
 	}
 	if equality.Semantic.DeepEqual(want, svc.Status.LoadBalancer.Ingress) || (len(want) == 0 && len(svc.Status.LoadBalancer.Ingress) == 0) {
 		return 0, nil

@@ -71,6 +71,11 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	dropUnused(svc, oldSvc)
 }
 
+// StatusWritesMetadata marks that status writes may change the labels, annotations,
+// finalizers and owner references, as upstream's do (the service status conformance
+// spec patches an annotation through status).
+func (*strategy) StatusWritesMetadata() {}
+
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*corev1.Service).Spec = old.(*corev1.Service).Spec
 }

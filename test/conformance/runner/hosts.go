@@ -66,6 +66,9 @@ func makeHosts(n int) (h *hosts, err error) {
 			ip("netns", "exec", ns, "ip", "addr", "add", h.ip(i)+"/24", "dev", "eth0"),
 			ip("netns", "exec", ns, "ip", "link", "set", "eth0", "up"),
 			ip("netns", "exec", ns, "ip", "link", "set", "lo", "up"),
+			// As a host has: traffic to a ClusterIP without endpoints must be routed
+			// to reach the rule that rejects it.
+			ip("netns", "exec", ns, "ip", "route", "add", "default", "via", h.bridgeIP()),
 		); err != nil {
 			return h, err
 		}
