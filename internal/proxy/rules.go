@@ -19,6 +19,9 @@ import (
 // tableName is the nftables table of the ip family that holds every rule of podium's.
 const tableName = "podium"
 
+// proxyNameLabel names the proxy that serves a Service instead of the default one.
+const proxyNameLabel = "service.kubernetes.io/service-proxy-name"
+
 // masqMark is the packet mark bit of traffic to be masqueraded on its way out (the
 // bit kube-proxy uses; the CNI portmap plugin uses 0x2000).
 const masqMark = "0x4000"
@@ -150,6 +153,14 @@ func build(in *input) *ruleset {
 	for _, svc := range in.services {
 		ip := svc.Spec.ClusterIP
 		if svc.Spec.Type == corev1.ServiceTypeExternalName || ip == "" || ip == corev1.ClusterIPNone || strings.Contains(ip, ":") {
+			continue
+		}
+		// Another proxy's Service, or one marked headless: not ours to serve, as
+		// kube-proxy leaves them.
+		if _, other := svc.Labels[proxyNameLabel]; other {
+			continue
+		}
+		if _, headless := svc.Labels[corev1.IsHeadlessService]; headless {
 			continue
 		}
 		slices := in.slices[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}]

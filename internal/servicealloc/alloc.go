@@ -113,6 +113,9 @@ func (a *Allocator) taken(svc *corev1.Service, update bool) map[string]bool {
 				used[fmt.Sprintf("port/%d", p.NodePort)] = true
 			}
 		}
+		if svc.Spec.HealthCheckNodePort != 0 {
+			used[fmt.Sprintf("port/%d", svc.Spec.HealthCheckNodePort)] = true
+		}
 	}
 	now := a.clock.Now()
 	for k, p := range a.pending {
@@ -209,6 +212,24 @@ func (a *Allocator) assign(svc, old *corev1.Service) error {
 			}
 			used[key] = true
 			a.pending[key] = pending{owner, a.clock.Now()}
+		}
+	}
+	if spec.Type == corev1.ServiceTypeLoadBalancer && spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
+		// The port a load balancer asks each node whether it has local endpoints.
+		switch hc := spec.HealthCheckNodePort; {
+		case hc == 0 && old != nil && old.Spec.HealthCheckNodePort != 0:
+			spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+		case hc == 0:
+			n, err := freePort(used)
+			if err != nil {
+				return apierrors.NewInternalError(err)
+			}
+			spec.HealthCheckNodePort = n
+			a.pending[fmt.Sprintf("port/%d", n)] = pending{owner, a.clock.Now()}
+		case used[fmt.Sprintf("port/%d", hc)] && (old == nil || old.Spec.HealthCheckNodePort != hc):
+			errs = append(errs, field.Invalid(field.NewPath("spec", "healthCheckNodePort"), hc, "provided port is already allocated"))
+		default:
+			a.pending[fmt.Sprintf("port/%d", hc)] = pending{owner, a.clock.Now()}
 		}
 	}
 	if len(errs) > 0 {

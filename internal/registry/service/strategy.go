@@ -44,8 +44,10 @@ func (*strategy) Info() registry.Info {
 func (*strategy) New() runtime.Object     { return &corev1.Service{} }
 func (*strategy) NewList() runtime.Object { return &corev1.ServiceList{} }
 
+// ValidateName takes DNS labels, which may start with a digit (upstream's
+// RelaxedServiceNameValidation, GA in 1.37).
 func (*strategy) ValidateName(name string, prefix bool) []string {
-	return apivalidation.NameIsDNS1035Label(name, prefix)
+	return apivalidation.NameIsDNSLabel(name, prefix)
 }
 
 // PrepareForCreate clears the status and fills clusterIPs from a lone clusterIP, so
