@@ -293,7 +293,9 @@ func policyInput() *netpol.Input {
 // TestOtherProxiesServices: Services labelled for another proxy, or headless, get no
 // rules, as kube-proxy leaves them.
 func TestOtherProxiesServices(t *testing.T) {
-	other := func(s *corev1.Service) { s.Labels = map[string]string{"service.kubernetes.io/service-proxy-name": "foo-bar"} }
+	other := func(s *corev1.Service) {
+		s.Labels = map[string]string{"service.kubernetes.io/service-proxy-name": "foo-bar"}
+	}
 	headless := func(s *corev1.Service) { s.Labels = map[string]string{corev1.IsHeadlessService: ""} }
 	dump := written(t, inputOf([]*corev1.Service{service("web", "10.43.0.10", other), service("db", "10.43.0.11", headless)},
 		slice("web", 8080, at(ready, "10.42.0.5", testNode)), slice("db", 8080, at(ready, "10.42.0.6", testNode))))
