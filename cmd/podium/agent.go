@@ -13,6 +13,7 @@ import (
 	"github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/node"
 	"github.com/podium/podium/internal/nodeipam"
+	"github.com/podium/podium/internal/servicealloc"
 )
 
 func newAgentCommand() *cobra.Command {
@@ -48,6 +49,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&dataDir, "data-dir", defaultDataDir, "directory for state: images, containers, pod files")
 	f.StringVar(&cfg.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the cluster's pod network (as the server's --cluster-cidr)")
+	f.StringVar(&cfg.ServiceCIDR, "service-cidr", servicealloc.DefaultServiceCIDR, "the Services' cluster IP range (as the server's --service-cidr)")
 	f.StringSliceVar(&cfg.ClusterDNS, "cluster-dns", []string{"10.43.0.10"}, "nameservers of pods of dnsPolicy ClusterFirst (the server's --cluster-dns)")
 	f.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain (the server's --cluster-domain)")
 	f.IntVar(&cfg.Port, "agent-port", 10250, "port of the agent's HTTPS endpoint for logs, exec and port-forward")

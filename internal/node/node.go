@@ -60,6 +60,9 @@ type Config struct {
 	PodLogDir string
 	// ClusterCIDR is the whole pod network, for masquerade exemptions.
 	ClusterCIDR string
+	// ServiceCIDR is the range of the Services' cluster IPs (the server's
+	// --service-cidr): traffic to one no Service has is dropped.
+	ServiceCIDR string
 	// Port is the agent's HTTPS port for logs, exec and port-forward (10250).
 	Port int
 	// BackOffBase and BackOffMax bound container restart back-off (10 s, 300 s).
@@ -150,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 		SyncRoutes:   network.SyncRoutes,
 		DNS:          agent.DNS{Servers: cfg.ClusterDNS, Domain: cfg.ClusterDomain},
 		ServiceProxy: func(f informers.SharedInformerFactory) (func(context.Context), error) {
-			p, err := proxy.New(f, proxy.Config{NodeName: cfg.NodeName, ClusterCIDR: cfg.ClusterCIDR, NetworkPolicies: true, Logger: log})
+			p, err := proxy.New(f, proxy.Config{NodeName: cfg.NodeName, ClusterCIDR: cfg.ClusterCIDR, ServiceCIDR: cfg.ServiceCIDR, NetworkPolicies: true, Logger: log})
 			if err != nil {
 				return nil, err
 			}

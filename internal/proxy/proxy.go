@@ -43,6 +43,9 @@ type Config struct {
 	// ClusterCIDR is the range of every pod's address; traffic from elsewhere to a
 	// ClusterIP is masqueraded. Empty: none is.
 	ClusterCIDR string
+	// ServiceCIDR is the range of the Services' cluster IPs; traffic to one no
+	// Service has is dropped. Empty: it is not.
+	ServiceCIDR string
 	// NetworkPolicies turns on their enforcement for the node's pods; the factory then
 	// also watches every pod, namespace and NetworkPolicy of the cluster.
 	NetworkPolicies bool
@@ -200,7 +203,7 @@ func (p *Proxy) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in := &input{node: p.cfg.NodeName, clusterCIDR: p.cfg.ClusterCIDR, services: services,
+	in := &input{node: p.cfg.NodeName, clusterCIDR: p.cfg.ClusterCIDR, serviceCIDR: p.cfg.ServiceCIDR, services: services,
 		slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
 	for _, s := range all {
 		if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {

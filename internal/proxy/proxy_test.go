@@ -52,7 +52,7 @@ func slice(svc string, port int32, eps ...ep) *discoveryv1.EndpointSlice {
 }
 
 func inputOf(services []*corev1.Service, slices ...*discoveryv1.EndpointSlice) *input {
-	in := &input{node: testNode, clusterCIDR: "10.42.0.0/16", services: services, slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
+	in := &input{node: testNode, clusterCIDR: "10.42.0.0/16", serviceCIDR: "10.43.0.0/16", services: services, slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
 	for _, s := range slices {
 		key := types.NamespacedName{Namespace: s.Namespace, Name: s.Labels[discoveryv1.LabelServiceName]}
 		in.slices[key] = append(in.slices[key], s)
@@ -111,6 +111,7 @@ func TestClusterIPToReadyEndpoints(t *testing.T) {
 		"meta l4proto tcp dnat to 10.42.1.7:8080",
 		"ip saddr 10.42.0.5 jump mark-for-masquerade",
 		"add element ip podium cluster-ips { 10.43.0.10 }",
+		"add rule ip podium cluster-ips-check ip daddr 10.43.0.0/16 drop", // a cluster IP no Service has
 	)
 	mustNotContain(t, dump, "10.42.0.9", "add element ip podium no-endpoint-services")
 }

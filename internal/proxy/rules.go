@@ -138,6 +138,7 @@ func (r *ruleset) add(container string, key []string, value ...string) {
 type input struct {
 	node        string
 	clusterCIDR string // the pods' addresses; "" when unknown
+	serviceCIDR string // the cluster IPs' range; "" when unknown
 	services    []*corev1.Service
 	slices      map[types.NamespacedName][]*discoveryv1.EndpointSlice
 	// policies, when set, are the NetworkPolicies to enforce and what they select.
@@ -147,6 +148,11 @@ type input struct {
 // build computes the table's content.
 func build(in *input) *ruleset {
 	r := newRuleset()
+	if in.serviceCIDR != "" {
+		// Traffic to a cluster IP no Service has would leave the node for its
+		// default route: it ends here, as upstream's.
+		r.chains[clusterIPsCheckChain] = append(r.chains[clusterIPsCheckChain], "ip daddr "+in.serviceCIDR+" drop")
+	}
 	if in.policies != nil {
 		r.addPolicies(netpol.Build(*in.policies))
 	}

@@ -315,7 +315,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				DataDir: filepath.Join(cfg.DataDir, "agent"), PodLogDir: cfg.PodLogDir, ClusterCIDR: cfg.ClusterCIDR,
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
 				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax, MaxPods: cfg.MaxPods,
-				ClusterDNS: dnsCfg.servers(), ClusterDomain: dnsCfg.domain, NodeIP: cfg.NodeIP,
+				ClusterDNS: dnsCfg.servers(), ClusterDomain: dnsCfg.domain, NodeIP: cfg.NodeIP, ServiceCIDR: cfg.ServiceCIDR,
 			})
 		})
 	}
