@@ -206,6 +206,9 @@ func (p *Proxy) sync(ctx context.Context) error {
 	in := &input{node: p.cfg.NodeName, clusterCIDR: p.cfg.ClusterCIDR, serviceCIDR: p.cfg.ServiceCIDR, services: services,
 		slices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{}}
 	for _, s := range all {
+		if _, headless := s.Labels[corev1.IsHeadlessService]; headless {
+			continue // as kube-proxy, which does not watch them
+		}
 		if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {
 			key := types.NamespacedName{Namespace: s.Namespace, Name: name}
 			in.slices[key] = append(in.slices[key], s)
