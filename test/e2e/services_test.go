@@ -149,6 +149,38 @@ spec:
 		t.Fatalf("through the NodePort with both ready: %v", got)
 	}
 
+	// A LoadBalancer Service gets the node's address as its ingress, as k3s's service
+	// load balancer does, and its port answers there.
+	lb := `
+apiVersion: v1
+kind: Service
+metadata: {name: echo-lb}
+spec:
+  type: LoadBalancer
+  selector: {app: echo}
+  ports: [{port: 8080, targetPort: web}]
+`
+	if _, errOut, err := c.kubectlIn(lb, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply the LoadBalancer: %v %s", err, errOut)
+	}
+	waitFor(t, one(cs, "services", "default", "echo-lb"), "echo-lb's ingress", func(s *corev1.Service, ok bool) bool {
+		return ok && len(s.Status.LoadBalancer.Ingress) == 1 && s.Status.LoadBalancer.Ingress[0].IP == internalIP(node)
+	})
+	if out := c.mustKubectl("get", "svc", "echo-lb"); !strings.Contains(out, internalIP(node)) {
+		t.Fatalf("get svc echo-lb shows no external IP:\n%s", out)
+	}
+	lbClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	lbURL := "http://" + net.JoinHostPort(internalIP(node), "8080") + "/"
+	waitUntil(t, "echo-lb answering on the node's address", func() bool {
+		resp, err := lbClient.Get(lbURL)
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.HasPrefix(string(body), "host: echo-")
+	})
+
 	// No endpoints: refused at once, not left to time out.
 	nobody, err := cs.CoreV1().Services("default").Get(ctx, "nobody", metav1.GetOptions{})
 	if err != nil {
