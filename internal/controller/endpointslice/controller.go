@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/podium/podium/internal/controller/reconcile"
+	"github.com/podium/podium/internal/controller/slicetracker"
 )
 
 const (
@@ -46,7 +47,7 @@ type Controller struct {
 	pods        corelisters.PodLister
 	nodes       corelisters.NodeLister
 	slices      discoverylisters.EndpointSliceLister
-	tracker     *tracker
+	tracker     *slicetracker.Tracker
 	maxPerSlice int
 	loop        *reconcile.Loop
 	broadcaster record.EventBroadcaster
@@ -58,7 +59,7 @@ type Controller struct {
 // EndpointSlice informers must be started by the caller, and Run called once they
 // have synced.
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
-	c := &Controller{client: client, tracker: newTracker(), maxPerSlice: maxEndpointsPerSlice, log: log.With("controller", "endpointslice")}
+	c := &Controller{client: client, tracker: slicetracker.New(), maxPerSlice: maxEndpointsPerSlice, log: log.With("controller", "endpointslice")}
 	c.loop = reconcile.New("endpointslice", c.sync, log)
 	c.broadcaster = record.NewBroadcaster()
 	c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "endpoint-slice-controller"})
@@ -125,7 +126,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	if c.tracker.stale(key, cached) {
+	if c.tracker.Stale(key, cached) {
 		return staleCacheDelay, nil
 	}
 	pods, err := c.pods.Pods(namespace).List(labels.SelectorFromSet(svc.Spec.Selector))
@@ -178,7 +179,7 @@ func (c *Controller) apply(ctx context.Context, svc *corev1.Service, p plan) err
 			if err != nil {
 				return fmt.Errorf("creating EndpointSlice for Service %s/%s: %w", svc.Namespace, svc.Name, err)
 			}
-			c.tracker.wrote(created)
+			c.tracker.Wrote(serviceKey(created), created)
 		}
 	}
 	for _, s := range p.update {
@@ -186,7 +187,7 @@ func (c *Controller) apply(ctx context.Context, svc *corev1.Service, p plan) err
 		if err != nil {
 			return fmt.Errorf("updating EndpointSlice %s for Service %s/%s: %w", s.Name, svc.Namespace, svc.Name, err)
 		}
-		c.tracker.wrote(updated)
+		c.tracker.Wrote(serviceKey(updated), updated)
 	}
 	return c.deleteSlices(ctx, p.delete)
 }
@@ -202,7 +203,7 @@ func (c *Controller) deleteSlices(ctx context.Context, del []*discoveryv1.Endpoi
 		err := c.client.DiscoveryV1().EndpointSlices(s.Namespace).Delete(ctx, s.Name, opts)
 		switch {
 		case err == nil:
-			c.tracker.deleting(s)
+			c.tracker.Deleted(serviceKey(s), s)
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 			// Gone already, or the name now holds another slice the next sync sees.
 		default:
@@ -320,7 +321,7 @@ func (c *Controller) queueFor(s *discoveryv1.EndpointSlice) {
 // sliceAdded repairs a slice of ours the controller did not write (or not last).
 func (c *Controller) sliceAdded(obj any) {
 	s := obj.(*discoveryv1.EndpointSlice)
-	if ours(s) && c.tracker.news(s) {
+	if ours(s) && c.tracker.ChangedByOthers(serviceKey(s), s) {
 		c.queueFor(s)
 	}
 }
@@ -330,13 +331,13 @@ func (c *Controller) sliceAdded(obj any) {
 func (c *Controller) sliceUpdated(oldObj, newObj any) {
 	old, cur := oldObj.(*discoveryv1.EndpointSlice), newObj.(*discoveryv1.EndpointSlice)
 	if ours(old) && (!ours(cur) || serviceKey(old) != serviceKey(cur)) {
-		c.tracker.gone(old)
+		c.tracker.Gone(serviceKey(old), old)
 	}
 	switch {
 	case ours(old) != ours(cur) || (serviceKey(old) != serviceKey(cur) && (ours(old) || ours(cur))):
 		c.queueFor(old)
 		c.queueFor(cur)
-	case ours(cur) && c.tracker.news(cur):
+	case ours(cur) && c.tracker.ChangedByOthers(serviceKey(cur), cur):
 		c.queueFor(cur)
 	}
 }
@@ -347,7 +348,7 @@ func (c *Controller) sliceDeleted(obj any) {
 		obj = d.Obj
 	}
 	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if ok && ours(s) && !c.tracker.gone(s) {
+	if ok && ours(s) && !c.tracker.Gone(serviceKey(s), s) {
 		c.queueFor(s)
 	}
 }

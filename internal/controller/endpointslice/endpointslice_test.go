@@ -395,7 +395,7 @@ func TestRepair(t *testing.T) {
 	h.put(h.pods, pod("a", "web", "10.42.0.1"))
 	h.settle("ns/web")
 	s := h.slicesOf("web")[0]
-	if h.c.tracker.news(&s) {
+	if h.c.tracker.ChangedByOthers(serviceKey(&s), &s) {
 		t.Error("the controller's own write counts as news")
 	}
 
@@ -405,7 +405,7 @@ func TestRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !h.c.tracker.news(updated) {
+	if !h.c.tracker.ChangedByOthers(serviceKey(updated), updated) {
 		t.Error("an outside edit does not count as news")
 	}
 	h.observe()
@@ -419,7 +419,7 @@ func TestRepair(t *testing.T) {
 	if err := h.client.DiscoveryV1().EndpointSlices("ns").Delete(t.Context(), s.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if h.c.tracker.gone(&s) {
+	if h.c.tracker.Gone(serviceKey(&s), &s) {
 		t.Error("an outside deletion counts as the controller's own")
 	}
 	h.observe()

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/podium/podium/internal/controller/reconcile"
+	"github.com/podium/podium/internal/controller/slicetracker"
 )
 
 const (
@@ -40,7 +41,7 @@ type Controller struct {
 	endpoints   corelisters.EndpointsLister
 	services    corelisters.ServiceLister
 	slices      discoverylisters.EndpointSliceLister
-	tracker     *tracker
+	tracker     *slicetracker.Tracker
 	loop        *reconcile.Loop
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
@@ -51,7 +52,7 @@ type Controller struct {
 // EndpointSlice informers, which the caller starts, and Run is called once they have
 // synced.
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) (*Controller, error) {
-	c := &Controller{client: client, tracker: newTracker(), log: log.With("controller", "endpointslicemirroring")}
+	c := &Controller{client: client, tracker: slicetracker.New(), log: log.With("controller", "endpointslicemirroring")}
 	c.loop = reconcile.New("endpointslicemirroring", c.sync, log)
 	c.broadcaster = record.NewBroadcaster()
 	c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "endpoint-slice-mirroring-controller"})
@@ -154,7 +155,7 @@ func sliceKey(s *discoveryv1.EndpointSlice) string {
 
 func (c *Controller) sliceAdded(obj any) {
 	s := obj.(*discoveryv1.EndpointSlice)
-	if key := sliceKey(s); key != "" && mirrored(s) && c.tracker.changedByOthers(key, s) {
+	if key := sliceKey(s); key != "" && mirrored(s) && c.tracker.ChangedByOthers(key, s) {
 		c.loop.Add(key)
 	}
 }
@@ -171,7 +172,7 @@ func (c *Controller) sliceUpdated(oldObj, newObj any) {
 		}
 		return
 	}
-	if key != "" && (mirrored(old) != mirrored(cur) || (mirrored(cur) && c.tracker.changedByOthers(key, cur))) {
+	if key != "" && (mirrored(old) != mirrored(cur) || (mirrored(cur) && c.tracker.ChangedByOthers(key, cur))) {
 		c.loop.Add(key)
 	}
 }
@@ -184,7 +185,7 @@ func (c *Controller) sliceDeleted(obj any) {
 	if !ok {
 		return
 	}
-	if key := sliceKey(s); key != "" && mirrored(s) && !c.tracker.gone(key, s) {
+	if key := sliceKey(s); key != "" && mirrored(s) && !c.tracker.Gone(key, s) {
 		c.loop.Add(key)
 	}
 }
@@ -221,7 +222,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	if c.tracker.stale(key, existing) {
+	if c.tracker.Stale(key, existing) {
 		return staleRetry, nil
 	}
 	d := mirror(ep)
@@ -257,7 +258,7 @@ func (c *Controller) apply(ctx context.Context, key string, ep *corev1.Endpoints
 			if err != nil {
 				return fmt.Errorf("creating EndpointSlice for Endpoints %s: %w", key, err)
 			}
-			c.tracker.wrote(key, created)
+			c.tracker.Wrote(key, created)
 		}
 	}
 	for _, s := range p.update {
@@ -265,7 +266,7 @@ func (c *Controller) apply(ctx context.Context, key string, ep *corev1.Endpoints
 		if err != nil {
 			return fmt.Errorf("updating EndpointSlice %s for Endpoints %s: %w", s.Name, key, err)
 		}
-		c.tracker.wrote(key, updated)
+		c.tracker.Wrote(key, updated)
 	}
 	return c.remove(ctx, key, p.remove)
 }
@@ -290,7 +291,7 @@ func (c *Controller) remove(ctx context.Context, key string, list []*discoveryv1
 		err := c.client.DiscoveryV1().EndpointSlices(s.Namespace).Delete(ctx, s.Name, opts)
 		switch {
 		case err == nil:
-			c.tracker.deleted(key, s)
+			c.tracker.Deleted(key, s)
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 			// Already gone, or the name is another slice's now.
 		default:

@@ -402,19 +402,19 @@ func TestSliceEvents(t *testing.T) {
 	h := newHarness(t, service("example", nil), custom("example", subset(80, "10.0.0.1")))
 	h.sync(t, "example")
 	s := h.list(t)[0]
-	if h.c.tracker.changedByOthers("ns/example", s) {
+	if h.c.tracker.ChangedByOthers("ns/example", s) {
 		t.Error("the controller's own create is taken for someone else's")
 	}
 	other := s.DeepCopy()
 	other.Generation++
-	if !h.c.tracker.changedByOthers("ns/example", other) {
+	if !h.c.tracker.ChangedByOthers("ns/example", other) {
 		t.Error("a later generation is not taken for someone else's change")
 	}
-	h.c.tracker.deleted("ns/example", s)
-	if !h.c.tracker.gone("ns/example", s) {
+	h.c.tracker.Deleted("ns/example", s)
+	if !h.c.tracker.Gone("ns/example", s) {
 		t.Error("the controller's own delete is taken for someone else's")
 	}
-	if h.c.tracker.gone("ns/example", s) {
+	if h.c.tracker.Gone("ns/example", s) {
 		t.Error("a delete is expected twice")
 	}
 }
