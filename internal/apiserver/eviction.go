@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kubectl/pkg/util/podutils"
 
 	"github.com/podium/podium/internal/storage"
 )
@@ -128,7 +129,7 @@ func (s *Server) evictPod(ctx context.Context, res *resource, namespace, name st
 		return s.markAndDelete(ctx, res, namespace, name, opts)
 	}
 	pdb := budgets[0]
-	if !podReady(pod) && unhealthyMayGo(pdb) {
+	if !podutils.IsPodReady(pod) && unhealthyMayGo(pdb) {
 		// The pod counts for nothing in the budget, so it goes without taking from it,
 		// provided it has not become ready since it was read.
 		err := s.markAndDelete(ctx, res, namespace, name, withResourceVersion(opts, pod.ResourceVersion))
@@ -161,15 +162,6 @@ func unhealthyMayGo(pdb *policyv1.PodDisruptionBudget) bool {
 		return true
 	}
 	return pdb.Status.DesiredHealthy > 0 && pdb.Status.CurrentHealthy >= pdb.Status.DesiredHealthy
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // getPod reads a pod as stored.

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/kubectl/pkg/util/podutils"
 )
 
 // podsOf returns the pods a budget selects. They are the informer's: callers must not
@@ -131,20 +132,11 @@ func healthyPods(pods []*corev1.Pod, disrupted map[string]metav1.Time, now time.
 		if at, ok := disrupted[pod.Name]; ok && at.Add(deletionTimeout).After(now) {
 			continue
 		}
-		if podReady(pod) {
+		if podutils.IsPodReady(pod) {
 			n++
 		}
 	}
 	return n
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // newStatus returns a budget's status from its counts. No disruption is allowed while

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/kubectl/pkg/util/podutils"
 	netutils "k8s.io/utils/net"
 )
 
@@ -24,14 +25,14 @@ const maxAddresses = 1000
 func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSubset {
 	var raw []corev1.EndpointSubset
 	for _, pod := range pods {
-		if !includePod(pod, svc.Spec.PublishNotReadyAddresses) {
+		if !IncludePod(pod, svc.Spec.PublishNotReadyAddresses) {
 			continue
 		}
 		addr, ok := podAddress(svc, pod)
 		if !ok {
 			continue
 		}
-		ready := svc.Spec.PublishNotReadyAddresses || podReady(pod)
+		ready := svc.Spec.PublishNotReadyAddresses || podutils.IsPodReady(pod)
 		one := func(ports []corev1.EndpointPort) corev1.EndpointSubset {
 			if ready {
 				return corev1.EndpointSubset{Addresses: []corev1.EndpointAddress{addr}, Ports: ports}
@@ -47,7 +48,7 @@ func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSu
 		}
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
-			num, ok := findPort(pod, sp)
+			num, ok := FindPort(pod, sp)
 			if !ok {
 				continue
 			}
@@ -57,9 +58,11 @@ func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSu
 	return RepackSubsets(raw)
 }
 
-// includePod reports whether pod belongs in a Service's endpoints at all: it has an
-// IP, is not terminal, and is not terminating unless includeTerminating.
-func includePod(pod *corev1.Pod, includeTerminating bool) bool {
+// IncludePod reports whether pod belongs in a Service's endpoints at all: it has an
+// IP, is not terminal, and is not terminating unless includeTerminating (the
+// EndpointSlice controller includes terminating pods, this one only with
+// publishNotReadyAddresses).
+func IncludePod(pod *corev1.Pod, includeTerminating bool) bool {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return false
 	}
@@ -67,15 +70,6 @@ func includePod(pod *corev1.Pod, includeTerminating bool) bool {
 		return false
 	}
 	return includeTerminating || pod.DeletionTimestamp == nil
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // podAddress returns pod's address for svc: the pod's first IP of the Service's
@@ -114,31 +108,41 @@ func podAddress(svc *corev1.Service, pod *corev1.Pod) (corev1.EndpointAddress, b
 	return corev1.EndpointAddress{}, false
 }
 
-// findPort resolves a Service port's targetPort on pod: a number is taken as is
-// (an unset one means the Service port); a name must be a port of the same protocol
-// on one of the pod's containers or sidecars (init containers that always restart).
-func findPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, bool) {
+// FindPort resolves a Service port's targetPort on pod: a number is taken as is (an
+// unset one means the Service port); a name must be a port of the same protocol on one
+// of the pod's containers or else its sidecars (init containers that always restart).
+func FindPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, bool) {
 	if sp.TargetPort.Type == intstr.Int {
 		if sp.TargetPort.IntVal == 0 {
 			return sp.Port, true
 		}
 		return sp.TargetPort.IntVal, true
 	}
-	name := sp.TargetPort.StrVal
-	containers := slices.Clone(pod.Spec.Containers)
-	for _, c := range pod.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			containers = append(containers, c)
-		}
-	}
-	for _, c := range containers {
-		for _, p := range c.Ports {
-			if p.Name == name && p.Protocol == sp.Protocol {
-				return p.ContainerPort, true
+	find := func(containers []corev1.Container, sidecarsOnly bool) (int32, bool) {
+		for _, c := range containers {
+			if sidecarsOnly && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+				continue
+			}
+			for _, p := range c.Ports {
+				if p.Name == sp.TargetPort.StrVal && protocol(p.Protocol) == protocol(sp.Protocol) {
+					return p.ContainerPort, true
+				}
 			}
 		}
+		return 0, false
 	}
-	return 0, false
+	if port, ok := find(pod.Spec.Containers, false); ok {
+		return port, true
+	}
+	return find(pod.Spec.InitContainers, true)
+}
+
+// protocol is p as the API server defaults it.
+func protocol(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
 }
 
 // addressKey tells addresses apart: the same IP of two pods is two addresses.

@@ -22,7 +22,9 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/kubectl/pkg/util/podutils"
 
+	"github.com/podium/podium/internal/controller/endpoints"
 	"github.com/podium/podium/internal/controller/reconcile"
 	"github.com/podium/podium/internal/controller/slicetracker"
 )
@@ -269,8 +271,8 @@ func (c *Controller) podUpdated(oldObj, newObj any) {
 // endpointChanged reports whether cur may have another endpoint than old in a slice.
 func endpointChanged(old, cur *corev1.Pod) bool {
 	return !old.DeletionTimestamp.Equal(cur.DeletionTimestamp) ||
-		podReady(old) != podReady(cur) ||
-		included(old) != included(cur) ||
+		podutils.IsPodReady(old) != podutils.IsPodReady(cur) ||
+		endpoints.IncludePod(old, true) != endpoints.IncludePod(cur, true) ||
 		!slices.Equal(old.Status.PodIPs, cur.Status.PodIPs) || old.Status.PodIP != cur.Status.PodIP ||
 		old.Spec.NodeName != cur.Spec.NodeName ||
 		old.Spec.Hostname != cur.Spec.Hostname || old.Spec.Subdomain != cur.Spec.Subdomain
@@ -305,7 +307,7 @@ func (c *Controller) queueNodeServices(node string) {
 		return
 	}
 	for _, pod := range pods {
-		if pod.Spec.NodeName == node && included(pod) {
+		if pod.Spec.NodeName == node && endpoints.IncludePod(pod, true) {
 			c.queue(c.servicesOf(pod.Namespace, pod.Labels))
 		}
 	}

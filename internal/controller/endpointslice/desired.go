@@ -11,8 +11,10 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/kubectl/pkg/util/podutils"
 	netutils "k8s.io/utils/net"
+
+	"github.com/podium/podium/internal/controller/endpoints"
 )
 
 // managedBy is the value of the managed-by label on the slices this controller owns.
@@ -103,29 +105,11 @@ func ownedBy(s *discoveryv1.EndpointSlice, svc *corev1.Service) bool {
 	return false
 }
 
-// included reports whether pod belongs in its Services' slices at all: it has an IP
-// and has not ended. Terminating pods are included.
-func included(pod *corev1.Pod) bool {
-	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return false
-	}
-	return pod.Status.PodIP != "" || len(pod.Status.PodIPs) > 0
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // endpointFor returns pod's endpoint in a slice of svc of the given address type; its
 // addresses are empty when the pod has no IP of that family. node is the pod's Node,
 // or nil.
 func endpointFor(pod *corev1.Pod, node *corev1.Node, svc *corev1.Service, addrType discoveryv1.AddressType) discoveryv1.Endpoint {
-	serving := podReady(pod)
+	serving := podutils.IsPodReady(pod)
 	terminating := pod.DeletionTimestamp != nil
 	ready := svc.Spec.PublishNotReadyAddresses || (serving && !terminating)
 	ep := discoveryv1.Endpoint{
@@ -201,7 +185,7 @@ func endpointPorts(svc *corev1.Service, pod *corev1.Pod) []discoveryv1.EndpointP
 	out := []discoveryv1.EndpointPort{}
 	for i := range svc.Spec.Ports {
 		sp := &svc.Spec.Ports[i]
-		port, ok := targetPort(pod, sp)
+		port, ok := endpoints.FindPort(pod, sp)
 		if !ok {
 			continue
 		}
@@ -209,35 +193,6 @@ func endpointPorts(svc *corev1.Service, pod *corev1.Pod) []discoveryv1.EndpointP
 		out = append(out, discoveryv1.EndpointPort{Name: &name, Port: &port, Protocol: &proto, AppProtocol: sp.AppProtocol})
 	}
 	return out
-}
-
-// targetPort finds the pod's port a Service port sends to: a number as it is, a name
-// among the ports of the containers and then the sidecars (restartable init
-// containers) with the same protocol.
-func targetPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, bool) {
-	if sp.TargetPort.Type == intstr.Int {
-		if sp.TargetPort.IntVal == 0 {
-			return sp.Port, true // unset: the API server defaults it to the port
-		}
-		return sp.TargetPort.IntVal, true
-	}
-	find := func(containers []corev1.Container, sidecarsOnly bool) (int32, bool) {
-		for _, c := range containers {
-			if sidecarsOnly && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
-				continue
-			}
-			for _, p := range c.Ports {
-				if p.Name == sp.TargetPort.StrVal && protocol(p.Protocol) == protocol(sp.Protocol) {
-					return p.ContainerPort, true
-				}
-			}
-		}
-		return 0, false
-	}
-	if port, ok := find(pod.Spec.Containers, false); ok {
-		return port, true
-	}
-	return find(pod.Spec.InitContainers, true)
 }
 
 // protocol is p as the API server defaults it.
@@ -296,7 +251,7 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, addrType discoveryv1
 	node func(name string) (*corev1.Node, bool)) (groups map[portKey]*group, missing []string) {
 	groups = map[portKey]*group{}
 	for _, pod := range pods {
-		if !included(pod) {
+		if !endpoints.IncludePod(pod, true) {
 			continue
 		}
 		n, found := node(pod.Spec.NodeName)

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/kubectl/pkg/util/podutils"
 
 	"github.com/podium/podium/internal/controller/podclaim"
 )
@@ -203,7 +204,7 @@ func (c *Controller) deleteActive(ctx context.Context, job *batchv1.Job, pods []
 				return
 			}
 			deleted.Add(1)
-			if podReady(p) {
+			if podutils.IsPodReady(p) {
 				ready.Add(1)
 			}
 		})
@@ -245,7 +246,7 @@ func (c *Controller) deleteSurplus(ctx context.Context, key string, job *batchv1
 				}
 			}
 			deleted.Add(1)
-			if podReady(p) {
+			if podutils.IsPodReady(p) {
 				ready.Add(1)
 			}
 		})
@@ -284,10 +285,10 @@ func sortForRemoval(pods []*corev1.Pod) {
 		if ra, rb := phaseRank[a.Status.Phase], phaseRank[b.Status.Phase]; ra != rb {
 			return ra < rb
 		}
-		if podReady(a) != podReady(b) {
-			return !podReady(a)
+		if podutils.IsPodReady(a) != podutils.IsPodReady(b) {
+			return !podutils.IsPodReady(a)
 		}
-		if podReady(a) {
+		if podutils.IsPodReady(a) {
 			if ta, tb := readySince(a).Time, readySince(b).Time; !ta.Equal(tb) {
 				return ta.After(tb)
 			}
@@ -297,15 +298,6 @@ func sortForRemoval(pods []*corev1.Pod) {
 		}
 		return a.CreationTimestamp.After(b.CreationTimestamp.Time)
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func readySince(p *corev1.Pod) metav1.Time {

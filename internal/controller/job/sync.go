@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/kubectl/pkg/util/podutils"
 	"k8s.io/utils/ptr"
 )
 
@@ -122,7 +123,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 			s.terminating++
 		default:
 			s.active = append(s.active, p)
-			if podReady(p) {
+			if podutils.IsPodReady(p) {
 				s.ready++
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/kubectl/pkg/util/podutils"
 )
 
 // burstReplicas bounds the pods created or deleted in one sync, as upstream's.
@@ -147,8 +148,8 @@ func deleteFirst(a, b *corev1.Pod, onNode map[string]int) bool {
 	if phase[a.Status.Phase] != phase[b.Status.Phase] {
 		return phase[a.Status.Phase] < phase[b.Status.Phase]
 	}
-	if podReady(a) != podReady(b) {
-		return !podReady(a)
+	if podutils.IsPodReady(a) != podutils.IsPodReady(b) {
+		return !podutils.IsPodReady(a)
 	}
 	if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
 		return ca < cb
@@ -156,7 +157,7 @@ func deleteFirst(a, b *corev1.Pod, onNode map[string]int) bool {
 	if ra, rb := onNode[a.Spec.NodeName], onNode[b.Spec.NodeName]; ra != rb {
 		return ra > rb
 	}
-	if podReady(a) && podReady(b) {
+	if podutils.IsPodReady(a) && podutils.IsPodReady(b) {
 		ta, tb := readySince(a), readySince(b)
 		if !ta.Equal(&tb) {
 			return tb.Before(&ta)

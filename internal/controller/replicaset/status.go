@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/kubectl/pkg/util/podutils"
 )
 
 // status computes rs's status from its pods and the error of creating or deleting them.
@@ -23,7 +24,7 @@ func (c *Controller) status(rs *appsv1.ReplicaSet, pods []*corev1.Pod, manageErr
 		if templateLabels.Matches(labels.Set(p.Labels)) {
 			st.FullyLabeledReplicas++
 		}
-		if podReady(p) {
+		if podutils.IsPodReady(p) {
 			st.ReadyReplicas++
 			since := readySince(p)
 			if rs.Spec.MinReadySeconds == 0 || (!since.IsZero() && !since.Add(secs(rs.Spec.MinReadySeconds)).After(now)) {
@@ -77,15 +78,6 @@ func (c *Controller) writeStatus(ctx context.Context, rs *appsv1.ReplicaSet, sta
 		}
 		status.ObservedGeneration = max(status.ObservedGeneration, rs.Status.ObservedGeneration)
 	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // readySince is when p's Ready condition last changed.

@@ -19,6 +19,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/kubectl/pkg/util/podutils"
 	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/controller/expectations"
@@ -157,7 +158,7 @@ func (c *Controller) podUpdated(oldObj, newObj any) {
 		}
 		c.loop.Add(key)
 		// A pod that just became ready is available minReadySeconds later.
-		if set.Spec.MinReadySeconds > 0 && !podReady(old) && podReady(cur) {
+		if set.Spec.MinReadySeconds > 0 && !podutils.IsPodReady(old) && podutils.IsPodReady(cur) {
 			c.loop.AddAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second+time.Second)
 		}
 		return
