@@ -88,3 +88,19 @@ func (l lookup) Sandbox(namespace, podName string) (string, error) {
 	}
 	return "", fmt.Errorf("pod %q has no running sandbox", podName)
 }
+
+// Pods returns the pods the agent works on, as it last saw them, for the kubelet's
+// /pods endpoint.
+func (a *Agent) Pods() []*corev1.Pod {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*corev1.Pod, 0, len(a.workers))
+	for _, w := range a.workers {
+		w.mu.Lock()
+		if w.pod != nil {
+			out = append(out, w.pod)
+		}
+		w.mu.Unlock()
+	}
+	return out
+}

@@ -34,10 +34,19 @@ var subresourceShapes = map[string]subresourceShape{
 	"portforward": {verbs: []string{"create", "get"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}},
 	"finalize":    {verbs: []string{"update"}},
 	"scale":       {verbs: []string{"get", "patch", "update"}, kind: schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}},
-	"proxy":       {verbs: []string{"create", "delete", "get", "patch", "update"}, kind: schema.GroupVersionKind{Version: "v1", Kind: "PodProxyOptions"}},
+	"proxy":       {verbs: []string{"create", "delete", "get", "patch", "update"}}, // KIND + ProxyOptions
 	// Written through registry.SubresourceWriter, answering with the parent's kind.
 	"ephemeralcontainers": {verbs: []string{"get", "patch", "update"}},
 	"resize":              {verbs: []string{"get", "patch", "update"}},
+}
+
+// shapeOf is the shape of subresource sub of the resource of kind kind.
+func shapeOf(kind, sub string) subresourceShape {
+	shape := subresourceShapes[sub]
+	if sub == "proxy" { // PodProxyOptions, ServiceProxyOptions, NodeProxyOptions
+		shape.kind = schema.GroupVersionKind{Version: "v1", Kind: kind + "ProxyOptions"}
+	}
+	return shape
 }
 
 // resourcesOf returns the served resources of one group version, sorted by name.
@@ -64,7 +73,7 @@ func (s *Server) apiResourceList(gv schema.GroupVersion) *metav1.APIResourceList
 			StorageVersionHash: storageVersionHash(i.Group, i.Version, i.Kind),
 		})
 		for _, sub := range i.Subresources {
-			shape := subresourceShapes[sub]
+			shape := shapeOf(i.Kind, sub)
 			r := metav1.APIResource{Name: i.Resource + "/" + sub, Namespaced: i.Namespaced, Kind: i.Kind, Verbs: shape.verbs}
 			if shape.kind.Kind != "" {
 				r.Group, r.Version, r.Kind = shape.kind.Group, shape.kind.Version, shape.kind.Kind
@@ -123,7 +132,7 @@ func (s *Server) aggregated(core bool) *apidiscoveryv2.APIGroupDiscoveryList {
 				ResponseKind: &metav1.GroupVersionKind{Group: i.Group, Version: i.Version, Kind: i.Kind},
 			}
 			for _, sub := range i.Subresources {
-				shape := subresourceShapes[sub]
+				shape := shapeOf(i.Kind, sub)
 				kind := metav1.GroupVersionKind{Group: i.Group, Version: i.Version, Kind: i.Kind}
 				if shape.kind.Kind != "" {
 					kind = metav1.GroupVersionKind{Group: shape.kind.Group, Version: shape.kind.Version, Kind: shape.kind.Kind}

@@ -481,3 +481,51 @@ func TestPodLogsOverWebSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeProxy: nodes/NAME/proxy reaches the node's agent with the server's token, not
+// the client's; another port of the node's address is refused when that address is
+// loopback, and so is a pod whose IP is loopback: neither may turn the API server into a
+// client of its own host.
+func TestNodeProxy(t *testing.T) {
+	agent := startFakeAgent(t)
+	s, cfg := newProxyServer(t, true)
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	setUpPods(t, s, cs, agent.URL)
+	ctx := context.Background()
+	raw := func(path string) ([]byte, error) {
+		res := cs.CoreV1().RESTClient().Get().AbsPath(path).Do(ctx)
+		if err := res.Error(); err != nil {
+			return nil, err
+		}
+		return res.Raw()
+	}
+	body, err := raw("/api/v1/nodes/n1/proxy/containerLogs/default/p1/c")
+	if err != nil || string(body) != "first\nsecond\n" {
+		t.Fatalf("nodes/n1/proxy/containerLogs: %q, %v", body, err)
+	}
+	if got := agent.last(); got != "GET /containerLogs/default/p1/c Bearer node-token" {
+		t.Fatalf("the agent got %q", got)
+	}
+	_, agentPort, _ := net.SplitHostPort(strings.TrimPrefix(agent.URL, "https://"))
+	if _, err := raw("/api/v1/nodes/n1:" + agentPort + "/proxy/containerLogs/default/p1/c"); err != nil {
+		t.Fatalf("the agent's port named: %v", err)
+	}
+	if _, err := raw("/api/v1/nodes/n1:2379/proxy/"); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "address not allowed") {
+		t.Fatalf("another port of a loopback node: %v", err)
+	}
+	if _, err := raw("/api/v1/nodes/n2/proxy/"); !apierrors.IsNotFound(err) {
+		t.Fatalf("a node that does not exist: %v", err)
+	}
+
+	pod, err := cs.CoreV1().Pods("default").Get(ctx, "p1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.PodIP, pod.Status.PodIPs = "127.0.0.1", []corev1.PodIP{{IP: "127.0.0.1"}}
+	if _, err := cs.CoreV1().Pods("default").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw("/api/v1/namespaces/default/pods/p1:2379/proxy/"); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "address not allowed") {
+		t.Fatalf("a pod on loopback: %v", err)
+	}
+}

@@ -12,7 +12,7 @@ type requestInfo struct {
 	Resource       string
 	Name           string
 	Subresource    string
-	// ProxyPath is the path after .../proxy for the proxy subresource ("/" at least).
+	// ProxyPath is the path after .../proxy for the proxy subresource.
 	ProxyPath string
 	// Verb is the Kubernetes verb: get, list, watch, create, update, patch, delete,
 	// deletecollection.
@@ -61,8 +61,8 @@ func parseRequest(r *http.Request) (requestInfo, bool) {
 			ri.ProxyPath += "/"
 		}
 		parts = parts[:3]
-	} else if len(parts) == 3 && parts[2] == "proxy" {
-		ri.ProxyPath = "/"
+	} else if len(parts) == 3 && parts[2] == "proxy" && strings.HasSuffix(r.URL.Path, "/") {
+		ri.ProxyPath = "/" // without it, a GET is redirected here
 	}
 	if len(parts) == 0 || len(parts) > 3 {
 		return ri, false

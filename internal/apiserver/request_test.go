@@ -33,6 +33,8 @@ func TestParseRequest(t *testing.T) {
 		{name: "pod proxy", method: "POST", url: "/api/v1/namespaces/default/pods/p1:8080/proxy/a/b/", wantOK: true,
 			want: requestInfo{Version: "v1", Namespace: "default", Resource: "pods", Name: "p1:8080", Subresource: "proxy", ProxyPath: "/a/b/", Verb: "create"}},
 		{name: "pod proxy, no path", url: "/api/v1/namespaces/default/pods/p1/proxy", wantOK: true,
+			want: requestInfo{Version: "v1", Namespace: "default", Resource: "pods", Name: "p1", Subresource: "proxy", Verb: "get"}},
+		{name: "pod proxy, root", url: "/api/v1/namespaces/default/pods/p1/proxy/", wantOK: true,
 			want: requestInfo{Version: "v1", Namespace: "default", Resource: "pods", Name: "p1", Subresource: "proxy", ProxyPath: "/", Verb: "get"}},
 		{name: "more than a subresource", url: "/api/v1/namespaces/default/pods/p1/status/x", wantOK: false},
 		{name: "cluster-scoped subresource", method: "PUT", url: "/api/v1/nodes/n1/status", wantOK: true,
@@ -129,27 +131,5 @@ func TestParseRequest(t *testing.T) {
 				t.Errorf("parseRequest(%s %s) = %+v, want %+v", method, tt.url, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestSplitSchemeNamePort(t *testing.T) {
-	for _, tc := range []struct {
-		id                 string
-		scheme, name, port string
-		ok                 bool
-	}{
-		{"web", "", "web", "", true},
-		{"web:8080", "", "web", "8080", true},
-		{"https:web:443", "https", "web", "443", true},
-		{"ftp:web:21", "", "", "", false},
-		{"web:http", "", "", "", false},
-		{"web:0", "", "", "", false},
-		{":80", "", "", "", false},
-		{"a:b:1:2", "", "", "", false},
-	} {
-		scheme, name, port, ok := splitSchemeNamePort(tc.id)
-		if scheme != tc.scheme || name != tc.name || port != tc.port || ok != tc.ok {
-			t.Errorf("%q: %q %q %q %v", tc.id, scheme, name, port, ok)
-		}
 	}
 }

@@ -223,11 +223,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		s.scale(w, r, res, ri)
 		return
 	case "proxy":
-		if res.info.Group == "" && res.info.Resource == "pods" {
-			s.proxyToPod(w, r, res, ri)
-			return
-		}
-		s.writeError(w, r, apierrors.NewNotFound(res.groupResource(), ri.Name), res.groupResource(), ri.Name)
+		s.serveProxy(w, r, res, ri)
 		return
 	case "binding":
 		if ri.Verb == "create" {

@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,14 +24,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/agent/prober"
-	"github.com/podium/podium/internal/agent/stream"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/image"
@@ -181,29 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 				connlimit.Prove(req.Context())
 				return true
 			}
-			mux := http.NewServeMux()
-			mux.Handle("/", stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log, Authorize: authorized}))
-			promHandler := promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})
-			mux.HandleFunc("/metrics", func(w http.ResponseWriter, req *http.Request) {
-				if !authorized(req) {
-					http.Error(w, "Unauthorized", http.StatusUnauthorized)
-					return
-				}
-				promHandler.ServeHTTP(w, req)
-			})
-			mux.HandleFunc("/debug/pprof/", func(w http.ResponseWriter, req *http.Request) {
-				if !authorized(req) {
-					http.Error(w, "Unauthorized", http.StatusUnauthorized)
-					return
-				}
-				switch req.URL.Path {
-				case "/debug/pprof/profile":
-					pprof.Profile(w, req)
-				default:
-					pprof.Index(w, req)
-				}
-			})
-			endpoint.set(mux)
+			endpoint.set(agentMux(a, r, metrics, authorized, log))
 			return r, images, nil
 		},
 	})

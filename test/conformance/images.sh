@@ -4,7 +4,8 @@
 #   agnhost  registry.k8s.io/e2e-test-images/agnhost:2.66.1 (and :2.55): a Debian userland
 #            made with debootstrap carrying what upstream's Alpine image carries (curl, wget, dig,
 #            nc, ip/ss, bash, socat, iperf, ipcs), bash as /bin/sh, plus the agnhost binary
-#            built from the same k8s.io/kubernetes module as e2e.test.
+#            built from the same k8s.io/kubernetes module as e2e.test, and /coredns
+#            (CoreDNS with its hosts and log plugins, from ./coredns).
 #   busybox  registry.k8s.io/e2e-test-images/busybox:1.37.0-2: busybox 1.37.0 with its default
 #            configuration, static.
 #   pause    registry.k8s.io/pause:3.10.2: upstream's pause.c from that module, static.
@@ -15,7 +16,7 @@
 #   nonroot  registry.k8s.io/e2e-test-images/nonroot:1.5: the agnhost userland as user 1234.
 #   nonewprivs  (1.4): busybox with upstream's setuid nnp program.
 #   dnstest  registry.k8s.io/e2e-test-images/glibc-dns-testing:2.1.1: the agnhost userland.
-# Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, nnp and mkimage; MODDIR is the
+# Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, coredns, nnp and mkimage; MODDIR is the
 #        k8s.io/kubernetes module directory). Needs root, debootstrap, gcc, make, bzip2, curl.
 set -euo pipefail
 OUT=${1:?out dir}; BIN=${2:?bin dir}; MOD=${3:?k8s.io/kubernetes module dir}
@@ -50,6 +51,7 @@ build_agnhost() {
   local r=$WORK/agnhost
   debian "$r" curl,wget,dnsutils,netcat-openbsd,iproute2,socat,iperf,util-linux,ca-certificates,bash
   install -m 0755 "$BIN/agnhost" "$r/agnhost"
+  install -m 0755 "$BIN/coredns" "$r/coredns"
   ln -s agnhost "$r/agnhost-2"
   # Upstream's agnhost is Alpine, whose /bin/sh (BusyBox ash) knows [[ ]], which specs'
   # probes use; Debian's dash does not, bash does.

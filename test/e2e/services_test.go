@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +98,30 @@ spec:
 	if out := c.mustKubectl("describe", "svc", "echo"); !strings.Contains(out, "Endpoints:") || !strings.Contains(out, ready.Status.PodIP+":3000") {
 		t.Fatalf("describe svc lists no ready endpoint:\n%s", out)
 	}
+
+	// The API server's proxy reaches the ready pod through the Service, by port name
+	// or number, and the node's agent through the Node.
+	for _, port := range []string{"http", "80"} {
+		out := c.mustKubectl("get", "--raw", "/api/v1/namespaces/default/services/echo:"+port+"/proxy/some/path")
+		if !strings.Contains(out, "host: echo-ready") || !strings.Contains(out, "path: /some/path") {
+			t.Fatalf("services/echo:%s/proxy:\n%s", port, out)
+		}
+	}
+	if _, errOut, err := c.kubectl("get", "--raw", "/api/v1/namespaces/default/services/nobody/proxy/"); err == nil || !strings.Contains(errOut, "ServiceUnavailable") {
+		t.Fatalf("services/nobody/proxy: %v %s; want 503", err, errOut)
+	}
+	nodeName := ready.Spec.NodeName
+	if out := c.mustKubectl("get", "--raw", "/api/v1/nodes/"+nodeName+"/proxy/healthz"); out != "ok" {
+		t.Fatalf("nodes/%s/proxy/healthz: %q", nodeName, out)
+	}
+	var onNode corev1.PodList
+	if err := json.Unmarshal([]byte(c.mustKubectl("get", "--raw", "/api/v1/nodes/"+nodeName+"/proxy/pods")), &onNode); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(onNode.Items, func(p corev1.Pod) bool { return p.Name == "echo-ready" }) {
+		t.Fatalf("nodes/%s/proxy/pods lists %d pods, not echo-ready", nodeName, len(onNode.Items))
+	}
+	c.mustKubectl("get", "--raw", "/api/v1/nodes/"+nodeName+"/proxy/logs/")
 
 	// 1,000 requests through the ClusterIP from inside a pod.
 	fromPod := func(n int) map[string]int {

@@ -35,7 +35,7 @@ func (*strategy) Info() registry.Info {
 		Resource:     "nodes",
 		Singular:     "node",
 		ShortNames:   []string{"no"},
-		Subresources: []string{"status"},
+		Subresources: []string{"status", "proxy"},
 	}
 }
 

@@ -37,7 +37,7 @@ func (*strategy) Info() registry.Info {
 		ShortNames:   []string{"svc"},
 		Categories:   []string{"all"},
 		Namespaced:   true,
-		Subresources: []string{"status"},
+		Subresources: []string{"status", "proxy"},
 	}
 }
 

@@ -86,6 +86,11 @@ func startCluster(ctx context.Context, o options, images []string) (*cluster, er
 		c.remove()
 		return nil, err
 	}
+	// The kubelet's port where it is free: specs name 10250 in nodes/NAME:10250/proxy.
+	if l, err := net.Listen("tcp", ":10250"); err == nil {
+		l.Close()
+		ports[3] = 10250
+	}
 	c.port = strconv.Itoa(ports[0])
 	args := []string{"server", "--data-dir", dataDir,
 		"--https-listen-port", c.port, "--etcd-client-port", strconv.Itoa(ports[1]),
