@@ -14,6 +14,10 @@
 //   - a Service port without endpoints is rejected (ICMP unreachable or TCP reset), and
 //     one whose only endpoints are elsewhere under a Local policy is dropped, as upstream.
 //
+// Beside the table, the proxy serves the health check node port of every LoadBalancer
+// Service with externalTrafficPolicy Local, as kube-proxy does: 200 while the node has
+// a ready endpoint of it, else 503, for load balancers to pick nodes by.
+//
 // The first sync replaces the whole table in one transaction (no moment without rules
 // after an agent restart); later syncs write only the chains and map elements that
 // changed. Remove deletes the table.

@@ -71,6 +71,7 @@ type Proxy struct {
 	synced     []cache.InformerSynced
 	table      table
 	kick       chan struct{}
+	health     *healthChecks
 	log        *slog.Logger
 }
 
@@ -90,7 +91,8 @@ func New(factory informers.SharedInformerFactory, cfg Config) (*Proxy, error) {
 		}
 		cfg.NFT = nft
 	}
-	p := &Proxy{cfg: cfg, table: table{nft: cfg.NFT}, kick: make(chan struct{}, 1), log: cfg.Logger.With("component", "proxy")}
+	log := cfg.Logger.With("component", "proxy")
+	p := &Proxy{cfg: cfg, table: table{nft: cfg.NFT}, kick: make(chan struct{}, 1), health: newHealthChecks(log), log: log}
 	svc, eps := factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices()
 	p.services, p.slices = svc.Lister(), eps.Lister()
 	changed := cache.ResourceEventHandlerFuncs{
@@ -157,6 +159,7 @@ func (p *Proxy) Run(ctx context.Context) {
 	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
 		return
 	}
+	defer p.health.close()
 	p.changed()
 	full := p.cfg.Clock.NewTicker(fullResync)
 	defer full.Stop()
@@ -227,7 +230,11 @@ func (p *Proxy) sync(ctx context.Context) error {
 		}
 		in.policies = np
 	}
-	return p.table.write(ctx, build(in))
+	if err := p.table.write(ctx, build(in)); err != nil {
+		return err
+	}
+	p.health.sync(wantedHealthChecks(in))
+	return nil
 }
 
 // Remove deletes the node's table (when the node is taken down for good).

@@ -58,6 +58,9 @@ func main() {
 	flag.IntVar(&dnsOpts.Services, "dns-services", 1000, "Services the cluster DNS benchmark's zone holds")
 	flag.IntVar(&dnsOpts.Clients, "dns-clients", 4, "clients querying the cluster DNS at once")
 	flag.DurationVar(&dnsOpts.Duration, "dns-duration", 5*time.Second, "how long they query")
+	traffic := bench.TrafficOptions{}
+	flag.IntVar(&traffic.Connections, "traffic-conns", 1000, "connections timed through the ClusterIP and to the pod's IP")
+	flag.DurationVar(&traffic.Stream, "traffic-stream", 3*time.Second, "how long one connection streams, each way")
 	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
@@ -102,6 +105,11 @@ func main() {
 			os.Exit(1)
 		}
 		if err := bench.ClusterDNS(dnsOpts, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		traffic.DNS = dnsOpts
+		if err := bench.ServiceTraffic(bin, ".", traffic, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
