@@ -57,5 +57,26 @@ func newAgentCommand() *cobra.Command {
 	f.IntVar(&cfg.MaxPods, "max-pods", agent.MaxPods, "pods this node takes")
 	f.DurationVar(&cfg.BackOffMax, "restart-backoff-max", 300*time.Second, "longest delay before a crashed container restarts")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	cmd.AddCommand(newAgentUninstallCommand())
+	return cmd
+}
+
+func newAgentUninstallCommand() *cobra.Command {
+	var dataDir string
+	var keepData bool
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove what a stopped node left on this host: pods, pod network, service rules, data",
+		Long: "Removes what the node agent (of `podium agent`, or the one `podium server` runs) left on this host\n" +
+			"after it stopped: its pods' containers, network attachments and mounts, the pod network's bridge\n" +
+			"and rules, the service rules (nftables table ip podium), and its data under DATA-DIR/agent.\n" +
+			"It refuses while a node runs here. The Node object stays in the cluster: `kubectl delete node NAME`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return node.Uninstall(cmd.Context(), filepath.Join(dataDir, "agent"), keepData)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir, "the node's data directory")
+	cmd.Flags().BoolVar(&keepData, "keep-data", false, "keep DATA-DIR/agent (images, pod volumes)")
 	return cmd
 }

@@ -56,6 +56,9 @@ func New(cfg Config) (Network, error) {
 	if err := checkInstalled(s); err != nil {
 		return nil, err
 	}
+	if err := writeRecord(s); err != nil {
+		return nil, fmt.Errorf("recording the node network: %w", err)
+	}
 	var lists [2]*libcni.NetworkConfigList
 	for i, withPortmap := range []bool{false, true} {
 		b, err := podNetworkConf(s, withPortmap)

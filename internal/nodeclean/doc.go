@@ -1,4 +1,5 @@
-// Package nodeclean provides the last resort of tests and of the conformance runner after
-// a node of theirs stopped: it finds what the node's pods left on the host below its data
-// directory (mount points, podium-shim processes) and removes it, by PID and by path.
+// Package nodeclean provides the last resort of `podium agent uninstall`, of tests and of
+// the conformance runner after a node stopped: it finds what the node's pods left on the
+// host below its data directory (mount points, podium-shim processes) and removes it, by
+// PID and by path.
 package nodeclean

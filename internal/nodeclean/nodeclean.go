@@ -22,17 +22,28 @@ func Mounts(dir string) []string {
 	return out
 }
 
-// Force kills, by PID, the podium-shim processes started for a node whose data
-// directory is dataDir, with their children (the pods' containers), and unmounts what is
-// mounted below dataDir, newest first. The node's network is the caller's to remove.
-func Force(dataDir string) {
+// Shims returns the PIDs of the podium-shim processes started for a node whose data
+// directory is dataDir.
+func Shims(dataDir string) []int {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var pids []int
 	for _, p := range procs {
 		cmd, err := os.ReadFile(p)
 		if err != nil || !strings.Contains(string(cmd), "podium-shim") || !strings.Contains(string(cmd), dataDir) {
 			continue
 		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Force kills, by PID, the podium-shim processes started for a node whose data
+// directory is dataDir, with their children (the pods' containers), and unmounts what is
+// mounted below dataDir, newest first. The node's network is the caller's to remove.
+func Force(dataDir string) {
+	for _, pid := range Shims(dataDir) {
 		if children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
 			for _, c := range strings.Fields(string(children)) {
 				if cp, err := strconv.Atoi(c); err == nil {
