@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
@@ -19,6 +20,7 @@ import (
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/knftables"
 
 	"github.com/podium/podium/internal/proxy/netpol"
@@ -228,6 +230,7 @@ func (p *Proxy) sync(ctx context.Context) error {
 		if np.Policies, err = p.policies.List(labels.Everything()); err != nil {
 			return err
 		}
+		np.Peers = dnsStandIns(in.slices[clusterDNSService])
 		in.policies = np
 	}
 	if err := p.table.write(ctx, build(in)); err != nil {
@@ -261,4 +264,38 @@ func ensureBridgeNetfilter() error {
 		}
 	}
 	return os.WriteFile(bridgeNetfilter, []byte("1"), 0o644)
+}
+
+// clusterDNSService is the cluster DNS's Service, as upstream names it.
+var clusterDNSService = types.NamespacedName{Namespace: metav1.NamespaceSystem, Name: "kube-dns"}
+
+// dnsStandIns stands in for the pods of upstream's cluster DNS (CoreDNS, labelled
+// k8s-app=kube-dns in kube-system, with the ports dns and dns-tcp) at the addresses of
+// the kube-dns endpoints that are not pods: podium's own DNS server, at the nodes'
+// addresses. NetworkPolicies that let pods reach the cluster DNS by selecting those pods,
+// as is usual, then let them reach podium's.
+func dnsStandIns(slices []*discoveryv1.EndpointSlice) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, s := range slices {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		var ports []corev1.ContainerPort
+		for _, sp := range s.Ports {
+			if sp.Port != nil {
+				ports = append(ports, corev1.ContainerPort{Name: ptr.Deref(sp.Name, ""), ContainerPort: *sp.Port, Protocol: ptr.Deref(sp.Protocol, corev1.ProtocolTCP)})
+			}
+		}
+		for _, e := range s.Endpoints {
+			if len(e.Addresses) == 0 || (e.TargetRef != nil && e.TargetRef.Kind == "Pod") {
+				continue
+			}
+			out = append(out, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Namespace: clusterDNSService.Namespace, Name: "kube-dns-" + e.Addresses[0], Labels: map[string]string{"k8s-app": "kube-dns"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "dns", Ports: ports}}},
+				Status:     corev1.PodStatus{Phase: corev1.PodRunning, PodIP: e.Addresses[0]},
+			})
+		}
+	}
+	return out
 }

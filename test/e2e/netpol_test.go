@@ -97,12 +97,19 @@ spec:
   policyTypes: [Egress]
   egress:
   - to: [{podSelector: {matchLabels: {app: web}}}]
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
 `
 	if _, errOut, err := c.kubectlIn(egress, "apply", "-f", "-"); err != nil {
 		t.Fatalf("apply the egress policy: %v %s", err, errOut)
 	}
 	waitUntil(t, "the egress policy keeps the client from the other pod", func() bool { return !reach("allowed", other) })
 	expect("allowed", web, true)
+	// Egress to the cluster DNS, allowed as upstream's users allow it (to the kube-dns
+	// pods), reaches podium's built-in DNS.
+	if out, errOut, err := c.kubectl("exec", "allowed", "--", "nslookup", "kubernetes.default.svc.cluster.local"); err != nil || !strings.Contains(out, "10.43.0.1") {
+		t.Fatalf("DNS under an egress policy that allows it: %v\n%s%s", err, out, errOut)
+	}
 
 	c.mustKubectl("delete", "netpol", "web-clients", "allowed-out")
 	waitUntil(t, "the policies gone", func() bool { return reach("denied", web) && reach("allowed", other) })

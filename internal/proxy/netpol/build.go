@@ -18,7 +18,11 @@ type Input struct {
 	// not terminal, not on the host's network) are the ones enforced here.
 	Node string
 	// Pods are every pod of the cluster: peers may be anywhere.
-	Pods       []*corev1.Pod
+	Pods []*corev1.Pod
+	// Peers are stand-ins for pods that are not pods, such as the built-in cluster DNS
+	// at the nodes' addresses in the guise of upstream's CoreDNS pods: policies' pod
+	// selectors match them, but no policy isolates them.
+	Peers      []*corev1.Pod
 	Namespaces []*corev1.Namespace
 	Policies   []*networkingv1.NetworkPolicy
 }
@@ -72,7 +76,7 @@ func Build(in Input) *Fragment {
 	b := &builder{c: c, chains: map[string][]string{}, sets: map[string]Set{}}
 	var ingress, egress []string // vmap elements: address : jump chain
 	for _, m := range c.members {
-		if !c.local(m) {
+		if m.peerOnly || !c.local(m) {
 			continue
 		}
 		policies := c.selecting(m)

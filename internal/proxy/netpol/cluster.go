@@ -18,6 +18,8 @@ import (
 type member struct {
 	pod *corev1.Pod
 	ip  netip.Addr
+	// peerOnly is a stand-in (Input.Peers): a peer, never isolated.
+	peerOnly bool
 }
 
 // cluster is the part of Input the rules are made from, in a fixed order.
@@ -47,6 +49,12 @@ func newCluster(in Input) *cluster {
 		}
 		taken[ip] = true
 		c.members = append(c.members, member{pod: p, ip: ip})
+	}
+	for _, p := range in.Peers {
+		if ip, ok := ipv4Of(p); ok && !taken[ip] {
+			taken[ip] = true
+			c.members = append(c.members, member{pod: p, ip: ip, peerOnly: true})
+		}
 	}
 	nps := slices.DeleteFunc(slices.Clone(in.Policies), func(np *networkingv1.NetworkPolicy) bool { return np == nil })
 	slices.SortFunc(nps, func(a, b *networkingv1.NetworkPolicy) int {

@@ -487,3 +487,25 @@ func richInput() Input {
 		},
 	}
 }
+
+// TestPeersOnly: a stand-in (Input.Peers), such as the built-in DNS at a node's address,
+// is matched by pod selectors as a peer but never isolated, even by a policy selecting it.
+func TestPeersOnly(t *testing.T) {
+	dns := withPort(pod("kube-system", "kube-dns-192.168.5.2", testNode, "192.168.5.2", "k8s-app=kube-dns"), "dns", 53, corev1.ProtocolUDP)
+	f := Build(Input{Node: testNode, Pods: []*corev1.Pod{web}, Peers: []*corev1.Pod{dns},
+		Namespaces: []*corev1.Namespace{namespace("default"), namespace("kube-system")},
+		Policies: []*networkingv1.NetworkPolicy{
+			np("default", "dns-only", networkingv1.NetworkPolicySpec{PodSelector: *sel("app=web"), PolicyTypes: egressOnly,
+				Egress: []networkingv1.NetworkPolicyEgressRule{{
+					To:    []networkingv1.NetworkPolicyPeer{{NamespaceSelector: sel(corev1.LabelMetadataName + "=kube-system"), PodSelector: sel("k8s-app=kube-dns")}},
+					Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolUDP, intstr.FromString("dns"))}}}}),
+			np("kube-system", "deny", networkingv1.NetworkPolicySpec{PolicyTypes: ingressOnly}),
+		}})
+	d := dump(f)
+	if !strings.Contains(d, "192.168.5.2 . udp . 53") {
+		t.Errorf("the stand-in is not a peer of web's egress:\n%s", d)
+	}
+	if strings.Contains(d, podChain("in", "kube-system", "kube-dns-192.168.5.2")) || strings.Contains(d, "192.168.5.2 : jump") {
+		t.Errorf("the stand-in is isolated:\n%s", d)
+	}
+}
