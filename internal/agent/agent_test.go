@@ -308,6 +308,38 @@ func TestActiveDeadline(t *testing.T) {
 	}
 }
 
+// TestLocalStorageEviction: a running pod whose container writes past its
+// ephemeral-storage limit is evicted as the kubelet evicts it: killed at once (its
+// grace period is an hour) and failed with reason Evicted, and stays so.
+func TestLocalStorageEviction(t *testing.T) {
+	client, rt := startAgent(t)
+	pod := boundPod("greedy", "nginx", corev1.RestartPolicyAlways)
+	hour := int64(3600)
+	pod.Spec.TerminationGracePeriodSeconds = &hour
+	pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("5Mi")}
+	if _, err := client.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, client, "greedy", "running", func(p *corev1.Pod, ok bool) bool { return ok && p.Status.Phase == corev1.PodRunning })
+	ids := rt.Running("app")
+	if len(ids) != 1 {
+		t.Fatalf("running: %v", ids)
+	}
+	if err := rt.SetWritableLayer(ids[0], 10<<20); err != nil {
+		t.Fatal(err)
+	}
+	const msg = "Pod ephemeral local storage usage exceeds the total limit of containers 5Mi. "
+	waitPod(t, client, "greedy", "evicted", func(p *corev1.Pod, ok bool) bool {
+		return ok && p.Status.Phase == corev1.PodFailed && p.Status.Reason == "Evicted" && p.Status.Message == msg
+	})
+	waitEvent(t, client, "Evicted: "+msg)
+	for deadline := time.Now().Add(5 * time.Second); len(rt.Running("app")) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the container still runs")
+		}
+	}
+}
+
 // TestEphemeralContainer: a debug container added to a running pod runs once and is
 // reported apart, never ready.
 func TestEphemeralContainer(t *testing.T) {

@@ -22,6 +22,8 @@ type Plan struct {
 	// KillPod stops every container and the sandbox: the sandbox is to be made anew,
 	// or the pod has finished.
 	KillPod bool
+	// KillNow makes KillPod kill without a grace period (an eviction).
+	KillNow bool
 	// CreateSandbox makes a sandbox with SandboxAttempt.
 	CreateSandbox  bool
 	SandboxAttempt uint32

@@ -189,10 +189,17 @@ func (w *worker) sync(ctx context.Context) (bool, time.Duration) {
 	if failure == nil {
 		failure, deadlineIn = w.activeDeadline(pod)
 	}
+	if failure == nil {
+		var measureIn time.Duration
+		failure, measureIn = w.localStorage(ctx, pod, rp)
+		if measureIn > 0 && (deadlineIn == 0 || measureIn < deadlineIn) {
+			deadlineIn = measureIn
+		}
+	}
 	a.markUnstarted(pod, rp)
 	plan := a.planner.Plan(pod, rp)
 	if failure != nil {
-		plan = Plan{KillPod: anyRunning(rp)}
+		plan = Plan{KillPod: anyRunning(rp), KillNow: failure.Reason == evictedReason}
 	}
 	w.resizePending = plan.ResizePending
 	retry := w.execute(ctx, pod, rp, plan)
@@ -333,7 +340,11 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 		if replaced {
 			w.event(pod, "", corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		}
-		err := w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, time.Duration(gracePeriod(pod))*time.Second))
+		grace := time.Duration(gracePeriod(pod)) * time.Second
+		if plan.KillNow {
+			grace = 0
+		}
+		err := w.killPod(ctx, pod, rp, newDeadline(a.cfg.Clock, grace))
 		if err = errors.Join(err, w.stillRunning(ctx)); err != nil {
 			return w.killFailed(pod, err) // no new sandbox while the old one's containers run
 		}

@@ -35,4 +35,7 @@ type Store interface {
 	// RemoveSnapshot deletes a snapshot's upper and work directories; the caller has
 	// unmounted it. Removing an absent snapshot is not an error.
 	RemoveSnapshot(ctx context.Context, key string) error
+	// SnapshotUsage returns the bytes a snapshot's upper directory (what its container
+	// wrote) takes on disk; 0 for an absent snapshot.
+	SnapshotUsage(ctx context.Context, key string) (int64, error)
 }

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/podium/podium/internal/diskusage"
 	"github.com/podium/podium/internal/runtime"
 )
 
@@ -181,4 +182,12 @@ func (s *store) listSnapshots() []*snapshotInfo {
 		}
 	}
 	return out
+}
+
+// SnapshotUsage implements Store.
+func (s *store) SnapshotUsage(_ context.Context, key string) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	return diskusage.Of(filepath.Join(s.root, "snapshots", key, "upper"))
 }

@@ -53,6 +53,9 @@ type Runtime interface {
 	// place (CPU shares, quota and period, memory limit), as an in-place pod resize
 	// does; ContainerStatus reports them from then on.
 	UpdateContainerResources(ctx context.Context, containerID string, resources *runtimeapi.LinuxContainerResources) error
+	// ContainerStats reports a container's use of the node: WritableLayer.UsedBytes is
+	// what it wrote to its root file system.
+	ContainerStats(ctx context.Context, containerID string) (*runtimeapi.ContainerStats, error)
 	// ListContainers lists the containers, of one sandbox when sandboxID is set.
 	ListContainers(ctx context.Context, sandboxID string) ([]*runtimeapi.Container, error)
 

@@ -61,9 +61,10 @@ type sandbox struct {
 }
 
 type container struct {
-	sandbox string
-	config  *runtimeapi.ContainerConfig
-	status  *runtimeapi.ContainerStatus
+	sandbox  string
+	config   *runtimeapi.ContainerConfig
+	status   *runtimeapi.ContainerStatus
+	writable uint64 // bytes its writable layer holds (SetWritableLayer)
 }
 
 var (
@@ -388,4 +389,29 @@ func (r *Runtime) PullCount(image string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.Pulls[image]
+}
+
+// SetWritableLayer makes ContainerStats report that container id wrote n bytes to its
+// root file system.
+func (r *Runtime) SetWritableLayer(id string, n uint64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return fmt.Errorf("container %s: %w", id, runtime.ErrNotFound)
+	}
+	c.writable = n
+	return nil
+}
+
+// ContainerStats implements runtime.Runtime.
+func (r *Runtime) ContainerStats(_ context.Context, id string) (*runtimeapi.ContainerStats, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("container %s: %w", id, runtime.ErrNotFound)
+	}
+	return &runtimeapi.ContainerStats{Attributes: &runtimeapi.ContainerAttributes{Id: id, Metadata: c.config.Metadata},
+		WritableLayer: &runtimeapi.FilesystemUsage{Timestamp: r.clock.Now().UnixNano(), UsedBytes: &runtimeapi.UInt64Value{Value: c.writable}}}, nil
 }

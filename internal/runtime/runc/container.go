@@ -587,6 +587,24 @@ func criState(status string) runtimeapi.ContainerState {
 
 // ContainerStatus reports a container's state, exit code, reason, times, image and
 // log path.
+// ContainerStats implements runtime.Runtime: the size of the container's snapshot's
+// upper directory.
+func (r *Runtime) ContainerStats(ctx context.Context, containerID string) (*runtimeapi.ContainerStats, error) {
+	c, _, err := r.getContainer(containerID)
+	if err != nil {
+		return nil, err
+	}
+	used, err := r.cfg.Images.SnapshotUsage(ctx, c.id)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ContainerStats{
+		Attributes:    &runtimeapi.ContainerAttributes{Id: c.id, Metadata: c.config.GetMetadata()},
+		WritableLayer: &runtimeapi.FilesystemUsage{Timestamp: time.Now().UnixNano(), UsedBytes: &runtimeapi.UInt64Value{Value: uint64(used)}},
+	}, nil
+}
+
+// ContainerStatus implements runtime.Runtime.
 func (r *Runtime) ContainerStatus(ctx context.Context, containerID string) (*runtimeapi.ContainerStatus, error) {
 	c, _, err := r.getContainer(containerID)
 	if err != nil {

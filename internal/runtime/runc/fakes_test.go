@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podium/podium/internal/diskusage"
 	"github.com/podium/podium/internal/image"
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/runtime"
@@ -98,6 +99,10 @@ func (f *fakeImages) Config(ctx context.Context, name string) (*v1.ConfigFile, e
 	}
 	cfg := img.config
 	return &cfg, nil
+}
+
+func (f *fakeImages) SnapshotUsage(ctx context.Context, key string) (int64, error) {
+	return diskusage.Of(filepath.Join(f.snapDir, key, "upper"))
 }
 
 func (f *fakeImages) Prepare(ctx context.Context, name, key string) (image.Mount, error) {
