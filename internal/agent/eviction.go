@@ -105,4 +105,3 @@ func (w *worker) storageExceeded(ctx context.Context, pod *corev1.Pod, rp *Runti
 	}
 	return ""
 }
-
