@@ -52,6 +52,7 @@ func testHosts(t *testing.T) (bridgeIP string, hosts []string) {
 		netnstest.Add(t, ns)
 		run("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
 		run("link", "set", veth, "master", bridge, "up")
+		run("link", "set", "dev", veth, "type", "bridge_slave", "hairpin", "on") // as the conformance runner's
 		run("netns", "exec", ns, "ip", "addr", "add", fmt.Sprintf("%s.%d/24", hostsPrefix, 10+i), "dev", "eth0")
 		run("netns", "exec", ns, "ip", "link", "set", "eth0", "up")
 		run("netns", "exec", ns, "ip", "link", "set", "lo", "up")
@@ -174,6 +175,41 @@ func TestPodsAcrossNodes(t *testing.T) {
 		fmt.Sprintf("exec 3<>/dev/tcp/%s.11/%d && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", hostsPrefix, web.Spec.Ports[0].NodePort)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Welcome to nginx!") {
 		t.Errorf("host-3 to web's NodePort on host-1: %v %q", err, out)
+	}
+
+	// A NodePort on another node, to an endpoint on the client's own node: the packets
+	// go to host-2 and come back to host-1 (the conformance specs' session affinity
+	// checks reach this path when the endpoint they stick to is on the client's node).
+	solo := `
+apiVersion: v1
+kind: Pod
+metadata: {name: solo, labels: {app: solo}}
+spec:
+  nodeName: host-1
+  containers: [{name: web, image: nginx}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: solo}
+spec:
+  type: NodePort
+  selector: {app: solo}
+  ports: [{port: 80}]
+`
+	if _, errOut, err := c.kubectlIn(solo, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply solo: %v %s", err, errOut)
+	}
+	c.waitRunning("solo")
+	soloSvc, err := cs.CoreV1().Services("default").Get(bg, "solo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sliceOf(cs, "default", "solo"), "solo's endpoint ready", func(sl *discoveryv1.EndpointSlice, ok bool) bool {
+		return ok && readyEndpoints(sl) == 1
+	})
+	toHost2 := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 %s.12 %d`, hostsPrefix, soloSvc.Spec.Ports[0].NodePort)
+	if out, errOut, err := c.kubectl("exec", from, "--", "sh", "-c", toHost2); err != nil || !strings.Contains(out, "Welcome to nginx!") {
+		t.Errorf("a pod on host-1 to solo's NodePort on host-2, its endpoint on host-1: %v %q %s", err, out, errOut)
 	}
 
 	// A pod no node fits stays Pending with FailedScheduling, and schedules once a node

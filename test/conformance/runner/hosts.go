@@ -63,6 +63,11 @@ func makeHosts(n int) (h *hosts, err error) {
 		if err := errors.Join(
 			ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns),
 			ip("link", "set", veth, "master", h.bridge, "up"),
+			// The bridge hooks into netfilter (br_netfilter, which the pod network
+			// needs): a NodePort on the server's node whose endpoint is on the client's
+			// node goes back out the port it came in by, which a bridge port does only
+			// in hairpin mode.
+			ip("link", "set", "dev", veth, "type", "bridge_slave", "hairpin", "on"),
 			ip("netns", "exec", ns, "ip", "addr", "add", h.ip(i)+"/24", "dev", "eth0"),
 			ip("netns", "exec", ns, "ip", "link", "set", "eth0", "up"),
 			ip("netns", "exec", ns, "ip", "link", "set", "lo", "up"),
