@@ -81,6 +81,10 @@ func (s *Server) apiResourceList(gv schema.GroupVersion) *metav1.APIResourceList
 			list.APIResources = append(list.APIResources, r)
 		}
 	}
+	for _, rv := range reviewsOf(gv) {
+		list.APIResources = append(list.APIResources, metav1.APIResource{Name: rv.resource, Namespaced: rv.namespaced, Kind: rv.kind,
+			Verbs: []string{"create"}, SingularName: strings.ToLower(rv.kind)})
+	}
 	return list
 }
 
@@ -140,6 +144,14 @@ func (s *Server) aggregated(core bool) *apidiscoveryv2.APIGroupDiscoveryList {
 				rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: sub, ResponseKind: &kind, Verbs: shape.verbs})
 			}
 			v.Resources = append(v.Resources, rd)
+		}
+		for _, rv := range reviewsOf(gv) {
+			scope := apidiscoveryv2.ScopeCluster
+			if rv.namespaced {
+				scope = apidiscoveryv2.ScopeNamespace
+			}
+			v.Resources = append(v.Resources, apidiscoveryv2.APIResourceDiscovery{Resource: rv.resource, SingularResource: strings.ToLower(rv.kind),
+				Scope: scope, Verbs: []string{"create"}, ResponseKind: &metav1.GroupVersionKind{Group: rv.gv.Group, Version: rv.gv.Version, Kind: rv.kind}})
 		}
 		group.Versions = append(group.Versions, v)
 	}

@@ -95,11 +95,16 @@ func TestInFlightLimits(t *testing.T) {
 	ts.mustDo(t, http.StatusCreated, request{method: http.MethodPost, path: path, contentType: mediaJSON, body: configMapBody("third", "v")})
 }
 
-// TestUnauthenticatedConnectionCloses: a client without credentials gets its 401 and
-// then loses the connection, so that it cannot hold connections open.
+// TestUnauthenticatedConnectionCloses: a client without credentials gets its answer
+// (the version, which is public; a 401 for a credential that is not valid) and then
+// loses the connection, so that it cannot hold connections open.
 func TestUnauthenticatedConnectionCloses(t *testing.T) {
 	ts := newTestServer(t)
 	resp := ts.do(t, request{path: "/version"})
+	if resp.code != http.StatusOK || !resp.closed {
+		t.Fatalf("status %d, connection closed %v; want 200 and a closed connection", resp.code, resp.closed)
+	}
+	resp = ts.do(t, request{path: "/version", token: "not-the-token"})
 	if resp.code != http.StatusUnauthorized || !resp.closed {
 		t.Fatalf("status %d, connection closed %v; want 401 and a closed connection", resp.code, resp.closed)
 	}

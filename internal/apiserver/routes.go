@@ -92,7 +92,10 @@ func (s *Server) checkStore(ctx context.Context) error {
 	return err
 }
 
-// authenticate admits only requests with a valid credential; everything else gets 401.
+// authenticate finds the user of each request. A request without credentials is the
+// anonymous user's, who may only read the health checks and the version (403 for
+// anything else); one with credentials that are not valid gets 401. Impersonation
+// headers then make the request another user's, when its user may impersonate that one.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var u *auth.User
@@ -107,11 +110,21 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			defer release()
-			s.metrics.observe("unauthenticated", "", "", http.StatusUnauthorized, 0)
 			// The connection closes after the answer: a client without credentials may
 			// not keep one open.
 			w.Header().Set("Connection", "close")
-			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
+			if r.Header.Get("Authorization") != "" {
+				s.metrics.observe("unauthenticated", "", "", http.StatusUnauthorized, 0)
+				s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"), schema.GroupResource{}, "")
+				return
+			}
+			anon := auth.Anonymous()
+			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && auth.PublicPath(r.URL.Path) {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, anon)))
+				return
+			}
+			s.metrics.observe("unauthenticated", "", "", http.StatusForbidden, 0)
+			s.writeError(w, r, forbidden(anon, r, "anonymous requests may only read the health checks and the version"), schema.GroupResource{}, "")
 			return
 		}
 		connlimit.Prove(r.Context())
@@ -121,12 +134,35 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		defer release()
+		u, err := s.impersonate(r, u)
+		if err != nil {
+			s.writeError(w, r, err, schema.GroupResource{}, "")
+			return
+		}
 		if adminOnly(r.URL.Path) && !isMaster(u) {
 			s.writeError(w, r, apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("user %q cannot get path %q", u.Name, r.URL.Path)), schema.GroupResource{}, "")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
 	})
+}
+
+// forbidden is the 403 of a request u may not make, worded as upstream's.
+func forbidden(u *auth.User, r *http.Request, why string) error {
+	ri, ok := parseRequest(r)
+	if !ok {
+		return apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("User %q cannot %s path %q: %s", u.Name, strings.ToLower(r.Method), r.URL.Path, why))
+	}
+	scope := "at the cluster scope"
+	if ri.Namespace != "" {
+		scope = fmt.Sprintf("in the namespace %q", ri.Namespace)
+	}
+	resource := ri.Resource
+	if ri.Subresource != "" {
+		resource += "/" + ri.Subresource
+	}
+	return apierrors.NewForbidden(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name,
+		fmt.Errorf("User %q cannot %s resource %q in API group %q %s: %s", u.Name, ri.Verb, resource, ri.Group, scope, why))
 }
 
 // adminOnly reports whether a non-resource path is for cluster admins only: metrics and
@@ -155,6 +191,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, ok := s.lookup(ri)
+	if !ok && s.serveReview(w, r, ri) {
+		return
+	}
 	if !ok || (ri.Subresource != "" && !hasSubresource(res, ri.Subresource)) {
 		if ri.Name == "" && s.serveGroupPath(w, r) {
 			return

@@ -219,6 +219,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("resource %v is stored as %q, which nothing serves", gvr, res.storageResource())
 		}
 	}
+	for _, rv := range reviews {
+		if !seen[rv.gv] {
+			seen[rv.gv] = true
+			s.groups = append(s.groups, rv.gv)
+		}
+	}
 	sort.SliceStable(s.groups, func(i, j int) bool {
 		return s.groups[i].Group == "" && s.groups[j].Group != ""
 	})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,10 +183,15 @@ func TestServerAuthentication(t *testing.T) {
 		token string
 		want  int
 	}{
-		{name: "no token", path: "/api/v1/namespaces", want: http.StatusUnauthorized},
+		// Without credentials a request is anonymous: 403 but for health and version.
+		{name: "no token", path: "/api/v1/namespaces", want: http.StatusForbidden},
 		{name: "wrong token", path: "/api/v1/namespaces", token: "nope", want: http.StatusUnauthorized},
 		{name: "join token alone", path: "/api/v1/namespaces", token: joinToken, want: http.StatusUnauthorized},
-		{name: "no token on discovery", path: "/api", want: http.StatusUnauthorized},
+		{name: "no token on discovery", path: "/api", want: http.StatusForbidden},
+		{name: "no token on version", path: "/version", want: http.StatusOK},
+		{name: "no token on healthz", path: "/healthz", want: http.StatusOK},
+		{name: "no token on livez", path: "/livez", want: http.StatusOK},
+		{name: "no token on metrics", path: "/metrics", want: http.StatusForbidden},
 		{name: "admin", path: "/api/v1/namespaces", token: adminToken, want: http.StatusOK},
 		{name: "node", path: "/api/v1/namespaces", token: auth.NodeToken("n1", joinToken), want: http.StatusOK},
 	}
@@ -200,6 +206,13 @@ func TestServerAuthentication(t *testing.T) {
 				decodeJSON(t, resp, &st)
 				if st.Kind != "Status" || st.Reason != metav1.StatusReasonUnauthorized || st.Code != http.StatusUnauthorized {
 					t.Errorf("got %+v, want an Unauthorized Status", st)
+				}
+			}
+			if tt.want == http.StatusForbidden {
+				var st metav1.Status
+				decodeJSON(t, resp, &st)
+				if st.Reason != metav1.StatusReasonForbidden || !strings.Contains(st.Message, `User "system:anonymous" cannot`) {
+					t.Errorf("got %+v, want a Forbidden Status naming the anonymous user", st)
 				}
 			}
 		})
@@ -247,8 +260,12 @@ func TestServerDiscovery(t *testing.T) {
 		}
 		var list apidiscoveryv2.APIGroupDiscoveryList
 		decodeJSON(t, resp, &list)
-		if len(list.Items) != 1 || list.Items[0].Name != "coordination.k8s.io" {
-			t.Fatalf("groups = %+v, want coordination.k8s.io only", list.Items)
+		// The stored resources' group, and the reviews' (which store nothing).
+		if len(list.Items) != 3 || list.Items[0].Name != "coordination.k8s.io" || list.Items[1].Name != "authentication.k8s.io" || list.Items[2].Name != "authorization.k8s.io" {
+			t.Fatalf("groups = %+v, want coordination.k8s.io, authentication.k8s.io and authorization.k8s.io", list.Items)
+		}
+		if rs := list.Items[1].Versions[0].Resources; len(rs) != 1 || rs[0].Resource != "selfsubjectreviews" || !slices.Equal(rs[0].Verbs, []string{"create"}) {
+			t.Errorf("authentication.k8s.io resources = %+v, want selfsubjectreviews", rs)
 		}
 		if rs := list.Items[0].Versions[0].Resources; len(rs) != 1 || rs[0].Resource != "leases" {
 			t.Errorf("coordination.k8s.io resources = %+v, want leases", rs)
@@ -268,7 +285,7 @@ func TestServerDiscovery(t *testing.T) {
 		resp := ts.mustDo(t, http.StatusOK, request{path: "/apis", accept: mediaJSON})
 		var l metav1.APIGroupList
 		decodeJSON(t, resp, &l)
-		if len(l.Groups) != 1 || l.Groups[0].Name != "coordination.k8s.io" || l.Groups[0].PreferredVersion.GroupVersion != "coordination.k8s.io/v1" {
+		if len(l.Groups) != 3 || l.Groups[0].Name != "coordination.k8s.io" || l.Groups[0].PreferredVersion.GroupVersion != "coordination.k8s.io/v1" {
 			t.Errorf("/apis = %+v", l)
 		}
 	})

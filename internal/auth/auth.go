@@ -14,7 +14,41 @@ const (
 	// NodeUserPrefix starts the user name of a node: system:node:NAME.
 	NodeUserPrefix = "system:node:"
 	AdminUser      = "system:admin"
+	// AnonymousUser and UnauthenticatedGroup are who a request without credentials
+	// comes from; AuthenticatedGroup holds everyone else.
+	AnonymousUser        = "system:anonymous"
+	UnauthenticatedGroup = "system:unauthenticated"
+	AuthenticatedGroup   = "system:authenticated"
 )
+
+// Anonymous is the user of a request without credentials.
+func Anonymous() *User { return &User{Name: AnonymousUser, Groups: []string{UnauthenticatedGroup}} }
+
+// PublicPath reports whether anyone, even without credentials, may GET path: the
+// health checks and the version, as upstream's system:public-info-viewer role allows.
+func PublicPath(path string) bool {
+	switch path {
+	case "/healthz", "/livez", "/readyz", "/version", "/version/":
+		return true
+	}
+	for _, p := range []string{"/healthz/", "/livez/", "/readyz/"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// discoveryPath reports whether path is API discovery or the OpenAPI documents, which
+// every authenticated user may read (upstream's system:discovery role).
+func discoveryPath(path string) bool {
+	for _, p := range []string{"/api", "/apis", "/openapi"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // User is an authenticated identity.
 type User struct {
@@ -47,6 +81,9 @@ type Attributes struct {
 	Subresource string
 	Namespace   string
 	Name        string
+	// Path is the URL path of a request for no resource (/healthz, /api); Resource is
+	// then empty.
+	Path string
 }
 
 // Authorizer decides whether a user may do something.

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // PodNodeFunc returns the node a pod is bound to ("" when unbound).
@@ -30,6 +31,10 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 		if g == MastersGroup {
 			return true, ""
 		}
+	}
+	if a.Resource == "" && a.Path != "" && (a.Verb == "get" || a.Verb == "head") &&
+		(PublicPath(a.Path) || discoveryPath(a.Path) && slices.Contains(u.Groups, AuthenticatedGroup)) {
+		return true, ""
 	}
 	node, ok := u.NodeName()
 	if !ok {

@@ -403,8 +403,9 @@ func TestAuthentication(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cs.CoreV1().Namespaces().List(bg, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
-			t.Errorf("%s: got %v, want 401", name, err)
+		_, err = cs.CoreV1().Namespaces().List(bg, metav1.ListOptions{})
+		if want := name != "no credential"; apierrors.IsUnauthorized(err) != want || !want && !apierrors.IsForbidden(err) {
+			t.Errorf("%s: got %v, want 401 (403 for the anonymous user)", name, err)
 		}
 	}
 	// The embedded etcd takes no client without a certificate from the cluster CA.
@@ -467,6 +468,16 @@ func (c *cluster) etcdClient(withCert bool) *clientv3.Client {
 // nodeClient returns a client with the credential of node name.
 func (c *cluster) nodeClient(name string) *kubernetes.Clientset {
 	c.t.Helper()
+	cs, err := kubernetes.NewForConfig(c.nodeClientConfig(name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cs
+}
+
+// nodeClientConfig is the client configuration of node name's credential.
+func (c *cluster) nodeClientConfig(name string) *rest.Config {
+	c.t.Helper()
 	out, err := exec.Command(filepath.Join(c.bin, "podium"), "server", "token", "--data-dir", c.dataDir).Output()
 	if err != nil {
 		c.t.Fatalf("podium server token: %v", err)
@@ -477,9 +488,5 @@ func (c *cluster) nodeClient(name string) *kubernetes.Clientset {
 	}
 	r := rest.CopyConfig(c.restConfig())
 	r.BearerToken = "node:" + name + ":" + secret
-	cs, err := kubernetes.NewForConfig(r)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return cs
+	return r
 }

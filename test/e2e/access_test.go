@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// TestWhoAmICanIAndImpersonation: `kubectl auth whoami` and `kubectl auth can-i` answer
+// for the admin and, through --as, for the user it impersonates; a node credential may
+// not impersonate; a request without credentials reads the health checks and the
+// version and nothing else.
+func TestWhoAmICanIAndImpersonation(t *testing.T) {
+	c := startCluster(t)
+	if out := c.mustKubectl("auth", "whoami"); !strings.Contains(out, "system:admin") || !strings.Contains(out, "system:masters") {
+		t.Fatalf("whoami:\n%s", out)
+	}
+	asNode := []string{"--as", "system:node:node-a", "--as-group", "system:nodes"}
+	if out := c.mustKubectl(append([]string{"auth", "whoami"}, asNode...)...); !strings.Contains(out, "system:node:node-a") ||
+		!strings.Contains(out, "system:nodes") || !strings.Contains(out, "system:authenticated") {
+		t.Fatalf("whoami as a node:\n%s", out)
+	}
+	canI := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := c.kubectl(append([]string{"auth", "can-i"}, args...)...)
+		answer, _, _ := strings.Cut(strings.TrimSpace(out), " ") // "no - REASON"
+		if err != nil && answer != "no" {
+			t.Fatalf("can-i %v: %v %s%s", args, err, out, errOut)
+		}
+		return answer
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "pods"}, "yes"},
+		{append([]string{"get", "nodes"}, asNode...), "yes"},
+		{append([]string{"delete", "namespaces"}, asNode...), "no"},
+		{append([]string{"create", "configmaps"}, asNode...), "no"},
+		{[]string{"get", "pods", "--as", "alice"}, "no"},
+	} {
+		if got := canI(tc.args...); got != tc.want {
+			t.Errorf("can-i %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	// What the impersonated user may not do, the request may not do.
+	if _, errOut, err := c.kubectl(append([]string{"create", "configmap", "x"}, asNode...)...); err == nil || !strings.Contains(errOut, "configmaps is forbidden") {
+		t.Fatalf("create a configmap as a node: %v %s", err, errOut)
+	}
+	// A node may not impersonate anyone.
+	cfg := rest.CopyConfig(c.nodeClientConfig("node-a"))
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:admin", Groups: []string{"system:masters"}}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets("default").List(bg, metav1.ListOptions{}); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "cannot impersonate") {
+		t.Fatalf("a node impersonating the admin: %v", err)
+	}
+
+	// Without credentials: health checks and version only.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	for path, want := range map[string]int{"/livez": 200, "/readyz": 200, "/healthz": 200, "/version": 200, "/api": 403, "/api/v1/namespaces/default/secrets": 403, "/metrics": 403} {
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", c.port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("anonymous GET %s: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+		if want == 403 && !strings.Contains(string(body), `User \"system:anonymous\" cannot`) {
+			t.Errorf("anonymous GET %s: %s", path, body)
+		}
+	}
+}
