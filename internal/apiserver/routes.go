@@ -18,15 +18,8 @@ import (
 	"github.com/podium/podium/internal/registry"
 )
 
-type ctxKey int
-
-const userKey ctxKey = 0
-
 // userFrom returns the authenticated user of a request's context.
-func userFrom(ctx context.Context) *auth.User {
-	u, _ := ctx.Value(userKey).(*auth.User)
-	return u
-}
+func userFrom(ctx context.Context) *auth.User { return auth.UserFrom(ctx) }
 
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -120,7 +113,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 			anon := auth.Anonymous()
 			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && auth.PublicPath(r.URL.Path) {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, anon)))
+				next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), anon)))
 				return
 			}
 			s.metrics.observe("unauthenticated", "", "", http.StatusForbidden, 0)
@@ -143,7 +136,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("user %q cannot get path %q", u.Name, r.URL.Path)), schema.GroupResource{}, "")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 	})
 }
 

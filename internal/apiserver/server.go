@@ -320,15 +320,30 @@ func (s *Server) Admit(gr schema.GroupResource, a Admitter) {
 // Cached returns the objects of a resource as the watch cache holds them, in stored
 // form. They are shared: callers must not modify them.
 func (s *Server) Cached(gr schema.GroupResource) []runtime.Object {
+	return s.CachedIn(gr, "")
+}
+
+// CachedIn is Cached for the objects of one namespace ("" for all).
+func (s *Server) CachedIn(gr schema.GroupResource, namespace string) []runtime.Object {
 	res := s.resourceFor(gr)
 	if res == nil {
 		return nil
 	}
-	items, _, err := res.cache.List(context.Background(), res.prefix(""), 0, nil)
+	items, _, err := res.cache.List(context.Background(), res.prefix(namespace), 0, nil)
 	if err != nil {
 		return nil
 	}
 	return items
+}
+
+// CachedObject returns one object of a resource as the watch cache holds it, in stored
+// form, shared as Cached's; false when there is none.
+func (s *Server) CachedObject(gr schema.GroupResource, namespace, name string) (runtime.Object, bool) {
+	res := s.resourceFor(gr)
+	if res == nil {
+		return nil, false
+	}
+	return res.cache.Get(res.key(namespace, name))
 }
 
 // lookup finds the served resource a request names.

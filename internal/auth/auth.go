@@ -56,6 +56,21 @@ type User struct {
 	Groups []string
 }
 
+type ctxKey int
+
+const userKey ctxKey = 0
+
+// WithUser returns ctx carrying the user of its request.
+func WithUser(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, userKey, u)
+}
+
+// UserFrom returns the user ctx carries, or nil.
+func UserFrom(ctx context.Context) *User {
+	u, _ := ctx.Value(userKey).(*User)
+	return u
+}
+
 // NodeName returns the node a user is, if it is one.
 func (u *User) NodeName() (string, bool) {
 	for _, g := range u.Groups {

@@ -124,8 +124,8 @@ func TestNodeAuthorizerAuthorize(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Authorize(%s, %+v) = %v (%q), want %v", tt.user.Name, tt.a, got, reason, tt.want)
 			}
-			if !got && reason == "" {
-				t.Error("refused without a reason")
+			if _, isNode := tt.user.NodeName(); !got && isNode && reason == "" {
+				t.Error("a node refused without a reason")
 			}
 			if got && reason != "" {
 				t.Errorf("allowed with reason %q", reason)
@@ -164,8 +164,8 @@ func TestCheckCreate(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("CheckCreate(%s, %+v, %q) = %v (%q), want %v", tt.user.Name, tt.a, tt.objName, got, reason, tt.want)
 			}
-			if !got && reason == "" {
-				t.Error("refused without a reason")
+			if _, isNode := tt.user.NodeName(); !got && isNode && reason == "" {
+				t.Error("a node refused without a reason")
 			}
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/podium/podium/internal/controller/builtinservice"
+	"github.com/podium/podium/internal/controller/clusterroleaggregation"
 	"github.com/podium/podium/internal/controller/cronjob"
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
@@ -184,6 +185,10 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	aggregation, err := clusterroleaggregation.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	var sched *scheduler.Scheduler
 	if !cfg.disableScheduler {
 		if sched, err = scheduler.New(client, all, cfg.log); err != nil {
@@ -241,7 +246,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

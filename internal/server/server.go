@@ -37,6 +37,7 @@ import (
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/rbacpolicy"
 	"github.com/podium/podium/internal/registry/builtin"
 	podregistry "github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/servicealloc"
@@ -168,22 +169,27 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return fmt.Errorf("openapi: %w", err)
 	}
 	var api *apiserver.Server
-	api, err = apiserver.New(apiserver.Config{
-		Store:         store,
-		Scheme:        scheme,
-		Strategies:    strats,
-		Authenticator: auth.NewTokens(creds.AdminToken, creds.JoinToken),
-		Authorizer: auth.NewNodeAuthorizer(func(ctx context.Context, namespace, name string) (string, error) {
+	rbac := auth.NewRBAC(rbacSource{api: func() *apiserver.Server { return api }})
+	authorizer := auth.Chain{
+		auth.NewNodeAuthorizer(func(ctx context.Context, namespace, name string) (string, error) {
 			p := &corev1.Pod{}
 			if err := store.Get(ctx, storage.Key("pods", namespace, name), p); err != nil {
 				return "", err
 			}
 			return p.Spec.NodeName, nil
 		}),
-		OpenAPI:    spec,
-		Version:    cfg.Version,
-		Logger:     log,
-		WriteGuard: writeGuard(cfg),
+		rbac,
+	}
+	api, err = apiserver.New(apiserver.Config{
+		Store:         store,
+		Scheme:        scheme,
+		Strategies:    strats,
+		Authenticator: auth.NewTokens(creds.AdminToken, creds.JoinToken),
+		Authorizer:    authorizer,
+		OpenAPI:       spec,
+		Version:       cfg.Version,
+		Logger:        log,
+		WriteGuard:    writeGuard(cfg),
 		// Node agents serve self-signed certificates, not checked for now; they check
 		// the token instead.
 		NodeTransport: &http.Transport{
@@ -210,6 +216,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	api.Admit(schema.GroupResource{Resource: "services"}, alloc)
+	for _, r := range []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
+		api.Admit(rbacResource(r), auth.Escalation{Authorizer: authorizer, RBAC: rbac})
+	}
 	podCIDRs, err := nodeipam.New(cfg.ClusterCIDR, func() []*corev1.Node {
 		var out []*corev1.Node
 		for _, obj := range api.Cached(schema.GroupResource{Resource: "nodes"}) {
@@ -371,5 +380,5 @@ func bootstrap(ctx context.Context, cfg *rest.Config) error {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
 		}
 	}
-	return nil
+	return rbacpolicy.Reconcile(ctx, cs)
 }

@@ -65,6 +65,8 @@ func one(cs kubernetes.Interface, resource, namespace, name string) cache.Lister
 		getter = cs.BatchV1().RESTClient()
 	case "poddisruptionbudgets":
 		getter = cs.PolicyV1().RESTClient()
+	case "clusterroles", "roles", "clusterrolebindings", "rolebindings":
+		getter = cs.RbacV1().RESTClient()
 	default:
 		getter = cs.CoreV1().RESTClient()
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/registry/poddisruptionbudget"
 	"github.com/podium/podium/internal/registry/podtemplate"
+	"github.com/podium/podium/internal/registry/rbac"
 	"github.com/podium/podium/internal/registry/replicaset"
 	"github.com/podium/podium/internal/registry/replicationcontroller"
 	"github.com/podium/podium/internal/registry/secret"
@@ -58,5 +59,9 @@ func Strategies() []registry.Strategy {
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),
+		rbac.NewRoles(),
+		rbac.NewClusterRoles(),
+		rbac.NewRoleBindings(),
+		rbac.NewClusterRoleBindings(),
 	}
 }

@@ -1,0 +1,82 @@
+package auth
+
+import (
+	"context"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestCovers(t *testing.T) {
+	pods := rbacv1.PolicyRule{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"pods"}}
+	for _, tc := range []struct {
+		name           string
+		owner, servant []rbacv1.PolicyRule
+		want           bool
+	}{
+		{"the same", []rbacv1.PolicyRule{pods}, []rbacv1.PolicyRule{pods}, true},
+		{"a verb more", []rbacv1.PolicyRule{pods}, []rbacv1.PolicyRule{{Verbs: []string{"delete"}, APIGroups: []string{""}, Resources: []string{"pods"}}}, false},
+		{"a wildcard is covered only by a wildcard", []rbacv1.PolicyRule{pods}, []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"*"}}}, false},
+		{"everything covers all", []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}, []rbacv1.PolicyRule{pods}, true},
+		{"a name of a named rule", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}}},
+			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}}}, true},
+		{"all names of a named rule", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}}},
+			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}, false},
+		{"*/scale", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"apps"}, Resources: []string{"*/scale"}}},
+			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}}}, true},
+		{"a path prefix", []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/apis/*"}}},
+			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/apis/apps"}}}, true},
+	} {
+		if got := Covers(tc.owner, tc.servant); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestEscalation: a namespace admin (RBAC write on roles and bindings, read on pods)
+// may make a Role within its own permissions and bind it, but not a Role with more, nor
+// bind cluster-admin; the masters may do anything.
+func TestEscalation(t *testing.T) {
+	admin := rbacv1.PolicyRule{Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}, APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}}
+	readPods := rbacv1.PolicyRule{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"pods"}}
+	src := &fakeRBAC{
+		crs: map[string]*rbacv1.ClusterRole{
+			"ns-admin":      {Rules: []rbacv1.PolicyRule{admin, readPods}},
+			"cluster-admin": {Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}},
+		},
+		roles: map[string]*rbacv1.Role{"team/pod-reader": {Rules: []rbacv1.PolicyRule{readPods}}},
+		rbs: []*rbacv1.RoleBinding{{ObjectMeta: metav1.ObjectMeta{Namespace: "team"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "ns-admin"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "dana"}}}},
+	}
+	rbac := NewRBAC(src)
+	esc := Escalation{Authorizer: Chain{NewNodeAuthorizer(nil), rbac}, RBAC: rbac}
+	dana := WithUser(context.Background(), &User{Name: "dana", Groups: []string{AuthenticatedGroup}})
+	root := WithUser(context.Background(), &User{Name: AdminUser, Groups: []string{MastersGroup}})
+	role := func(rules ...rbacv1.PolicyRule) *rbacv1.Role {
+		return &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "r"}, Rules: rules}
+	}
+	binding := func(kind, name string) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "b"}, RoleRef: rbacv1.RoleRef{Kind: kind, Name: name}}
+	}
+	if err := esc.AdmitCreate(dana, role(readPods)); err != nil {
+		t.Errorf("a role within dana's permissions: %v", err)
+	}
+	more := rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}
+	if err := esc.AdmitCreate(dana, role(readPods, more)); !apierrors.IsForbidden(err) {
+		t.Errorf("a role with more: %v", err)
+	}
+	if err := esc.AdmitCreate(dana, binding("Role", "pod-reader")); err != nil {
+		t.Errorf("binding a role within dana's permissions: %v", err)
+	}
+	if err := esc.AdmitCreate(dana, binding("ClusterRole", "cluster-admin")); !apierrors.IsForbidden(err) {
+		t.Errorf("binding cluster-admin: %v", err)
+	}
+	if err := esc.AdmitCreate(dana, binding("Role", "missing")); !apierrors.IsBadRequest(err) {
+		t.Errorf("binding a role that does not exist: %v", err)
+	}
+	if err := esc.AdmitCreate(root, binding("ClusterRole", "cluster-admin")); err != nil {
+		t.Errorf("the masters binding cluster-admin: %v", err)
+	}
+}
