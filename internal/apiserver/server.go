@@ -96,6 +96,44 @@ type SubresourceAdmitter interface {
 	AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error
 }
 
+// Admitters runs several admitters of one resource in order; the first refusal ends the
+// write.
+type Admitters []Admitter
+
+var _ SubresourceAdmitter = Admitters(nil)
+
+// AdmitCreate implements Admitter.
+func (as Admitters) AdmitCreate(ctx context.Context, obj runtime.Object) error {
+	for _, a := range as {
+		if err := a.AdmitCreate(ctx, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AdmitUpdate implements Admitter.
+func (as Admitters) AdmitUpdate(ctx context.Context, obj, old runtime.Object) error {
+	for _, a := range as {
+		if err := a.AdmitUpdate(ctx, obj, old); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AdmitSubresourceUpdate runs the admitters that take part in subresource writes.
+func (as Admitters) AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error {
+	for _, a := range as {
+		if sa, ok := a.(SubresourceAdmitter); ok {
+			if err := sa.AdmitSubresourceUpdate(ctx, subresource, obj, old); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // newStored returns an empty object of the stored kind.
 func (res *resource) newStored() runtime.Object {
 	if res.conv != nil {

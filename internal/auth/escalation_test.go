@@ -51,7 +51,7 @@ func TestEscalation(t *testing.T) {
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "dana"}}}},
 	}
 	rbac := NewRBAC(src)
-	esc := Escalation{Authorizer: Chain{NewNodeAuthorizer(nil), rbac}, RBAC: rbac}
+	esc := Escalation{Authorizer: Chain{NewNodeAuthorizer(nil, nil), rbac}, RBAC: rbac}
 	dana := WithUser(context.Background(), &User{Name: "dana", Groups: []string{AuthenticatedGroup}})
 	root := WithUser(context.Background(), &User{Name: AdminUser, Groups: []string{MastersGroup}})
 	role := func(rules ...rbacv1.PolicyRule) *rbacv1.Role {

@@ -4,23 +4,30 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // PodNodeFunc returns the node a pod is bound to ("" when unbound).
 type PodNodeFunc func(ctx context.Context, namespace, name string) (string, error)
+
+// PodsOnNodeFunc returns the pods of a namespace bound to a node.
+type PodsOnNodeFunc func(ctx context.Context, node, namespace string) []*corev1.Pod
 
 // NodeAuthorizer lets members of system:masters do everything and keeps nodes to what a
 // kubelet needs: read what its pods use, write its own Node and Lease, the status of the
 // pods bound to it (and their deletion), and events. Everyone else is refused.
 type NodeAuthorizer struct {
 	podNode PodNodeFunc
+	podsOn  PodsOnNodeFunc
 }
 
 var _ Authorizer = (*NodeAuthorizer)(nil)
 
-// NewNodeAuthorizer returns the authorizer; podNode looks up a pod's node.
-func NewNodeAuthorizer(podNode PodNodeFunc) *NodeAuthorizer {
-	return &NodeAuthorizer{podNode: podNode}
+// NewNodeAuthorizer returns the authorizer; podNode looks up a pod's node, podsOn the
+// pods bound to a node.
+func NewNodeAuthorizer(podNode PodNodeFunc, podsOn PodsOnNodeFunc) *NodeAuthorizer {
+	return &NodeAuthorizer{podNode: podNode, podsOn: podsOn}
 }
 
 func readOnly(verb string) bool { return verb == "get" || verb == "list" || verb == "watch" }
@@ -81,25 +88,31 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 		}
 		return deny("cannot " + a.Verb + " pods/" + a.Subresource)
 	case (a.Group == "" || a.Group == "events.k8s.io") && a.Resource == "events":
-		if a.Verb == "create" || a.Verb == "update" || a.Verb == "patch" || readOnly(a.Verb) {
+		if a.Verb == "create" || a.Verb == "update" || a.Verb == "patch" {
 			return true, ""
 		}
 		return deny("cannot " + a.Verb + " events")
-	case a.Group == "" && a.Resource == "secrets":
-		// A node reads the secrets its pods name, one by one; it may not list them all.
-		// (Upstream also checks that a pod bound to the node names the secret.)
-		if a.Verb == "get" {
-			return true, ""
+	case a.Group == "" && (a.Resource == "secrets" || a.Resource == "configmaps"):
+		// As upstream's graph: a node gets, one by one, the secrets and configmaps that
+		// pods bound to it name, and nothing else.
+		if a.Verb != "get" || a.Subresource != "" || a.Name == "" {
+			return deny(fmt.Sprintf("cannot %s %s; only get, by name, those of pods bound to it", a.Verb, a.Resource))
 		}
-		return deny("cannot " + a.Verb + " secrets; only get them by name")
+		if n.podsOn != nil {
+			for _, p := range n.podsOn(ctx, node, a.Namespace) {
+				if podReferences(p, a.Resource, a.Name) {
+					return true, ""
+				}
+			}
+		}
+		return deny(fmt.Sprintf("no relationship found between node %q and %s %s/%s", node, a.Resource, a.Namespace, a.Name))
 	case (a.Group == "discovery.k8s.io" && a.Resource == "endpointslices") || (a.Group == "networking.k8s.io" && a.Resource == "networkpolicies"):
 		// The node's service dataplane reads them (upstream's kube-proxy role, and a
 		// network policy agent's).
 		if readOnly(a.Verb) {
 			return true, ""
 		}
-	case a.Group == "" && (a.Resource == "configmaps" || a.Resource == "services" ||
-		a.Resource == "endpoints" || a.Resource == "namespaces" || a.Resource == "serviceaccounts"):
+	case a.Group == "" && (a.Resource == "services" || a.Resource == "endpoints" || a.Resource == "namespaces"):
 		if readOnly(a.Verb) {
 			return true, ""
 		}
@@ -118,4 +131,46 @@ func CheckCreate(u *User, a Attributes, name string) (bool, string) {
 		return false, fmt.Sprintf("node %q can only create its own %s", node, a.Resource)
 	}
 	return true, ""
+}
+
+// podReferences reports whether pod names the secret or configmap called name: in a
+// volume (projected ones included), an env or envFrom of any container, or, for a
+// secret, its image pull secrets.
+func podReferences(pod *corev1.Pod, resource, name string) bool {
+	secret := resource == "secrets"
+	if secret && slices.ContainsFunc(pod.Spec.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == name }) {
+		return true
+	}
+	for _, v := range pod.Spec.Volumes {
+		switch {
+		case secret && v.Secret != nil && v.Secret.SecretName == name, !secret && v.ConfigMap != nil && v.ConfigMap.Name == name:
+			return true
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if secret && src.Secret != nil && src.Secret.Name == name || !secret && src.ConfigMap != nil && src.ConfigMap.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	var containers []corev1.Container
+	containers = append(containers, pod.Spec.InitContainers...)
+	containers = append(containers, pod.Spec.Containers...)
+	for _, e := range pod.Spec.EphemeralContainers {
+		containers = append(containers, corev1.Container{Env: e.Env, EnvFrom: e.EnvFrom})
+	}
+	for _, c := range containers {
+		for _, e := range c.EnvFrom {
+			if secret && e.SecretRef != nil && e.SecretRef.Name == name || !secret && e.ConfigMapRef != nil && e.ConfigMapRef.Name == name {
+				return true
+			}
+		}
+		for _, e := range c.Env {
+			if f := e.ValueFrom; f != nil && (secret && f.SecretKeyRef != nil && f.SecretKeyRef.Name == name ||
+				!secret && f.ConfigMapKeyRef != nil && f.ConfigMapKeyRef.Name == name) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // fakePods is a PodNodeFunc over a fixed map of "namespace/name" to node name; a pod
@@ -11,6 +14,20 @@ import (
 type fakePods struct {
 	nodes map[string]string
 	calls []string // "namespace/name" of every lookup, in order
+}
+
+// podsOn returns pods bound to node in namespace: on-n1 (of namespace default) names
+// configmap c in a volume and secret s in an env var.
+func (f *fakePods) podsOn(_ context.Context, node, namespace string) []*corev1.Pod {
+	if node != "n1" || namespace != "default" {
+		return nil
+	}
+	return []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "on-n1"}, Spec: corev1.PodSpec{
+		NodeName: "n1",
+		Volumes:  []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}}},
+		Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}}}}}},
+	}}}
 }
 
 func (f *fakePods) podNode(_ context.Context, namespace, name string) (string, error) {
@@ -52,10 +69,15 @@ func TestNodeAuthorizerAuthorize(t *testing.T) {
 		{name: "node gets other node's pod", user: n1, a: Attributes{Verb: "get", Resource: "pods", Namespace: "default", Name: "on-n2"}, want: true},
 		{name: "node gets configmap", user: n1, a: Attributes{Verb: "get", Resource: "configmaps", Namespace: "default", Name: "c"}, want: true},
 		{name: "node lists secrets", user: n1, a: Attributes{Verb: "list", Resource: "secrets", Namespace: "default"}},
-		{name: "node gets a secret", user: n1, a: Attributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "s"}, want: true},
+		{name: "node gets a secret its pod names", user: n1, a: Attributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "s"}, want: true},
+		{name: "node gets a secret no pod of it names", user: n1, a: Attributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "other"}},
+		{name: "node gets the secret in another namespace", user: n1, a: Attributes{Verb: "get", Resource: "secrets", Namespace: "kube-system", Name: "s"}},
+		{name: "node gets a configmap no pod of it names", user: n1, a: Attributes{Verb: "get", Resource: "configmaps", Namespace: "default", Name: "s"}},
+		{name: "node lists configmaps", user: n1, a: Attributes{Verb: "list", Resource: "configmaps", Namespace: "default"}},
+		{name: "node lists serviceaccounts", user: n1, a: Attributes{Verb: "list", Resource: "serviceaccounts"}},
+		{name: "node lists events", user: n1, a: Attributes{Verb: "list", Resource: "events"}},
 		{name: "node watches services", user: n1, a: Attributes{Verb: "watch", Resource: "services"}, want: true},
 		{name: "node gets namespace", user: n1, a: Attributes{Verb: "get", Resource: "namespaces", Name: "default"}, want: true},
-		{name: "node gets serviceaccount", user: n1, a: Attributes{Verb: "get", Resource: "serviceaccounts", Namespace: "default", Name: "default"}, want: true},
 		{name: "node lists endpoints", user: n1, a: Attributes{Verb: "list", Resource: "endpoints"}, want: true},
 		{name: "node watches endpointslices", user: n1, a: Attributes{Verb: "watch", Group: "discovery.k8s.io", Resource: "endpointslices"}, want: true},
 		{name: "node watches networkpolicies", user: n1, a: Attributes{Verb: "watch", Group: "networking.k8s.io", Resource: "networkpolicies"}, want: true},
@@ -120,7 +142,7 @@ func TestNodeAuthorizerAuthorize(t *testing.T) {
 				"default/unbound": "",
 				"other/on-n1":     "n2",
 			}}
-			got, reason := NewNodeAuthorizer(pods.podNode).Authorize(context.Background(), tt.user, tt.a)
+			got, reason := NewNodeAuthorizer(pods.podNode, pods.podsOn).Authorize(context.Background(), tt.user, tt.a)
 			if got != tt.want {
 				t.Errorf("Authorize(%s, %+v) = %v (%q), want %v", tt.user.Name, tt.a, got, reason, tt.want)
 			}

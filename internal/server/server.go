@@ -177,6 +177,14 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				return "", err
 			}
 			return p.Spec.NodeName, nil
+		}, func(_ context.Context, node, namespace string) []*corev1.Pod {
+			var out []*corev1.Pod
+			for _, obj := range api.CachedIn(schema.GroupResource{Resource: "pods"}, namespace) {
+				if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == node {
+					out = append(out, p)
+				}
+			}
+			return out
 		}),
 		rbac,
 	}
@@ -229,7 +237,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
-	api.Admit(schema.GroupResource{Resource: "nodes"}, podCIDRs)
+	api.Admit(schema.GroupResource{Resource: "nodes"}, apiserver.Admitters{auth.NodeRestriction{}, podCIDRs})
 	api.Admit(schema.GroupResource{Resource: "pods"}, podregistry.ResizeAdmitter{Node: func(name string) *corev1.Node {
 		for _, obj := range api.Cached(schema.GroupResource{Resource: "nodes"}) {
 			if n := obj.(*corev1.Node); n.Name == name {

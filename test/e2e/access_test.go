@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -65,6 +67,42 @@ func TestWhoAmICanIAndImpersonation(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Secrets("default").List(bg, metav1.ListOptions{}); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "cannot impersonate") {
 		t.Fatalf("a node impersonating the admin: %v", err)
+	}
+
+	// A node reads only the secrets its pods name, and cannot give itself a role.
+	admin := c.client()
+	for _, name := range []string{"named", "unnamed"} {
+		if _, err := admin.CoreV1().Secrets("default").Create(bg, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := admin.CoreV1().Nodes().Create(bg, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{NodeName: "node-a",
+		Containers: []corev1.Container{{Name: "c", Image: "busybox", EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "named"}}}}}}}}
+	if _, err := admin.CoreV1().Pods("default").Create(bg, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := c.nodeClient("node-a")
+	waitUntil(t, "node-a reads the secret its pod names", func() bool {
+		_, err := node.CoreV1().Secrets("default").Get(bg, "named", metav1.GetOptions{})
+		return err == nil
+	})
+	if _, err := node.CoreV1().Secrets("default").Get(bg, "unnamed", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node-a reads a secret no pod of it names: %v", err)
+	}
+	if _, err := c.nodeClient("node-b").CoreV1().Secrets("default").Get(bg, "named", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node-b reads node-a's pod's secret: %v", err)
+	}
+	if _, err := node.CoreV1().ConfigMaps("default").List(bg, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node-a lists configmaps: %v", err)
+	}
+	if _, err := node.CoreV1().Nodes().Patch(bg, "node-a", types.MergePatchType, []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`), metav1.PatchOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node-a gives itself a role: %v", err)
+	}
+	if _, err := node.CoreV1().Nodes().Patch(bg, "node-a", types.MergePatchType, []byte(`{"metadata":{"labels":{"example.com/disk":"ssd"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("node-a labels itself: %v", err)
 	}
 
 	// Without credentials: health checks and version only.
