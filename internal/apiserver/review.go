@@ -40,6 +40,8 @@ var reviews = []review{
 		new: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }, serve: serveSelfSubjectReview},
 	{gv: authorizationV1, resource: "selfsubjectaccessreviews", kind: "SelfSubjectAccessReview", self: true,
 		new: func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} }, serve: serveSelfSubjectAccessReview},
+	{gv: authorizationV1, resource: "selfsubjectrulesreviews", kind: "SelfSubjectRulesReview", self: true,
+		new: func() runtime.Object { return &authorizationv1.SelfSubjectRulesReview{} }, serve: serveSelfSubjectRulesReview},
 	{gv: authorizationV1, resource: "subjectaccessreviews", kind: "SubjectAccessReview",
 		new: func() runtime.Object { return &authorizationv1.SubjectAccessReview{} }, serve: serveSubjectAccessReview},
 	{gv: authorizationV1, resource: "localsubjectaccessreviews", kind: "LocalSubjectAccessReview", namespaced: true,
@@ -141,6 +143,35 @@ func serveSelfSubjectAccessReview(s *Server, u *auth.User, r *http.Request, obj 
 		return nil, err
 	}
 	in.Status = st
+	return in, nil
+}
+
+// serveSelfSubjectRulesReview lists what the request's user may do in the spec's
+// namespace, as `kubectl auth can-i --list` shows it.
+func serveSelfSubjectRulesReview(s *Server, u *auth.User, _ *http.Request, obj runtime.Object, _ requestInfo) (runtime.Object, error) {
+	in := obj.(*authorizationv1.SelfSubjectRulesReview)
+	if s.cfg.Authorizer == nil { // everything is allowed
+		in.Status.ResourceRules = []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
+		in.Status.NonResourceRules = []authorizationv1.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}
+		return in, nil
+	}
+	rl, ok := s.cfg.Authorizer.(auth.RuleLister)
+	if !ok {
+		in.Status.Incomplete = true
+		in.Status.EvaluationError = "the authorizer does not list rules"
+		return in, nil
+	}
+	rules, incomplete := rl.Rules(u, in.Spec.Namespace)
+	in.Status = authorizationv1.SubjectRulesReviewStatus{Incomplete: incomplete,
+		ResourceRules: []authorizationv1.ResourceRule{}, NonResourceRules: []authorizationv1.NonResourceRule{}}
+	for _, r := range rules {
+		if len(r.NonResourceURLs) > 0 {
+			in.Status.NonResourceRules = append(in.Status.NonResourceRules, authorizationv1.NonResourceRule{Verbs: r.Verbs, NonResourceURLs: r.NonResourceURLs})
+			continue
+		}
+		in.Status.ResourceRules = append(in.Status.ResourceRules, authorizationv1.ResourceRule{Verbs: r.Verbs, APIGroups: r.APIGroups,
+			Resources: r.Resources, ResourceNames: r.ResourceNames})
+	}
 	return in, nil
 }
 

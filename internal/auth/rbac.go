@@ -197,3 +197,39 @@ func Refusal(u *User, a Attributes) string {
 	}
 	return fmt.Sprintf("User %q cannot %s resource %q in API group %q %s", u.Name, a.Verb, resource, a.Group, scope)
 }
+
+// RuleLister lists the rules an authorizer grants a user in a namespace ("" for the
+// cluster scope only); incomplete says that it allows more than rules can say.
+type RuleLister interface {
+	Rules(u *User, namespace string) (rules []rbacv1.PolicyRule, incomplete bool)
+}
+
+// Rules implements RuleLister: the rules of the bindings that apply to u.
+func (r *RBAC) Rules(u *User, namespace string) ([]rbacv1.PolicyRule, bool) {
+	return r.RulesFor(u, namespace), false
+}
+
+// Rules implements RuleLister for the node authorizer: what it allows a node depends on
+// the objects asked for, which no rule says.
+func (n *NodeAuthorizer) Rules(u *User, _ string) ([]rbacv1.PolicyRule, bool) {
+	_, isNode := u.NodeName()
+	return nil, isNode
+}
+
+// Rules implements RuleLister: the rules of every authorizer of the chain that lists
+// them; incomplete when one cannot, or does not list at all.
+func (c Chain) Rules(u *User, namespace string) ([]rbacv1.PolicyRule, bool) {
+	var all []rbacv1.PolicyRule
+	incomplete := false
+	for _, az := range c {
+		rl, ok := az.(RuleLister)
+		if !ok {
+			incomplete = true
+			continue
+		}
+		rules, inc := rl.Rules(u, namespace)
+		all = append(all, rules...)
+		incomplete = incomplete || inc
+	}
+	return all, incomplete
+}

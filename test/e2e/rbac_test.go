@@ -55,6 +55,10 @@ func TestRBAC(t *testing.T) {
 	if out, _ := asAlice("auth", "can-i", "list", "pods", "-n", "other"); !strings.HasPrefix(out, "no") {
 		t.Errorf("can-i list pods in other as alice: %s", out)
 	}
+	if out, err := asAlice("auth", "can-i", "--list", "-n", "team"); err != nil || !strings.Contains(out, "pods/log") ||
+		!strings.Contains(out, "[get list watch]") || !strings.Contains(out, "selfsubjectaccessreviews.authorization.k8s.io") {
+		t.Errorf("can-i --list in team as alice: %v\n%s", err, out)
+	}
 
 	// dana administers team: she may give erin view there, but not herself cluster-admin.
 	c.mustKubectl("create", "rolebinding", "dana-admin", "--clusterrole=admin", "--user=dana", "-n", "team")
