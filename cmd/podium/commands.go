@@ -30,7 +30,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newAgentCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newKubeconfigCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand())
 	return root
 }
 
@@ -180,4 +180,37 @@ func findKubectl() (string, error) {
 		return "", errors.New("podium-kubectl not found beside podium or on PATH; build it with `make build`")
 	}
 	return p, nil
+}
+
+func newKubeconfigCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubeconfig",
+		Short: "Make kubeconfigs for the cluster's users",
+	}
+	var (
+		dataDir  string
+		groups   []string
+		validity time.Duration
+	)
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Print a kubeconfig for user NAME, with a client certificate of the cluster CA",
+		Long: "Prints a kubeconfig for user NAME (in the groups --group names) that authenticates with a\n" +
+			"new client certificate signed by the cluster CA. The user may do only what RBAC allows:\n" +
+			"bind a role to it, for example `kubectl create rolebinding NAME-view --clusterrole=view --user=NAME`.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := server.UserKubeconfig(dataDir, args[0], groups, validity)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
+		},
+	}
+	create.Flags().StringVar(&dataDir, "data-dir", defaultDataDir, "the server's data directory")
+	create.Flags().StringSliceVar(&groups, "group", nil, "a group the user is in (repeatable)")
+	create.Flags().DurationVar(&validity, "expiration", 365*24*time.Hour, "how long the certificate is valid")
+	cmd.AddCommand(create)
+	return cmd
 }

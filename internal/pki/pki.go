@@ -302,3 +302,41 @@ func HostSANs(serviceIP, podRange string, extra []string) []string {
 	}
 	return append(sans, extra...)
 }
+
+// IssueClient signs, with the cluster CA, a client certificate for user in groups (the
+// subject's common name and organizations, as the API server reads them), valid for
+// validity, with a new key. It returns both in PEM.
+func IssueClient(f Files, user string, groups []string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+	if user == "" {
+		return nil, nil, errors.New("a user name is required")
+	}
+	ca, caKey, err := load(f.CACert(), f.caKey())
+	if err != nil {
+		return nil, nil, fmt.Errorf("the cluster CA: %w", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: user, Organization: groups},
+		NotBefore:    now.Add(-5 * time.Minute),
+		NotAfter:     now.Add(validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if tmpl.NotAfter.After(ca.NotAfter) {
+		tmpl.NotAfter = ca.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
+}

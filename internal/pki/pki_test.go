@@ -2,13 +2,16 @@ package pki
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ensure runs Ensure and fails the test on error.
@@ -233,4 +236,36 @@ func TestReadJoinToken(t *testing.T) {
 			t.Errorf("ReadJoinToken = %q, want %q", got, c.JoinToken)
 		}
 	})
+}
+
+func TestIssueClient(t *testing.T) {
+	f := Files{Dir: t.TempDir()}
+	creds, err := Ensure(f, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := IssueClient(f, "erin", []string{"devs", "ops"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(creds.CAPEM)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Fatalf("the certificate does not verify as a client's: %v", err)
+	}
+	groups := slices.Sorted(slices.Values(cert.Subject.Organization)) // a DER SET keeps no order
+	if cert.Subject.CommonName != "erin" || !slices.Equal(groups, []string{"devs", "ops"}) || time.Until(cert.NotAfter) > time.Hour {
+		t.Fatalf("subject %v, not after %v", cert.Subject, cert.NotAfter)
+	}
+	if _, _, err := IssueClient(f, "", nil, time.Hour); err == nil {
+		t.Fatal("a certificate without a user name")
+	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -192,7 +193,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		Store:         store,
 		Scheme:        scheme,
 		Strategies:    strats,
-		Authenticator: auth.NewTokens(creds.AdminToken, creds.JoinToken),
+		Authenticator: auth.FirstOf{auth.ClientCerts{}, auth.NewTokens(creds.AdminToken, creds.JoinToken)},
 		Authorizer:    authorizer,
 		OpenAPI:       spec,
 		Version:       cfg.Version,
@@ -258,14 +259,21 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	maxConns := connlimit.Budget(files, fileReserve(files), maxConnections)
 	ln := connlimit.NewListener(tcp, maxConns, maxConns/4)
+	caPool := x509.NewCertPool()
+	if !caPool.AppendCertsFromPEM(creds.CAPEM) {
+		return errors.New("the cluster CA is not PEM")
+	}
 	srv := &http.Server{
 		Handler: api.Handler(),
 		// The TLS handshake has the same deadline as the request header.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		ConnContext:       connlimit.ConnContext,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{creds.Serving}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// Users may present a client certificate of the cluster CA (podium kubeconfig
+		// create) instead of a token.
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{creds.Serving}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: caPool},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()

@@ -1,10 +1,19 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/podium/podium/internal/pki"
 )
 
 // TestRBAC: the default roles exist (admin, edit and view aggregated); a user bound to
@@ -58,6 +67,49 @@ func TestRBAC(t *testing.T) {
 	if out, err := asAlice("auth", "can-i", "--list", "-n", "team"); err != nil || !strings.Contains(out, "pods/log") ||
 		!strings.Contains(out, "[get list watch]") || !strings.Contains(out, "selfsubjectaccessreviews.authorization.k8s.io") {
 		t.Errorf("can-i --list in team as alice: %v\n%s", err, out)
+	}
+
+	// A user of her own: a kubeconfig with a client certificate, her group bound to view.
+	kc, err := exec.Command(filepath.Join(c.bin, "podium"), "kubeconfig", "create", "erin", "--group", "devs", "--data-dir", c.dataDir).Output()
+	if err != nil {
+		t.Fatalf("podium kubeconfig create: %v", err)
+	}
+	erinKC := filepath.Join(t.TempDir(), "erin.yaml")
+	if err := os.WriteFile(erinKC, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	asErin := func(args ...string) (string, error) {
+		out, errOut, err := c.kubectl(append([]string{"--kubeconfig", erinKC}, args...)...)
+		return out + errOut, err
+	}
+	if out, err := asErin("auth", "whoami"); err != nil || !strings.Contains(out, "erin") || !strings.Contains(out, "devs") {
+		t.Fatalf("whoami with erin's certificate: %v %s", err, out)
+	}
+	if out, err := asErin("get", "pods", "-n", "team"); err == nil || !strings.Contains(out, `User "erin" cannot list resource "pods"`) {
+		t.Fatalf("erin without a binding: %v %s", err, out)
+	}
+	// A certificate of another CA, in the name of the masters, gets no further than the
+	// TLS handshake.
+	otherDir := t.TempDir()
+	if _, err := pki.Ensure(pki.Files{Dir: otherDir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	forged, forgedKey, err := pki.IssueClient(pki.Files{Dir: otherDir}, "system:admin", []string{"system:masters"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedCfg := rest.CopyConfig(c.restConfig())
+	forgedCfg.BearerToken, forgedCfg.CertData, forgedCfg.KeyData = "", forged, forgedKey
+	forgedClient, err := kubernetes.NewForConfig(forgedCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forgedClient.CoreV1().Secrets("default").List(bg, metav1.ListOptions{}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a certificate of another CA: %v", err)
+	}
+	c.mustKubectl("create", "rolebinding", "devs-view", "--clusterrole=view", "--group=devs", "-n", "team")
+	if out, err := asErin("get", "pods", "-n", "team"); err != nil {
+		t.Fatalf("erin (devs, bound to view) lists pods in team: %v %s", err, out)
 	}
 
 	// dana administers team: she may give erin view there, but not herself cluster-admin.
