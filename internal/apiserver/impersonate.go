@@ -63,16 +63,17 @@ func (s *Server) impersonate(r *http.Request, u *auth.User) (*auth.User, error) 
 		return apierrors.NewForbidden(schema.GroupResource{Group: a.Group, Resource: a.Resource}, a.Name,
 			fmt.Errorf("User %q cannot impersonate resource %q in API group %q %s", u.Name, resource, a.Group, scope))
 	}
-	if rest, ok := strings.CutPrefix(name, serviceAccountPrefix); ok {
-		ns, sa, ok := strings.Cut(rest, ":")
-		if !ok || ns == "" || sa == "" {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid service account user name %q", name))
-		}
+	// A service account's name is system:serviceaccount:NAMESPACE:NAME; anything else,
+	// malformed ones included, is a user's.
+	var saGroups []string
+	rest, isSA := strings.CutPrefix(name, serviceAccountPrefix)
+	ns, sa, ok := strings.Cut(rest, ":")
+	if isSA && ok && ns != "" && sa != "" && !strings.Contains(sa, ":") {
 		if err := may(auth.Attributes{Resource: "serviceaccounts", Namespace: ns, Name: sa}); err != nil {
 			return nil, err
 		}
 		if len(groups) == 0 {
-			groups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns}
+			saGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns}
 		}
 	} else if err := may(auth.Attributes{Resource: "users", Name: name}); err != nil {
 		return nil, err
@@ -82,6 +83,9 @@ func (s *Server) impersonate(r *http.Request, u *auth.User) (*auth.User, error) 
 			return nil, err
 		}
 	}
+	// The groups a service account is in come with it, as upstream's: impersonating
+	// the account is enough.
+	groups = append(slices.Clone(groups), saGroups...)
 	if uid != "" {
 		if err := may(auth.Attributes{Group: "authentication.k8s.io", Resource: "uids", Name: uid}); err != nil {
 			return nil, err
@@ -94,8 +98,12 @@ func (s *Server) impersonate(r *http.Request, u *auth.User) (*auth.User, error) 
 			}
 		}
 	}
-	groups = slices.Clone(groups)
-	if name != auth.AnonymousUser && !slices.Contains(groups, auth.AuthenticatedGroup) {
+	switch {
+	case name == auth.AnonymousUser:
+		if !slices.Contains(groups, auth.UnauthenticatedGroup) {
+			groups = append(groups, auth.UnauthenticatedGroup)
+		}
+	case !slices.Contains(groups, auth.AuthenticatedGroup):
 		groups = append(groups, auth.AuthenticatedGroup)
 	}
 	return &auth.User{Name: name, Groups: groups}, nil

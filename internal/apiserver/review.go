@@ -150,6 +150,9 @@ func serveSelfSubjectAccessReview(s *Server, u *auth.User, r *http.Request, obj 
 // namespace, as `kubectl auth can-i --list` shows it.
 func serveSelfSubjectRulesReview(s *Server, u *auth.User, _ *http.Request, obj runtime.Object, _ requestInfo) (runtime.Object, error) {
 	in := obj.(*authorizationv1.SelfSubjectRulesReview)
+	if in.Spec.Namespace == "" {
+		return nil, apierrors.NewBadRequest("no namespace on request")
+	}
 	if s.cfg.Authorizer == nil { // everything is allowed
 		in.Status.ResourceRules = []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
 		in.Status.NonResourceRules = []authorizationv1.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}

@@ -95,7 +95,7 @@ func covers(o, atom *rbacv1.PolicyRule) bool {
 	if len(atom.NonResourceURLs) == 1 {
 		want := atom.NonResourceURLs[0]
 		for _, u := range o.NonResourceURLs {
-			if u == rbacv1.NonResourceAll || u == want || strings.HasSuffix(u, "*") && strings.HasPrefix(want, strings.TrimSuffix(u, "*")) {
+			if u == rbacv1.NonResourceAll || u == want || strings.HasSuffix(u, "*") && strings.HasPrefix(want, strings.TrimRight(u, "*")) {
 				return true
 			}
 		}
@@ -120,6 +120,12 @@ func covers(o, atom *rbacv1.PolicyRule) bool {
 		return true
 	}
 	return len(atom.ResourceNames) == 1 && slices.Contains(o.ResourceNames, atom.ResourceNames[0])
+}
+
+// everything is every permission: cluster-admin's rules.
+var everything = []rbacv1.PolicyRule{
+	{Verbs: []string{rbacv1.VerbAll}, APIGroups: []string{rbacv1.APIGroupAll}, Resources: []string{rbacv1.ResourceAll}},
+	{Verbs: []string{rbacv1.VerbAll}, NonResourceURLs: []string{rbacv1.NonResourceAll}},
 }
 
 // Escalation is the admission of RBAC writes that keeps a user from granting more than
@@ -160,7 +166,16 @@ func (e Escalation) check(ctx context.Context, obj runtime.Object) error {
 			return forbidden("roles", o.Name, escalating)
 		}
 	case *rbacv1.ClusterRole:
-		if !may("escalate", "clusterroles", "", o.Name) && !Covers(e.RBAC.RulesFor(u, ""), o.Rules) {
+		if may("escalate", "clusterroles", "", o.Name) {
+			return nil
+		}
+		held := e.RBAC.RulesFor(u, "")
+		// An aggregation rule gathers the rules of other roles, any of them: as upstream,
+		// only a user who holds everything may write one.
+		if o.AggregationRule != nil && !Covers(held, everything) {
+			return forbidden("clusterroles", o.Name, "must have cluster-admin privileges to use the aggregationRule")
+		}
+		if !Covers(held, o.Rules) {
 			return forbidden("clusterroles", o.Name, escalating)
 		}
 	case *rbacv1.RoleBinding:
@@ -171,7 +186,7 @@ func (e Escalation) check(ctx context.Context, obj runtime.Object) error {
 		if !may("bind", resource, o.Namespace, o.RoleRef.Name) {
 			rules, ok := e.RBAC.roleRules(o.Namespace, o.RoleRef)
 			if !ok {
-				return apierrors.NewBadRequest(fmt.Sprintf("%s.rbac.authorization.k8s.io %q not found", resource, o.RoleRef.Name))
+				return forbidden("rolebindings", o.Name, fmt.Sprintf("cannot bind %s.rbac.authorization.k8s.io %q, which does not exist", resource, o.RoleRef.Name))
 			}
 			if !Covers(e.RBAC.RulesFor(u, o.Namespace), rules) {
 				return forbidden("rolebindings", o.Name, escalating)
@@ -181,7 +196,7 @@ func (e Escalation) check(ctx context.Context, obj runtime.Object) error {
 		if !may("bind", "clusterroles", "", o.RoleRef.Name) {
 			rules, ok := e.RBAC.roleRules("", o.RoleRef)
 			if !ok {
-				return apierrors.NewBadRequest(fmt.Sprintf("clusterroles.rbac.authorization.k8s.io %q not found", o.RoleRef.Name))
+				return forbidden("clusterrolebindings", o.Name, fmt.Sprintf("cannot bind clusterroles.rbac.authorization.k8s.io %q, which does not exist", o.RoleRef.Name))
 			}
 			if !Covers(e.RBAC.RulesFor(u, ""), rules) {
 				return forbidden("clusterrolebindings", o.Name, escalating)

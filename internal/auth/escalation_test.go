@@ -73,8 +73,21 @@ func TestEscalation(t *testing.T) {
 	if err := esc.AdmitCreate(dana, binding("ClusterRole", "cluster-admin")); !apierrors.IsForbidden(err) {
 		t.Errorf("binding cluster-admin: %v", err)
 	}
-	if err := esc.AdmitCreate(dana, binding("Role", "missing")); !apierrors.IsBadRequest(err) {
+	if err := esc.AdmitCreate(dana, binding("Role", "missing")); !apierrors.IsForbidden(err) {
 		t.Errorf("binding a role that does not exist: %v", err)
+	}
+	// An aggregation rule would gather any role's rules: only a user who holds
+	// everything may write one, even with no rules of its own.
+	gather := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "gather"},
+		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{}}}}
+	src.crbs = append(src.crbs, &rbacv1.ClusterRoleBinding{RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cr-writer"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "dana"}}})
+	src.crs["cr-writer"] = &rbacv1.ClusterRole{Rules: []rbacv1.PolicyRule{{Verbs: []string{"create", "update"}, APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"}}}}
+	if err := esc.AdmitCreate(dana, gather); !apierrors.IsForbidden(err) {
+		t.Errorf("an aggregation rule by dana: %v", err)
+	}
+	if err := esc.AdmitCreate(root, gather); err != nil {
+		t.Errorf("an aggregation rule by the masters: %v", err)
 	}
 	if err := esc.AdmitCreate(root, binding("ClusterRole", "cluster-admin")); err != nil {
 		t.Errorf("the masters binding cluster-admin: %v", err)

@@ -52,6 +52,11 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 	}
 	switch {
 	case a.Group == "" && a.Resource == "nodes":
+		// Nodes and their status, nothing else: nodes/proxy (the agents' API) is not
+		// a node's to use.
+		if a.Subresource != "" && a.Subresource != "status" {
+			return deny("cannot " + a.Verb + " nodes/" + a.Subresource)
+		}
 		if readOnly(a.Verb) {
 			return true, ""
 		}

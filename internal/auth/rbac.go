@@ -148,7 +148,7 @@ func nonResourceURLMatches(urls []string, path string) bool {
 		switch {
 		case u == rbacv1.NonResourceAll, u == path:
 			return true
-		case strings.HasSuffix(u, "*") && strings.HasPrefix(path, strings.TrimSuffix(u, "*")):
+		case strings.HasSuffix(u, "*") && strings.HasPrefix(path, strings.TrimRight(u, "*")):
 			return true
 		}
 	}

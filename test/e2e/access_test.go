@@ -95,6 +95,10 @@ func TestWhoAmICanIAndImpersonation(t *testing.T) {
 	if _, err := c.nodeClient("node-b").CoreV1().Secrets("default").Get(bg, "named", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("node-b reads node-a's pod's secret: %v", err)
 	}
+	// Nor may a node reach another node's agent through the API server.
+	if err := node.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/node-b/proxy/pods").Do(bg).Error(); !apierrors.IsForbidden(err) {
+		t.Fatalf("node-a through nodes/node-b/proxy: %v", err)
+	}
 	if _, err := node.CoreV1().ConfigMaps("default").List(bg, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("node-a lists configmaps: %v", err)
 	}
