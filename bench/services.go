@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -129,8 +128,8 @@ func Services(opts ServiceOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p50, p99 := percentile(lat, 50), percentile(lat, 99)
-	f50 := percentile(floor, 50)
+	p50, p99 := pctRaw(lat, 50), pctRaw(lat, 99)
+	f50 := pctRaw(floor, 50)
 	p("endpoint change to rule in the kernel (%d changes): p50 %s, p99 %s; floor (nft writing one element): p50 %s; ratio p50 %.2f",
 		len(lat), p50.Round(time.Microsecond), p99.Round(time.Microsecond), f50.Round(time.Microsecond), float64(p50)/float64(f50))
 	return nil
@@ -210,15 +209,6 @@ func setns(nsPath string) error {
 	}
 	defer unix.Close(fd)
 	return unix.Setns(fd, unix.CLONE_NEWNET)
-}
-
-func percentile(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*p/100)]
 }
 
 // DNSOptions sizes the cluster DNS benchmark.
@@ -330,5 +320,5 @@ func queryLoad(addr string, opts DNSOptions, name func(i int) string, enter func
 		all = append(all, r.lat...)
 		failed += r.failed
 	}
-	return loadResult{qps: float64(len(all)) / opts.Duration.Seconds(), p50: percentile(all, 50), p99: percentile(all, 99), failed: failed}
+	return loadResult{qps: float64(len(all)) / opts.Duration.Seconds(), p50: pctRaw(all, 50), p99: pctRaw(all, 99), failed: failed}
 }

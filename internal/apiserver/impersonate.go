@@ -1,7 +1,7 @@
 package apiserver
 
 import (
-	"fmt"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,16 +52,7 @@ func (s *Server) impersonate(r *http.Request, u *auth.User) (*auth.User, error) 
 		if ok, _ := s.cfg.Authorizer.Authorize(r.Context(), u, a); ok {
 			return nil
 		}
-		resource := a.Resource
-		if a.Subresource != "" {
-			resource += "/" + a.Subresource
-		}
-		scope := "at the cluster scope"
-		if a.Namespace != "" {
-			scope = fmt.Sprintf("in the namespace %q", a.Namespace)
-		}
-		return apierrors.NewForbidden(schema.GroupResource{Group: a.Group, Resource: a.Resource}, a.Name,
-			fmt.Errorf("User %q cannot impersonate resource %q in API group %q %s", u.Name, resource, a.Group, scope))
+		return apierrors.NewForbidden(schema.GroupResource{Group: a.Group, Resource: a.Resource}, a.Name, errors.New(auth.Refusal(u, a)))
 	}
 	// A service account's name is system:serviceaccount:NAMESPACE:NAME; anything else,
 	// malformed ones included, is a user's.

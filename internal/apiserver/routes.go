@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -117,7 +118,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			s.metrics.observe("unauthenticated", "", "", http.StatusForbidden, 0)
-			s.writeError(w, r, forbidden(anon, r, "anonymous requests may only read the health checks and the version"), schema.GroupResource{}, "")
+			s.writeError(w, r, forbidden(anon, r), schema.GroupResource{}, "")
 			return
 		}
 		connlimit.Prove(r.Context())
@@ -141,21 +142,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 }
 
 // forbidden is the 403 of a request u may not make, worded as upstream's.
-func forbidden(u *auth.User, r *http.Request, why string) error {
+func forbidden(u *auth.User, r *http.Request) error {
 	ri, ok := parseRequest(r)
 	if !ok {
-		return apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("User %q cannot %s path %q: %s", u.Name, strings.ToLower(r.Method), r.URL.Path, why))
+		return apierrors.NewForbidden(schema.GroupResource{}, "", errors.New(auth.Refusal(u, auth.Attributes{Verb: strings.ToLower(r.Method), Path: r.URL.Path})))
 	}
-	scope := "at the cluster scope"
-	if ri.Namespace != "" {
-		scope = fmt.Sprintf("in the namespace %q", ri.Namespace)
-	}
-	resource := ri.Resource
-	if ri.Subresource != "" {
-		resource += "/" + ri.Subresource
-	}
-	return apierrors.NewForbidden(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name,
-		fmt.Errorf("User %q cannot %s resource %q in API group %q %s: %s", u.Name, ri.Verb, resource, ri.Group, scope, why))
+	a := auth.Attributes{Verb: ri.Verb, Group: ri.Group, Resource: ri.Resource, Subresource: ri.Subresource, Namespace: ri.Namespace, Name: ri.Name}
+	return apierrors.NewForbidden(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name, errors.New(auth.Refusal(u, a)))
 }
 
 // adminOnly reports whether a non-resource path is for cluster admins only: metrics and

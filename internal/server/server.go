@@ -30,6 +30,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/podium/podium/internal/admission"
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/connlimit"
@@ -226,7 +227,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	api.Admit(schema.GroupResource{Resource: "services"}, alloc)
 	for _, r := range []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
-		api.Admit(rbacResource(r), auth.Escalation{Authorizer: authorizer, RBAC: rbac})
+		api.Admit(rbacResource(r), admission.Escalation{Authorizer: authorizer, RBAC: rbac})
 	}
 	podCIDRs, err := nodeipam.New(cfg.ClusterCIDR, func() []*corev1.Node {
 		var out []*corev1.Node
@@ -238,7 +239,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
-	api.Admit(schema.GroupResource{Resource: "nodes"}, apiserver.Admitters{auth.NodeRestriction{}, podCIDRs})
+	api.Admit(schema.GroupResource{Resource: "nodes"}, apiserver.Admitters{admission.NodeRestriction{}, podCIDRs})
 	api.Admit(schema.GroupResource{Resource: "pods"}, podregistry.ResizeAdmitter{Node: func(name string) *corev1.Node {
 		for _, obj := range api.Cached(schema.GroupResource{Resource: "nodes"}) {
 			if n := obj.(*corev1.Node); n.Name == name {

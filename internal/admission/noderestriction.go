@@ -1,4 +1,4 @@
-package auth
+package admission
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/podium/podium/internal/auth"
 )
 
 // NodeRestriction is the admission of Node writes that keeps a node to what a kubelet
@@ -61,7 +63,7 @@ func (NodeRestriction) AdmitUpdate(ctx context.Context, obj, old runtime.Object)
 // nodeWrite returns the Node of a write and the writing node's name, or nil when the
 // writer is not a node.
 func nodeWrite(ctx context.Context, obj runtime.Object) (*corev1.Node, string) {
-	u := UserFrom(ctx)
+	u := auth.UserFrom(ctx)
 	if u == nil {
 		return nil, ""
 	}

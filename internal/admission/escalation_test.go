@@ -1,4 +1,4 @@
-package auth
+package admission
 
 import (
 	"context"
@@ -7,33 +7,30 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podium/podium/internal/auth"
 )
 
-func TestCovers(t *testing.T) {
-	pods := rbacv1.PolicyRule{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"pods"}}
-	for _, tc := range []struct {
-		name           string
-		owner, servant []rbacv1.PolicyRule
-		want           bool
-	}{
-		{"the same", []rbacv1.PolicyRule{pods}, []rbacv1.PolicyRule{pods}, true},
-		{"a verb more", []rbacv1.PolicyRule{pods}, []rbacv1.PolicyRule{{Verbs: []string{"delete"}, APIGroups: []string{""}, Resources: []string{"pods"}}}, false},
-		{"a wildcard is covered only by a wildcard", []rbacv1.PolicyRule{pods}, []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"*"}}}, false},
-		{"everything covers all", []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}, []rbacv1.PolicyRule{pods}, true},
-		{"a name of a named rule", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}}},
-			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}}}, true},
-		{"all names of a named rule", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}}},
-			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}, false},
-		{"*/scale", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"apps"}, Resources: []string{"*/scale"}}},
-			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}}}, true},
-		{"a path prefix", []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/apis/*"}}},
-			[]rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/apis/apps"}}}, true},
-	} {
-		if got := Covers(tc.owner, tc.servant); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+// fakeRBAC is an auth.RBACSource over fixed objects.
+type fakeRBAC struct {
+	crbs  []*rbacv1.ClusterRoleBinding
+	rbs   []*rbacv1.RoleBinding
+	crs   map[string]*rbacv1.ClusterRole
+	roles map[string]*rbacv1.Role // by namespace/name
+}
+
+func (f *fakeRBAC) ClusterRoleBindings() []*rbacv1.ClusterRoleBinding { return f.crbs }
+func (f *fakeRBAC) RoleBindings(ns string) []*rbacv1.RoleBinding {
+	var out []*rbacv1.RoleBinding
+	for _, b := range f.rbs {
+		if b.Namespace == ns {
+			out = append(out, b)
 		}
 	}
+	return out
 }
+func (f *fakeRBAC) ClusterRole(name string) *rbacv1.ClusterRole { return f.crs[name] }
+func (f *fakeRBAC) Role(ns, name string) *rbacv1.Role           { return f.roles[ns+"/"+name] }
 
 // TestEscalation: a namespace admin (RBAC write on roles and bindings, read on pods)
 // may make a Role within its own permissions and bind it, but not a Role with more, nor
@@ -50,10 +47,10 @@ func TestEscalation(t *testing.T) {
 		rbs: []*rbacv1.RoleBinding{{ObjectMeta: metav1.ObjectMeta{Namespace: "team"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "ns-admin"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "dana"}}}},
 	}
-	rbac := NewRBAC(src)
-	esc := Escalation{Authorizer: Chain{NewNodeAuthorizer(nil, nil), rbac}, RBAC: rbac}
-	dana := WithUser(context.Background(), &User{Name: "dana", Groups: []string{AuthenticatedGroup}})
-	root := WithUser(context.Background(), &User{Name: AdminUser, Groups: []string{MastersGroup}})
+	rbac := auth.NewRBAC(src)
+	esc := Escalation{Authorizer: auth.Chain{auth.NewNodeAuthorizer(nil, nil), rbac}, RBAC: rbac}
+	dana := auth.WithUser(context.Background(), &auth.User{Name: "dana", Groups: []string{auth.AuthenticatedGroup}})
+	root := auth.WithUser(context.Background(), &auth.User{Name: auth.AdminUser, Groups: []string{auth.MastersGroup}})
 	role := func(rules ...rbacv1.PolicyRule) *rbacv1.Role {
 		return &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "r"}, Rules: rules}
 	}

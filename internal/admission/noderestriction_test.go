@@ -1,4 +1,4 @@
-package auth
+package admission
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podium/podium/internal/auth"
 )
 
 func TestNodeRestriction(t *testing.T) {
-	asNode := WithUser(context.Background(), n1)
-	asAdmin := WithUser(context.Background(), admin)
+	asNode := auth.WithUser(context.Background(), &auth.User{Name: auth.NodeUserPrefix + "n1", Groups: []string{auth.NodesGroup, auth.AuthenticatedGroup}})
+	asAdmin := auth.WithUser(context.Background(), &auth.User{Name: auth.AdminUser, Groups: []string{auth.MastersGroup, auth.AuthenticatedGroup}})
 	node := func(labels map[string]string, taints ...corev1.Taint) *corev1.Node {
 		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: labels}, Spec: corev1.NodeSpec{Taints: taints, PodCIDR: "10.42.1.0/24"}}
 	}
