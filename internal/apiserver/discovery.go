@@ -38,6 +38,7 @@ var subresourceShapes = map[string]subresourceShape{
 	// Written through registry.SubresourceWriter, answering with the parent's kind.
 	"ephemeralcontainers": {verbs: []string{"get", "patch", "update"}},
 	"resize":              {verbs: []string{"get", "patch", "update"}},
+	"approval":            {verbs: []string{"get", "patch", "update"}},
 }
 
 // shapeOf is the shape of subresource sub of the resource of kind kind.

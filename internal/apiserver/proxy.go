@@ -72,10 +72,10 @@ func (s *Server) proxyToNode(w http.ResponseWriter, r *http.Request, res *resour
 	}
 	target := &url.URL{Scheme: "https", Host: addr, Path: path, RawQuery: query.Encode()}
 	if ri.Subresource == "log" {
-		s.streamLog(w, r, target, pod.Name)
+		s.streamLog(w, r, pod.Spec.NodeName, target, pod.Name)
 		return
 	}
-	s.proxyUpgrade(w, r, target)
+	s.proxyUpgrade(w, r, pod.Spec.NodeName, target)
 }
 
 // nodePath returns the agent's path and query for a pod subresource request, with the
@@ -280,7 +280,7 @@ func (s *Server) agentAddress(nodeName string) (string, error) {
 
 // streamLog copies a log from the agent to the client, flushing as it goes. An error
 // status from the agent becomes an API error carrying the agent's message.
-func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, target *url.URL, name string) {
+func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, node string, target *url.URL, name string) {
 	gr := schema.GroupResource{Resource: "pods/log"}
 	fail := func(err error) { s.writeError(w, r, err, gr, name) }
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, target.String(), nil)
@@ -288,8 +288,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, target *url.U
 		fail(err)
 		return
 	}
-	req.Header.Set("Authorization", "Bearer "+s.cfg.NodeToken)
-	resp, err := s.cfg.NodeTransport.RoundTrip(req)
+	resp, err := s.cfg.NodeTransport(node).RoundTrip(req)
 	if err != nil {
 		fail(apierrors.NewServiceUnavailable(fmt.Sprintf("no node agent is reachable: %v", err)))
 		return
@@ -350,23 +349,22 @@ func agentError(code int, body string, gr schema.GroupResource, name string) err
 
 // proxyUpgrade relays an upgrade request (WebSocket or SPDY) to the agent: the agent's
 // answer goes back to the client, and after a 101 the two connections are joined until
-// either side closes. The client's credentials stay here; the agent gets the node
-// token.
-func (s *Server) proxyUpgrade(w http.ResponseWriter, r *http.Request, target *url.URL) {
+// either side closes. The client's credentials stay here; the agent knows the server
+// by its client certificate.
+func (s *Server) proxyUpgrade(w http.ResponseWriter, r *http.Request, node string, target *url.URL) {
 	fail := func(err error) { s.writeError(w, r, err, schema.GroupResource{Resource: "pods"}, "") }
 	if !isUpgrade(r) {
 		fail(apierrors.NewBadRequest("Upgrade request required"))
 		return
 	}
-	backend, err := s.cfg.NodeDialer(r.Context(), "tcp", target.Host)
+	backend, err := s.cfg.NodeDialer(r.Context(), node, target.Host)
 	if err != nil {
 		fail(apierrors.NewServiceUnavailable(fmt.Sprintf("no node agent is reachable: %v", err)))
 		return
 	}
 	defer backend.Close()
-	out := &http.Request{Method: r.Method, URL: target, Host: target.Host, Header: r.Header.Clone(),
+	out := &http.Request{Method: r.Method, URL: target, Host: target.Host, Header: withoutCredentials(r).Header,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
-	out.Header.Set("Authorization", "Bearer "+s.cfg.NodeToken)
 	if err := out.Write(backend); err != nil {
 		fail(apierrors.NewServiceUnavailable(fmt.Sprintf("no node agent is reachable: %v", err)))
 		return

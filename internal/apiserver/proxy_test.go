@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +53,25 @@ import (
 	"github.com/podium/podium/internal/storage"
 )
 
-const nodeToken = "node-token"
+// serverCN is the common name of the client certificate the test API server presents
+// to the fake agent.
+const serverCN = "test-apiserver"
+
+// serverCert is the API server's client certificate for agents.
+var serverCert = sync.OnceValue(func() tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: serverCN},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+})
 
 // agentRuntime runs "echo WORDS" and "exit N", and echoes port-forward streams.
 type agentRuntime struct {
@@ -90,7 +114,7 @@ func (agentPods) Sandbox(ns, p string) (string, error) { return "sb1", nil }
 type fakeAgent struct {
 	*httptest.Server
 	mu   sync.Mutex // guards reqs
-	reqs []string   // "METHOD PATH?QUERY AUTHORIZATION"
+	reqs []string   // "METHOD PATH?QUERY CLIENT-CN", then " Authorization: ..." if one came
 }
 
 func (a *fakeAgent) last() string {
@@ -110,18 +134,29 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 		t.Fatal(err)
 	}
 	h := stream.NewHandler(stream.Config{
-		Runtime:   agentRuntime{},
-		Pods:      agentPods{log: logPath},
-		Authorize: func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+nodeToken },
-		Logger:    slog.New(slog.DiscardHandler),
+		Runtime: agentRuntime{},
+		Pods:    agentPods{log: logPath},
+		Authorize: func(r *http.Request) bool {
+			return r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].Subject.CommonName == serverCN
+		},
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	a := &fakeAgent{}
-	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := r.Method + " " + r.URL.RequestURI() + " "
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+			rec += r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		if v := r.Header.Get("Authorization"); v != "" {
+			rec += " Authorization: " + v
+		}
 		a.mu.Lock()
-		a.reqs = append(a.reqs, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization"))
+		a.reqs = append(a.reqs, rec)
 		a.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
+	a.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	a.StartTLS()
 	t.Cleanup(a.Close)
 	return a
 }
@@ -142,10 +177,12 @@ func newProxyServer(t *testing.T, reachAgents bool) (*Server, *rest.Config) {
 		Logger:        slog.New(slog.DiscardHandler),
 	}
 	if reachAgents {
-		insecure := &tls.Config{InsecureSkipVerify: true}
-		cfg.NodeTransport = &http.Transport{TLSClientConfig: insecure}
-		cfg.NodeDialer = (&tls.Dialer{Config: insecure}).DialContext
-		cfg.NodeToken = nodeToken
+		insecure := &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{serverCert()}}
+		rt := &http.Transport{TLSClientConfig: insecure}
+		cfg.NodeTransport = func(string) http.RoundTripper { return rt }
+		cfg.NodeDialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return (&tls.Dialer{Config: insecure}).DialContext(ctx, "tcp", addr)
+		}
 	}
 	s, err := New(cfg)
 	if err != nil {
@@ -233,10 +270,10 @@ func TestPodLogsProxied(t *testing.T) {
 		wantAgent string
 		wantErr   string
 	}{
-		{name: "all", pod: "p1", want: "first\nsecond\n", wantAgent: "GET /containerLogs/default/p1/c Bearer node-token"},
+		{name: "all", pod: "p1", want: "first\nsecond\n", wantAgent: "GET /containerLogs/default/p1/c " + serverCN},
 		{name: "options", pod: "p1", opts: corev1.PodLogOptions{Container: "c", TailLines: &tail, Timestamps: true},
 			want:      "2026-03-01T10:00:01.000000000Z second\n",
-			wantAgent: "GET /containerLogs/default/p1/c?tailLines=1&timestamps=true Bearer node-token"},
+			wantAgent: "GET /containerLogs/default/p1/c?tailLines=1&timestamps=true " + serverCN},
 		{name: "the agent refuses", pod: "p1", opts: corev1.PodLogOptions{Previous: true},
 			wantErr: `previous terminated container "c" in pod "p1" not found`},
 		{name: "choose a container", pod: "p2", wantErr: "a container name must be specified for pod p2, choose one of: [i a b]"},
@@ -276,7 +313,7 @@ func TestPodLogsProxied(t *testing.T) {
 	if line, err := bufio.NewReader(rc).ReadString('\n'); err != nil || line != "first\n" {
 		t.Fatalf("followed log: %q, %v", line, err)
 	}
-	if got := agent.last(); got != "GET /containerLogs/default/p1/c?follow=true Bearer node-token" {
+	if got := agent.last(); got != "GET /containerLogs/default/p1/c?follow=true "+serverCN {
 		t.Fatalf("the agent got %q", got)
 	}
 }
@@ -328,9 +365,9 @@ func TestPodExecProxied(t *testing.T) {
 		wantErr          string
 	}{
 		{name: "echo", pod: "p1", query: "command=echo&command=hi&stdout=true&stderr=true", want: "hi\n",
-			wantAgent: "/exec/default/p1/c?command=echo&command=hi&stderr=1&stdout=1 Bearer node-token"},
+			wantAgent: "/exec/default/p1/c?command=echo&command=hi&stderr=1&stdout=1 " + serverCN},
 		{name: "default container", pod: "p3", query: "command=echo&command=b&stdout=true", want: "b\n",
-			wantAgent: "/exec/default/p3/b?command=echo&command=b&stdout=1 Bearer node-token"},
+			wantAgent: "/exec/default/p3/b?command=echo&command=b&stdout=1 " + serverCN},
 		{name: "exit code", pod: "p1", query: "command=exit&command=3&stdout=true&stderr=true", wantCode: 3},
 		{name: "choose a container", pod: "p2", query: "command=sh&stdout=true",
 			wantErr: "a container name must be specified for pod p2, choose one of: [a b] or one of the init containers: [i]"},
@@ -431,7 +468,7 @@ func TestPodPortForwardProxied(t *testing.T) {
 			if got, err := bufio.NewReader(conn).ReadString('\n'); err != nil || got != "ping\n" {
 				t.Fatalf("read %q, %v", got, err)
 			}
-			if !strings.Contains(agent.last(), "/portForward/default/p1 Bearer node-token") {
+			if !strings.Contains(agent.last(), "/portForward/default/p1 "+serverCN) {
 				t.Fatalf("the agent got %q", agent.last())
 			}
 		})
@@ -503,7 +540,7 @@ func TestNodeProxy(t *testing.T) {
 	if err != nil || string(body) != "first\nsecond\n" {
 		t.Fatalf("nodes/n1/proxy/containerLogs: %q, %v", body, err)
 	}
-	if got := agent.last(); got != "GET /containerLogs/default/p1/c Bearer node-token" {
+	if got := agent.last(); got != "GET /containerLogs/default/p1/c "+serverCN {
 		t.Fatalf("the agent got %q", got)
 	}
 	_, agentPort, _ := net.SplitHostPort(strings.TrimPrefix(agent.URL, "https://"))

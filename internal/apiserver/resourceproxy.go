@@ -70,7 +70,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, res *resourc
 		loc, toAgent, err = s.nodeLocation(r.Context(), ri.Name)
 		rt = proxyTransport
 		if toAgent {
-			rt = bearerTransport{rt: s.cfg.NodeTransport, token: s.cfg.NodeToken}
+			rt = s.cfg.NodeTransport(ri.Name)
 		}
 	}
 	if loc == nil && err == nil {
@@ -83,8 +83,9 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, res *resourc
 	loc.Path = utilnet.JoinPreservingTrailingSlash(loc.Path, ri.ProxyPath)
 	out := withoutCredentials(r)
 	if toAgent && httpstream.IsUpgradeRequest(out) {
-		// The agent is reached through the server's own dialer, with its own token.
-		s.proxyUpgrade(w, out, loc)
+		// The agent is reached through the server's own dialer, with its own
+		// certificate.
+		s.proxyUpgrade(w, out, ri.Name, loc)
 		return
 	}
 	h := proxy.NewUpgradeAwareHandler(loc, rt, true, false, proxyResponder{s: s, gr: gr, name: ri.Name})
@@ -265,18 +266,6 @@ func withoutCredentials(r *http.Request) *http.Request {
 		}
 	}
 	return out
-}
-
-// bearerTransport sends the server's token to the node agents.
-type bearerTransport struct {
-	rt    http.RoundTripper
-	token string
-}
-
-func (t bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.Header.Set("Authorization", "Bearer "+t.token)
-	return t.rt.RoundTrip(req)
 }
 
 // proxyResponder answers a failed proxy request with an API error.

@@ -229,7 +229,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 			s.methodNotAllowed(w, r, res, ri)
 		}
 		return
-	case "finalize", "ephemeralcontainers", "resize":
+	case "finalize", "ephemeralcontainers", "resize", "approval":
 		_, ok := res.strategy.(registry.SubresourceWriter)
 		switch {
 		case !ok:

@@ -51,20 +51,20 @@ type Config struct {
 	// space, and reads are never refused.
 	WriteGuard func() error
 
-	// Node agents: pods/log, exec, attach and portforward are proxied to the agent on
-	// the pod's node, at its Node's InternalIP and status.daemonEndpoints.kubeletEndpoint
-	// port, over HTTPS. The agent serves a self-signed certificate, so both may skip
-	// verifying it (InsecureSkipVerify) for now; the agent checks NodeToken instead.
-	// With NodeTransport or NodeDialer unset those subresources answer 503 "no node
-	// agent is reachable".
+	// Node agents: pods/log, exec, attach and portforward, and nodes/proxy, are
+	// proxied to the agent on the pod's node, at its Node's InternalIP and
+	// status.daemonEndpoints.kubeletEndpoint port, over HTTPS. Both seams take the
+	// node's name: the server authenticates itself with a client certificate and
+	// accepts only that node's serving certificate, so that a Node's status cannot
+	// send the server's requests to a listener of another's choosing. With either unset
+	// those subresources answer 503 "no node agent is reachable".
 	//
-	// NodeTransport carries plain requests to agents (logs); it must speak TLS.
-	NodeTransport http.RoundTripper
-	// NodeDialer opens a connection to an agent's host:port for an upgrade (exec,
-	// attach, portforward): a TLS connection, handshake done, ready for HTTP/1.1.
-	NodeDialer func(ctx context.Context, network, addr string) (net.Conn, error)
-	// NodeToken is the bearer token sent to agents ("Authorization: Bearer TOKEN").
-	NodeToken string
+	// NodeTransport returns the transport to node's agent, for plain requests (logs).
+	NodeTransport func(node string) http.RoundTripper
+	// NodeDialer opens a connection to node's agent at addr (host:port) for an upgrade
+	// (exec, attach, portforward): a TLS connection, handshake done and the peer
+	// checked, ready for HTTP/1.1.
+	NodeDialer func(ctx context.Context, node, addr string) (net.Conn, error)
 }
 
 // resource is one served group/version/resource with its strategy.
@@ -88,10 +88,11 @@ type Admitter interface {
 	AdmitUpdate(ctx context.Context, obj, old runtime.Object) error
 }
 
-// SubresourceAdmitter is implemented by Admitters that also check writes through a
-// subresource written with registry.SubresourceWriter (pods' resize against the node's
-// allocatable resources). It runs once the write is defaulted and valid, as upstream's
-// validating admission does, and may only refuse it.
+// SubresourceAdmitter is implemented by Admitters that also check writes through status
+// or a subresource written with registry.SubresourceWriter (pods' resize against the
+// node's allocatable resources, a request's approval against the approver's rights).
+// It runs once the write is defaulted and valid, as upstream's validating admission
+// does, and may only refuse it.
 type SubresourceAdmitter interface {
 	AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error
 }

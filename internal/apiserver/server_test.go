@@ -186,14 +186,14 @@ func TestServerAuthentication(t *testing.T) {
 		// Without credentials a request is anonymous: 403 but for health and version.
 		{name: "no token", path: "/api/v1/namespaces", want: http.StatusForbidden},
 		{name: "wrong token", path: "/api/v1/namespaces", token: "nope", want: http.StatusUnauthorized},
-		{name: "join token alone", path: "/api/v1/namespaces", token: joinToken, want: http.StatusUnauthorized},
+		{name: "old node token", path: "/api/v1/namespaces", token: "node:n1:" + joinToken, want: http.StatusUnauthorized},
 		{name: "no token on discovery", path: "/api", want: http.StatusForbidden},
 		{name: "no token on version", path: "/version", want: http.StatusOK},
 		{name: "no token on healthz", path: "/healthz", want: http.StatusOK},
 		{name: "no token on livez", path: "/livez", want: http.StatusOK},
 		{name: "no token on metrics", path: "/metrics", want: http.StatusForbidden},
 		{name: "admin", path: "/api/v1/namespaces", token: adminToken, want: http.StatusOK},
-		{name: "node", path: "/api/v1/namespaces", token: auth.NodeToken("n1", joinToken), want: http.StatusOK},
+		{name: "join token", path: "/api/v1/namespaces", token: joinToken, want: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

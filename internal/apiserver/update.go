@@ -200,7 +200,7 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, subresource s
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(res.info.GroupVersionKind().GroupKind(), nm.GetName(), errs)
 	}
-	if sa, ok := res.admit.(SubresourceAdmitter); ok && subresource != "" && subresource != "status" && sw != nil {
+	if sa, ok := res.admit.(SubresourceAdmitter); ok && subresource != "" {
 		return sa.AdmitSubresourceUpdate(ctx, subresource, obj, cur)
 	}
 	return nil

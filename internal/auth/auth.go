@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
@@ -108,14 +110,20 @@ type Authorizer interface {
 	Authorize(ctx context.Context, u *User, a Attributes) (bool, string)
 }
 
-// NodeToken returns the bearer token a node presents: the join token together with the
-// node's name.
-func NodeToken(nodeName, joinToken string) string {
-	return "node:" + nodeName + ":" + joinToken
+// BootstrappersGroup holds the users of bootstrap tokens: the join token lets its
+// holder ask for a node's client certificate and nothing else.
+const BootstrappersGroup = "system:bootstrappers"
+
+// BootstrapUser is the user of the join token: system:bootstrap:ID, as upstream names
+// the users of bootstrap tokens, with ID the first six hex digits of the token's
+// SHA-256 (so that the name tells tokens apart without giving any of one away).
+func BootstrapUser(joinToken string) string {
+	sum := sha256.Sum256([]byte(joinToken))
+	return "system:bootstrap:" + hex.EncodeToString(sum[:3])
 }
 
-// Tokens authenticates bearer tokens: the admin token, and node tokens made by NodeToken
-// from the cluster's join token.
+// Tokens authenticates bearer tokens: the admin token, and the cluster's join token as
+// a bootstrap token (BootstrapUser in system:bootstrappers).
 type Tokens struct {
 	admin, join string
 }
@@ -133,31 +141,16 @@ func (t *Tokens) Authenticate(r *http.Request) (*User, bool) {
 	}
 	token = strings.TrimSpace(token)
 	if equal(token, t.admin) {
-		return &User{Name: AdminUser, Groups: []string{MastersGroup, "system:authenticated"}}, true
+		return &User{Name: AdminUser, Groups: []string{MastersGroup, AuthenticatedGroup}}, true
 	}
-	if rest, ok := strings.CutPrefix(token, "node:"); ok {
-		i := strings.LastIndex(rest, ":")
-		if i > 0 && equal(rest[i+1:], t.join) && validNodeName(rest[:i]) {
-			return &User{Name: NodeUserPrefix + rest[:i], Groups: []string{NodesGroup, "system:authenticated"}}, true
-		}
+	if equal(token, t.join) {
+		return &User{Name: BootstrapUser(t.join), Groups: []string{BootstrappersGroup, AuthenticatedGroup}}, true
 	}
 	return nil, false
 }
 
 func equal(a, b string) bool {
 	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func validNodeName(n string) bool {
-	if n == "" || len(n) > 253 {
-		return false
-	}
-	for _, c := range n {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // ClientCerts authenticates the client certificate a request's connection presented,

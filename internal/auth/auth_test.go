@@ -7,6 +7,13 @@ import (
 	"testing"
 )
 
+func TestBootstrapUser(t *testing.T) {
+	u := BootstrapUser("join-secret")
+	if !strings.HasPrefix(u, "system:bootstrap:") || len(u) != len("system:bootstrap:")+6 || strings.Contains(u, "join") {
+		t.Errorf("BootstrapUser = %q, want system:bootstrap: and six hex digits", u)
+	}
+}
+
 func TestTokensAuthenticate(t *testing.T) {
 	tokens := NewTokens("admin-secret", "join-secret")
 	tests := []struct {
@@ -25,27 +32,15 @@ func TestTokensAuthenticate(t *testing.T) {
 			want:   &User{Name: AdminUser, Groups: []string{MastersGroup, "system:authenticated"}},
 		},
 		{
-			name:   "node",
-			header: "Bearer " + NodeToken("worker-1", "join-secret"),
-			want:   &User{Name: "system:node:worker-1", Groups: []string{NodesGroup, "system:authenticated"}},
-		},
-		{
-			name:   "node with dotted name",
-			header: "Bearer node:w1.example.com:join-secret",
-			want:   &User{Name: "system:node:w1.example.com", Groups: []string{NodesGroup, "system:authenticated"}},
+			name:   "join token: a bootstrap token",
+			header: "Bearer join-secret",
+			want:   &User{Name: BootstrapUser("join-secret"), Groups: []string{BootstrappersGroup, "system:authenticated"}},
 		},
 		{name: "missing header"},
 		{name: "wrong admin token", header: "Bearer admin-secreT"},
-		{name: "join token alone", header: "Bearer join-secret"},
-		{name: "node with wrong join", header: "Bearer node:worker-1:admin-secret"},
-		{name: "node without join", header: "Bearer node:worker-1"},
-		{name: "node with empty join", header: "Bearer node:worker-1:"},
-		{name: "node with empty name", header: "Bearer node::join-secret"},
-		{name: "node name with capitals", header: "Bearer node:Worker-1:join-secret"},
-		{name: "node name with underscore", header: "Bearer node:worker_1:join-secret"},
-		{name: "node name with colon", header: "Bearer node:a:b:join-secret"},
-		{name: "node name with slash", header: "Bearer node:a/b:join-secret"},
-		{name: "node name too long", header: "Bearer node:" + strings.Repeat("a", 254) + ":join-secret"},
+		// The node tokens of old (node:NAME:JOIN) named any node: no longer.
+		{name: "old node token", header: "Bearer node:worker-1:join-secret"},
+		{name: "join token with a prefix", header: "Bearer x" + "join-secret"},
 		{name: "basic auth", header: "Basic YWRtaW46YWRtaW4="},
 		{name: "bearer without token", header: "Bearer "},
 		{name: "token without scheme", header: "admin-secret"},

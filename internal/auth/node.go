@@ -121,6 +121,18 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 		if readOnly(a.Verb) {
 			return true, ""
 		}
+	case a.Group == "certificates.k8s.io" && a.Resource == "certificatesigningrequests" && a.Subresource == "":
+		// A node asks for its certificates and waits for them; what it may ask for
+		// (its own renewal, selfnodeclient) is RBAC's to say.
+		if readOnly(a.Verb) || a.Verb == "create" {
+			return true, ""
+		}
+	case a.Group == "authorization.k8s.io" && (a.Resource == "subjectaccessreviews" || a.Resource == "localsubjectaccessreviews"),
+		a.Group == "authentication.k8s.io" && a.Resource == "tokenreviews":
+		// The agent asks who its clients are and what they may do on it.
+		if a.Verb == "create" {
+			return true, ""
+		}
 	}
 	return deny(fmt.Sprintf("cannot %s resource %q in API group %q", a.Verb, a.Resource, a.Group))
 }

@@ -2,16 +2,11 @@ package node
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -30,7 +25,6 @@ import (
 
 	"github.com/podium/podium/internal/agent"
 	"github.com/podium/podium/internal/agent/prober"
-	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/image"
 	"github.com/podium/podium/internal/network"
@@ -75,11 +69,10 @@ type Config struct {
 	ClusterDomain string
 	Version       string
 	Logger        *slog.Logger
+	// Sign, when set, signs the node's certificates at once instead of asking for
+	// them through the API (the server's own agent).
+	Sign SignFunc
 }
-
-// APIServerToken is the bearer token the API server presents to agents: derived from
-// the join secret, which both sides know.
-func APIServerToken(secret string) string { return "apiserver:" + secret }
 
 // agentConnections bounds the connections of the agent's endpoint (logs, exec, attach,
 // port-forward, metrics), whose only legitimate client is the API server.
@@ -110,19 +103,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	restCfg, secret, err := clientConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
-	if err != nil {
-		return fmt.Errorf("agent endpoint: %w", err)
-	}
-	cert, err := selfSigned(cfg.NodeName)
+	base, secret, err := clientConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -132,6 +113,27 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("node IP %q is not an IPv4 address", cfg.NodeIP)
 		}
 		info.InternalIP = cfg.NodeIP
+	}
+	certs, err := startCerts(ctx, cfg, base, secret, info.InternalIP, cfg.Sign, log)
+	if err != nil {
+		return err
+	}
+	if err := certs.waitClient(ctx, cfg.NodeName, log); err != nil {
+		return err
+	}
+	restCfg := certs.clientConfig(base)
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	certs.startServing()
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("agent endpoint: %w", err)
+	}
+	caPool := x509.NewCertPool()
+	if !caPool.AppendCertsFromPEM(base.CAData) {
+		return errors.New("the cluster CA is not PEM")
 	}
 	info.KubeletVersion = cfg.Version
 	info.MaxPods = cfg.MaxPods
@@ -171,14 +173,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return nil, nil, err
 			}
-			authorized := func(req *http.Request) bool {
-				if req.Header.Get("Authorization") != "Bearer "+APIServerToken(secret) {
-					return false
-				}
-				connlimit.Prove(req.Context())
-				return true
-			}
-			endpoint.set(agentMux(a, r, metrics, authorized, log))
+			endpoint.set(newGuard(cfg.NodeName, client).wrap(agentMux(a, r, metrics, log)))
 			return r, images, nil
 		},
 	})
@@ -189,8 +184,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	limited := connlimit.NewListener(ln, agentConnections, agentConnections/4)
 	srv := &http.Server{
-		Handler:           endpoint,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Handler: endpoint,
+		// The API server (and any other client) presents a certificate of the
+		// cluster CA; the agent serves the one the cluster CA issued for its name
+		// and address.
+		TLSConfig: &tls.Config{GetCertificate: certs.getCertificate, MinVersion: tls.VersionTLS12,
+			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: caPool},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		ConnContext:       connlimit.ConnContext,
@@ -207,8 +206,9 @@ func Run(ctx context.Context, cfg Config) error {
 // client-go honours), so the agent may ask faster.
 const agentQPS, agentBurst = 200, 400
 
-// clientConfig builds the agent's API client: its node credential, and the cluster CA,
-// from cfg or fetched from the server and checked against the join token's hash.
+// clientConfig returns the agent's API client configuration without credentials (the
+// server and its CA, from cfg or fetched from the server and checked against the join
+// token's hash) and the join token's secret.
 func clientConfig(ctx context.Context, cfg Config) (*rest.Config, string, error) {
 	caHash, secret, err := pki.ParseJoinToken(cfg.Token)
 	if err != nil {
@@ -243,7 +243,6 @@ func clientConfig(ctx context.Context, cfg Config) (*rest.Config, string, error)
 	}
 	return &rest.Config{
 		Host:            cfg.ServerURL,
-		BearerToken:     auth.NodeToken(cfg.NodeName, secret),
 		TLSClientConfig: rest.TLSClientConfig{CAData: caPEM},
 		UserAgent:       "podium-agent/" + cfg.NodeName,
 		QPS:             agentQPS, Burst: agentBurst,
@@ -260,30 +259,6 @@ func runcVersion() string {
 	v := strings.TrimPrefix(strings.TrimSpace(first), "runc version ")
 	v, _, _ = strings.Cut(v, "+")
 	return v
-}
-
-// selfSigned makes the agent's serving certificate; the API server does not check it
-// yet (it authenticates itself to the agent with a token).
-func selfSigned(name string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(1, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{name, "localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // lazyHandler serves the agent's endpoint once the runtime exists; before, 503.

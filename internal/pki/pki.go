@@ -42,7 +42,14 @@ type Credentials struct {
 	Serving    tls.Certificate
 	AdminToken string
 	JoinToken  string
+	// KubeletClient is the API server's client certificate for the node agents
+	// (KubeletClientUser).
+	KubeletClient tls.Certificate
 }
+
+// KubeletClientUser is the user the API server is to the node agents, as kubeadm names
+// it; the default RBAC policy lets it use every node's API.
+const KubeletClientUser = "kube-apiserver-kubelet-client"
 
 // Ensure loads the credentials, making whatever is missing. The serving certificate is
 // made anew, by the same CA, when it lacks one of sans.
@@ -61,6 +68,11 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err := ensureEtcd(f, ca, caKey); err != nil {
 		return nil, err
 	}
+	kubeletClient, err := ensureLeaf(f.path("tls/apiserver-kubelet-client.crt"), f.path("tls/apiserver-kubelet-client.key"), KubeletClientUser,
+		[]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, ca, caKey, nil)
+	if err != nil {
+		return nil, err
+	}
 	admin, err := ensureToken(f.AdminToken())
 	if err != nil {
 		return nil, err
@@ -73,10 +85,11 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	// hash in their join token before they trust anything else.
 	serving.Certificate = append(serving.Certificate, ca.Raw)
 	return &Credentials{
-		CAPEM:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
-		Serving:    serving,
-		AdminToken: admin,
-		JoinToken:  join,
+		CAPEM:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
+		Serving:       serving,
+		AdminToken:    admin,
+		JoinToken:     join,
+		KubeletClient: kubeletClient,
 	}, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/podium/podium/internal/pki"
 )
 
 // The label and annotation upstream puts on its defaults.
@@ -72,7 +74,38 @@ func ClusterRoles() []*rbacv1.ClusterRole {
 		}},
 		{ObjectMeta: meta("system:aggregate-to-edit", map[string]string{aggregateTo + "edit": "true"}), Rules: editRules()},
 		{ObjectMeta: meta("system:aggregate-to-view", map[string]string{aggregateTo + "view": "true"}), Rules: viewRules()},
+		{ObjectMeta: meta("system:node-bootstrapper", nil), Rules: []rbacv1.PolicyRule{
+			rule([]string{"create", "get", "list", "watch"}, g("certificates.k8s.io"), "certificatesigningrequests"),
+		}},
+		{ObjectMeta: meta(csrRole+"nodeclient", nil), Rules: []rbacv1.PolicyRule{
+			rule([]string{"create"}, g("certificates.k8s.io"), "certificatesigningrequests/nodeclient"),
+		}},
+		{ObjectMeta: meta(csrRole+"selfnodeclient", nil), Rules: []rbacv1.PolicyRule{
+			rule([]string{"create"}, g("certificates.k8s.io"), "certificatesigningrequests/selfnodeclient"),
+		}},
+		{ObjectMeta: meta("system:kubelet-api-admin", nil), Rules: []rbacv1.PolicyRule{
+			rule(read, g(""), "nodes"),
+			rule([]string{"proxy"}, g(""), "nodes"),
+			rule([]string{"*"}, g(""), "nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log", "nodes/pods", "nodes/healthz", "nodes/configz"),
+		}},
+		{ObjectMeta: meta("system:auth-delegator", nil), Rules: []rbacv1.PolicyRule{
+			rule([]string{"create"}, g("authentication.k8s.io"), "tokenreviews"),
+			rule([]string{"create"}, g("authorization.k8s.io"), "subjectaccessreviews"),
+		}},
+		approver("kube-apiserver-client"),
+		approver("kube-apiserver-client-kubelet"),
+		approver("kubelet-serving"),
 	}
+}
+
+// csrRole starts the names of the roles the CSR approver asks about.
+const csrRole = "system:certificates.k8s.io:certificatesigningrequests:"
+
+// approver is the role that may approve requests to signer kubernetes.io/NAME.
+func approver(name string) *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{ObjectMeta: meta("system:certificates.k8s.io:"+name+"-approver", nil), Rules: []rbacv1.PolicyRule{
+		{Verbs: []string{"approve"}, APIGroups: g("certificates.k8s.io"), Resources: []string{"signers"}, ResourceNames: []string{"kubernetes.io/" + name}},
+	}}
 }
 
 func viewRules() []rbacv1.PolicyRule {
@@ -134,11 +167,23 @@ func ClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 			Subjects: groupSubjects(groups...)}
 	}
+	// The bindings of podium's own users, as kubeadm makes them for its: the join
+	// token's bootstrap users may ask for a new node's client certificate, nodes may
+	// renew their own, and the API server may use every node's API.
+	podium := func(name, role string, subjects ...rbacv1.Subject) *rbacv1.ClusterRoleBinding {
+		return &rbacv1.ClusterRoleBinding{ObjectMeta: meta(name, nil),
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: subjects}
+	}
 	return []*rbacv1.ClusterRoleBinding{
 		bind("cluster-admin", "system:masters"),
 		bind("system:discovery", "system:authenticated"),
 		bind("system:basic-user", "system:authenticated"),
 		bind("system:public-info-viewer", "system:authenticated", "system:unauthenticated"),
+		podium("podium:node-bootstrapper", "system:node-bootstrapper", groupSubjects("system:bootstrappers")...),
+		podium("podium:node-autoapprove-bootstrap", csrRole+"nodeclient", groupSubjects("system:bootstrappers")...),
+		podium("podium:node-autoapprove-certificate-rotation", csrRole+"selfnodeclient", groupSubjects("system:nodes")...),
+		podium("podium:apiserver-kubelet-api-admin", "system:kubelet-api-admin",
+			rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: pki.KubeletClientUser}),
 	}
 }
 

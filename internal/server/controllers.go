@@ -20,6 +20,8 @@ import (
 	"github.com/podium/podium/internal/controller/builtinservice"
 	"github.com/podium/podium/internal/controller/clusterroleaggregation"
 	"github.com/podium/podium/internal/controller/cronjob"
+	"github.com/podium/podium/internal/controller/csrapproving"
+	"github.com/podium/podium/internal/controller/csrsigning"
 	"github.com/podium/podium/internal/controller/daemonset"
 	"github.com/podium/podium/internal/controller/deployment"
 	"github.com/podium/podium/internal/controller/disruption"
@@ -45,6 +47,7 @@ import (
 type controllerConfig struct {
 	rest      *rest.Config
 	caPEM     []byte
+	ca        csrsigning.Signer // signs approved certificate requests
 	clusterIP string
 	address   string
 	port      int32
@@ -189,6 +192,14 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	signing, err := csrsigning.New(client, all, cfg.ca, cfg.log)
+	if err != nil {
+		return err
+	}
+	approving, err := csrapproving.New(client, all, cfg.log)
+	if err != nil {
+		return err
+	}
 	var sched *scheduler.Scheduler
 	if !cfg.disableScheduler {
 		if sched, err = scheduler.New(client, all, cfg.log); err != nil {
@@ -246,7 +257,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

@@ -170,6 +170,14 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return fmt.Errorf("openapi: %w", err)
 	}
+	ca, err := pki.LoadCA(pki.Files{Dir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	toAgents, err := newAgents(creds.CAPEM, creds.KubeletClient)
+	if err != nil {
+		return err
+	}
 	var api *apiserver.Server
 	rbac := auth.NewRBAC(rbacSource{api: func() *apiserver.Server { return api }})
 	authorizer := auth.Chain{
@@ -200,17 +208,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		Version:       cfg.Version,
 		Logger:        log,
 		WriteGuard:    writeGuard(cfg),
-		// Node agents serve self-signed certificates, not checked for now; they check
-		// the token instead.
-		NodeTransport: &http.Transport{
-			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-			TLSHandshakeTimeout: 10 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-		},
-		NodeDialer: (&tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second},
-			Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}).DialContext,
-		NodeToken: node.APIServerToken(creds.JoinToken),
+		NodeTransport: toAgents.transport,
+		NodeDialer:    toAgents.dial,
 	})
 	if err != nil {
 		return err
@@ -226,6 +225,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	api.Admit(schema.GroupResource{Resource: "services"}, alloc)
+	api.Admit(schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}, admission.CertificateRequests{Authorizer: authorizer})
 	for _, r := range []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
 		api.Admit(rbacResource(r), admission.Escalation{Authorizer: authorizer, RBAC: rbac})
 	}
@@ -321,7 +321,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return err
 	}
-	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, clusterIP: alloc.First(),
+	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg}); err != nil {
 		_ = srv.Close()
@@ -342,6 +342,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 				Port: cfg.AgentPort, Version: cfg.Version.GitVersion, Logger: log,
 				BackOffBase: cfg.RestartBackOffBase, BackOffMax: cfg.RestartBackOffMax, MaxPods: cfg.MaxPods,
 				ClusterDNS: dnsCfg.servers(), ClusterDomain: dnsCfg.domain, NodeIP: cfg.NodeIP, ServiceCIDR: cfg.ServiceCIDR,
+				Sign: agentSigner(ca),
 			})
 		})
 	}

@@ -475,8 +475,22 @@ func (c *cluster) nodeClient(name string) *kubernetes.Clientset {
 	return cs
 }
 
-// nodeClientConfig is the client configuration of node name's credential.
+// nodeClientConfig is the client configuration of node name's credential: a client
+// certificate of the cluster CA for system:node:NAME in system:nodes, as the agent of
+// that node gets through its certificate signing request.
 func (c *cluster) nodeClientConfig(name string) *rest.Config {
+	c.t.Helper()
+	cert, key, err := pki.IssueClient(pki.Files{Dir: c.dataDir}, "system:node:"+name, []string{"system:nodes"}, time.Hour)
+	if err != nil {
+		c.t.Fatalf("a certificate for node %s: %v", name, err)
+	}
+	r := rest.AnonymousClientConfig(c.restConfig())
+	r.CertData, r.KeyData = cert, key
+	return r
+}
+
+// joinClientConfig is the client configuration of the join token alone.
+func (c *cluster) joinClientConfig() *rest.Config {
 	c.t.Helper()
 	out, err := exec.Command(filepath.Join(c.bin, "podium"), "server", "token", "--data-dir", c.dataDir).Output()
 	if err != nil {
@@ -486,7 +500,7 @@ func (c *cluster) nodeClientConfig(name string) *rest.Config {
 	if err != nil {
 		c.t.Fatalf("join token %q: %v", out, err)
 	}
-	r := rest.CopyConfig(c.restConfig())
-	r.BearerToken = "node:" + name + ":" + secret
+	r := rest.AnonymousClientConfig(c.restConfig())
+	r.BearerToken = secret
 	return r
 }

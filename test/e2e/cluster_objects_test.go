@@ -67,6 +67,8 @@ func one(cs kubernetes.Interface, resource, namespace, name string) cache.Lister
 		getter = cs.PolicyV1().RESTClient()
 	case "clusterroles", "roles", "clusterrolebindings", "rolebindings":
 		getter = cs.RbacV1().RESTClient()
+	case "certificatesigningrequests":
+		getter = cs.CertificatesV1().RESTClient()
 	default:
 		getter = cs.CoreV1().RESTClient()
 	}

@@ -2,21 +2,28 @@ package e2e
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podium/podium/internal/etcd/etcdtest"
 	"github.com/podium/podium/internal/netnstest"
+	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/test/images"
 )
 
@@ -130,6 +137,8 @@ func TestPodsAcrossNodes(t *testing.T) {
 			return false
 		})
 	}
+	checkAgentCredentials(t, c, hosts)
+
 	// Six pods spread over the three nodes by the scheduler.
 	for i := 0; i < 2*multiNodeCount; i++ {
 		c.mustKubectl("run", fmt.Sprintf("web-%d", i), "--image=nginx", "--labels=app=web")
@@ -280,4 +289,98 @@ spec:
 	if out := c.mustKubectl("get", "node", "host-3"); !strings.Contains(out, "NotReady") {
 		t.Errorf("get node host-3:\n%s", out)
 	}
+}
+
+// checkAgentCredentials checks what the agents of TestPodsAcrossNodes authenticate with:
+// each asked for its client certificate with the join token and for its serving
+// certificate with its own; the API server reaches an agent only when it presents the
+// serving certificate of the node it meant; and an agent answers a client only as far
+// as the API server allows that client (a node, not at all).
+func checkAgentCredentials(t *testing.T, c *cluster, hosts []string) {
+	t.Helper()
+	cs := c.client()
+	reqs, err := cs.CertificatesV1().CertificateSigningRequests().List(bg, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySigner := map[string]int{}
+	for _, r := range reqs.Items {
+		if len(r.Status.Certificate) == 0 {
+			t.Errorf("request %s of %s (%s) has no certificate", r.Name, r.Spec.Username, r.Spec.SignerName)
+			continue
+		}
+		switch r.Spec.SignerName {
+		case certificatesv1.KubeAPIServerClientKubeletSignerName:
+			if !strings.HasPrefix(r.Spec.Username, "system:bootstrap:") {
+				t.Errorf("a node's client certificate asked for by %s", r.Spec.Username)
+			}
+		case certificatesv1.KubeletServingSignerName:
+			if !strings.HasPrefix(r.Spec.Username, "system:node:host-") {
+				t.Errorf("a node's serving certificate asked for by %s", r.Spec.Username)
+			}
+		}
+		bySigner[r.Spec.SignerName]++
+	}
+	if bySigner[certificatesv1.KubeAPIServerClientKubeletSignerName] != len(hosts) || bySigner[certificatesv1.KubeletServingSignerName] != len(hosts) {
+		t.Errorf("certificate requests by signer: %v, want %d client and %d serving", bySigner, len(hosts), len(hosts))
+	}
+
+	host1, err := cs.CoreV1().Nodes().Get(bg, "host-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("%s.11:%d", hostsPrefix, host1.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.restConfig().CAData)
+	get := func(cert *tls.Certificate) (int, string) {
+		t.Helper()
+		cfg := &tls.Config{RootCAs: roots}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+		resp, err := client.Get("https://" + addr + "/pods")
+		if err != nil {
+			t.Fatalf("host-1's agent (its serving certificate checked against the cluster CA and %s): %v", addr, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(body))
+	}
+	if code, body := get(nil); code != http.StatusUnauthorized {
+		t.Errorf("host-1's agent without a certificate: %d %s", code, body)
+	}
+	certPEM, keyPEM, err := pki.IssueClient(pki.Files{Dir: c.dataDir}, "system:node:host-2", []string{"system:nodes"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host2, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(&host2); code != http.StatusForbidden || body != "Forbidden (user=system:node:host-2, verb=get, resource=nodes, subresource(s)=[pods proxy])" {
+		t.Errorf("host-1's agent to host-2: %d %s", code, body)
+	}
+	if out := c.mustKubectl("get", "--raw", "/api/v1/nodes/host-1/proxy/pods"); !strings.Contains(out, `"kind":"PodList"`) {
+		t.Errorf("host-1's pods through the API server: %.200s", out)
+	}
+
+	// A Node that names host-1's agent as its own: the API server does not take host-1
+	// for it.
+	impostor := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "impostor"}}
+	if impostor, err = cs.CoreV1().Nodes().Create(bg, impostor, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	impostor.Status.Addresses = host1.Status.Addresses
+	impostor.Status.DaemonEndpoints = host1.Status.DaemonEndpoints
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(bg, impostor, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := c.kubectl("get", "--raw", "/api/v1/nodes/impostor/proxy/pods"); err == nil || !strings.Contains(errOut, `not "system:node:impostor"`) {
+		t.Errorf("the impostor's agent through the API server: %v %s", err, errOut)
+	}
+	if err := cs.CoreV1().Nodes().Delete(bg, "impostor", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, one(cs, "nodes", "", "impostor"), "the impostor gone", func(_ *corev1.Node, ok bool) bool { return !ok })
 }

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/registry/certificatesigningrequest"
 	"github.com/podium/podium/internal/registry/configmap"
 	"github.com/podium/podium/internal/registry/controllerrevision"
 	"github.com/podium/podium/internal/registry/cronjob"
@@ -56,6 +57,7 @@ func Strategies() []registry.Strategy {
 		job.New(),
 		cronjob.New(),
 		networkpolicy.New(),
+		certificatesigningrequest.New(),
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),
