@@ -119,7 +119,7 @@ func New(cfg Config) *Agent {
 		planner:      newPlanner(cfg),
 		imageBackOff: flowcontrol.NewFakeBackOff(cfg.BackOffBase, cfg.BackOffMax, cfg.Clock),
 		dirs:         podDirs{root: cfg.DataDir},
-		src:          objectSource{client: cfg.Client, allocatable: cfg.Info.capacity()},
+		src:          objectSource{client: cfg.Client, allocatable: cfg.Info.capacity(), tokens: newTokens(cfg.Client)},
 		log:          cfg.Logger.With("node", cfg.NodeName),
 		workers:      map[types.UID]*worker{},
 		terminated:   map[types.UID]bool{},
@@ -250,6 +250,7 @@ func (a *Agent) podChanged(ctx context.Context, pod *corev1.Pod) {
 
 // podGone tells a pod's worker that its object was deleted from the API.
 func (a *Agent) podGone(uid types.UID) {
+	a.src.tokens.forget(uid)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.terminated, uid)

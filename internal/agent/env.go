@@ -27,6 +27,8 @@ func (e *configError) Error() string { return e.msg }
 type objectSource struct {
 	client      kubernetes.Interface
 	allocatable corev1.ResourceList
+	// tokens are the service account tokens of projected volumes.
+	tokens *tokens
 	// services, when set, reads Services from the agent's informer once
 	// servicesSynced says it has them all, as upstream's kubelet does: a container start
 	// then asks the API server for nothing. Before that, the API answers.

@@ -135,6 +135,8 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 					part, err = secretFiles(ctx, src, pod.Namespace, s.Secret.Name, s.Secret.Items, v.Projected.DefaultMode, s.Secret.Optional)
 				case s.DownwardAPI != nil:
 					part, err = downwardFiles(pod, s.DownwardAPI.Items, v.Projected.DefaultMode, hostIP, src.allocatable)
+				case s.ServiceAccountToken != nil:
+					part, err = tokenFiles(ctx, src, pod, s.ServiceAccountToken, v.Projected.DefaultMode)
 				}
 				if err != nil {
 					break
@@ -222,6 +224,18 @@ func configMapFiles(ctx context.Context, src objectSource, ns, name string, item
 		data[k] = v
 	}
 	return keyFiles(data, items, def, "ConfigMap", ns, name, opt)
+}
+
+// tokenFiles is the service account token of a projection, at its path.
+func tokenFiles(ctx context.Context, src objectSource, pod *corev1.Pod, p *corev1.ServiceAccountTokenProjection, def *int32) (map[string]fileContent, error) {
+	if src.tokens == nil {
+		return nil, &configError{msg: "service account tokens are not available on this node"}
+	}
+	token, err := src.tokens.get(ctx, pod, p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]fileContent{p.Path: {data: []byte(token), mode: mode(nil, def)}}, nil
 }
 
 func secretFiles(ctx context.Context, src objectSource, ns, name string, items []corev1.KeyToPath, def *int32, opt *bool) (map[string]fileContent, error) {

@@ -39,6 +39,7 @@ var subresourceShapes = map[string]subresourceShape{
 	"ephemeralcontainers": {verbs: []string{"get", "patch", "update"}},
 	"resize":              {verbs: []string{"get", "patch", "update"}},
 	"approval":            {verbs: []string{"get", "patch", "update"}},
+	"token":               {verbs: []string{"create"}, kind: schema.GroupVersionKind{Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest"}},
 }
 
 // shapeOf is the shape of subresource sub of the resource of kind kind.

@@ -38,6 +38,8 @@ var (
 var reviews = []review{
 	{gv: authenticationV1, resource: "selfsubjectreviews", kind: "SelfSubjectReview", self: true,
 		new: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }, serve: serveSelfSubjectReview},
+	{gv: authenticationV1, resource: "tokenreviews", kind: "TokenReview",
+		new: func() runtime.Object { return &authenticationv1.TokenReview{} }, serve: serveTokenReview},
 	{gv: authorizationV1, resource: "selfsubjectaccessreviews", kind: "SelfSubjectAccessReview", self: true,
 		new: func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} }, serve: serveSelfSubjectAccessReview},
 	{gv: authorizationV1, resource: "selfsubjectrulesreviews", kind: "SelfSubjectRulesReview", self: true,
@@ -237,5 +239,12 @@ func reasonOf(allowed bool, reason string) string {
 
 // userInfo is u as the authentication API reports it.
 func userInfo(u *auth.User) authenticationv1.UserInfo {
-	return authenticationv1.UserInfo{Username: u.Name, Groups: append([]string(nil), u.Groups...)}
+	info := authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: append([]string(nil), u.Groups...)}
+	if len(u.Extra) > 0 {
+		info.Extra = map[string]authenticationv1.ExtraValue{}
+		for k, v := range u.Extra {
+			info.Extra[k] = append(authenticationv1.ExtraValue(nil), v...)
+		}
+	}
+	return info
 }

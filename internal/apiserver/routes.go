@@ -56,6 +56,7 @@ func (s *Server) routes() *http.ServeMux {
 	if s.cfg.OpenAPI != nil {
 		s.cfg.OpenAPI.Install(mux)
 	}
+	s.serveOIDC(mux)
 	return mux
 }
 
@@ -246,6 +247,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		return
 	case "scale":
 		s.scale(w, r, res, ri)
+		return
+	case "token":
+		s.createToken(w, r, res, ri)
 		return
 	case "proxy":
 		s.serveProxy(w, r, res, ri)

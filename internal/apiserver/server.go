@@ -65,6 +65,11 @@ type Config struct {
 	// (exec, attach, portforward): a TLS connection, handshake done and the peer
 	// checked, ready for HTTP/1.1.
 	NodeDialer func(ctx context.Context, node, addr string) (net.Conn, error)
+
+	// ServiceAccountTokens, when set, serves serviceaccounts/token, TokenReview and the
+	// issuer discovery; APIAudiences are the audiences of the API server's own tokens.
+	ServiceAccountTokens ServiceAccountTokens
+	APIAudiences         []string
 }
 
 // resource is one served group/version/resource with its strategy.

@@ -264,8 +264,9 @@ func TestServerDiscovery(t *testing.T) {
 		if len(list.Items) != 3 || list.Items[0].Name != "coordination.k8s.io" || list.Items[1].Name != "authentication.k8s.io" || list.Items[2].Name != "authorization.k8s.io" {
 			t.Fatalf("groups = %+v, want coordination.k8s.io, authentication.k8s.io and authorization.k8s.io", list.Items)
 		}
-		if rs := list.Items[1].Versions[0].Resources; len(rs) != 1 || rs[0].Resource != "selfsubjectreviews" || !slices.Equal(rs[0].Verbs, []string{"create"}) {
-			t.Errorf("authentication.k8s.io resources = %+v, want selfsubjectreviews", rs)
+		if rs := list.Items[1].Versions[0].Resources; len(rs) != 2 || rs[0].Resource != "selfsubjectreviews" || rs[1].Resource != "tokenreviews" ||
+			!slices.Equal(rs[0].Verbs, []string{"create"}) {
+			t.Errorf("authentication.k8s.io resources = %+v, want selfsubjectreviews and tokenreviews", rs)
 		}
 		if rs := list.Items[0].Versions[0].Resources; len(rs) != 1 || rs[0].Resource != "leases" {
 			t.Errorf("coordination.k8s.io resources = %+v, want leases", rs)

@@ -56,7 +56,10 @@ func discoveryPath(path string) bool {
 // User is an authenticated identity.
 type User struct {
 	Name   string
+	UID    string
 	Groups []string
+	// Extra is what the authenticator knows besides (a service account token's pod).
+	Extra map[string][]string
 }
 
 type ctxKey int

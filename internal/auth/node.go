@@ -111,6 +111,17 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 			}
 		}
 		return deny(fmt.Sprintf("no relationship found between node %q and %s %s/%s", node, a.Resource, a.Namespace, a.Name))
+	case a.Group == "" && a.Resource == "serviceaccounts" && a.Subresource == "token":
+		// The tokens of the service accounts its pods run as; the API server binds
+		// each to a pod of the node's (see the TokenRequest).
+		if a.Verb == "create" && n.podsOn != nil {
+			for _, p := range n.podsOn(ctx, node, a.Namespace) {
+				if p.Spec.ServiceAccountName == a.Name {
+					return true, ""
+				}
+			}
+		}
+		return deny(fmt.Sprintf("no relationship found between node %q and serviceaccount %s/%s", node, a.Namespace, a.Name))
 	case (a.Group == "discovery.k8s.io" && a.Resource == "endpointslices") || (a.Group == "networking.k8s.io" && a.Resource == "networkpolicies"):
 		// The node's service dataplane reads them (upstream's kube-proxy role, and a
 		// network policy agent's).

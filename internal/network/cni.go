@@ -38,8 +38,12 @@ type cniNetwork struct {
 	lo            *libcni.PluginConfig // loopback, for the DEL of an older podium's ADD
 	byID          keyedMutex           // serializes Setup and Teardown per sandbox ID
 
-	hostMu    sync.Mutex // guards hostReady; held while the host rules are installed
-	hostReady bool       // the node-wide iptables rules are in place
+	hostMu sync.Mutex // guards hostReady; held while the host rules are installed
+	// portsMu serializes the ADDs that run portmap: the plugin makes its top-level
+	// chains when they are missing, and two at once race (the second fails with "File
+	// exists"). Pods with hostPorts are few, so waiting costs little.
+	portsMu   sync.Mutex
+	hostReady bool // the node-wide iptables rules are in place
 }
 
 var _ Network = (*cniNetwork)(nil)
@@ -121,8 +125,12 @@ func (n *cniNetwork) Setup(ctx context.Context, pod Pod, netnsPath string, ports
 	rt, list := n.podRuntimeConf(pod, netnsPath, caps), n.pod
 	if caps != nil {
 		list = n.podPorts
+		n.portsMu.Lock()
 	}
 	added, err := n.cni.AddNetworkList(ctx, list, rt)
+	if caps != nil {
+		n.portsMu.Unlock()
+	}
 	var res Result
 	if err == nil {
 		res, err = podResult(added)

@@ -45,6 +45,8 @@ type Credentials struct {
 	// KubeletClient is the API server's client certificate for the node agents
 	// (KubeletClientUser).
 	KubeletClient tls.Certificate
+	// ServiceAccountKey signs service account tokens.
+	ServiceAccountKey *ecdsa.PrivateKey
 }
 
 // KubeletClientUser is the user the API server is to the node agents, as kubeadm names
@@ -73,6 +75,10 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	saKey, err := ensureKey(f.path("tls/service-account.key"))
+	if err != nil {
+		return nil, err
+	}
 	admin, err := ensureToken(f.AdminToken())
 	if err != nil {
 		return nil, err
@@ -85,11 +91,12 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	// hash in their join token before they trust anything else.
 	serving.Certificate = append(serving.Certificate, ca.Raw)
 	return &Credentials{
-		CAPEM:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
-		Serving:       serving,
-		AdminToken:    admin,
-		JoinToken:     join,
-		KubeletClient: kubeletClient,
+		CAPEM:             pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
+		Serving:           serving,
+		AdminToken:        admin,
+		JoinToken:         join,
+		KubeletClient:     kubeletClient,
+		ServiceAccountKey: saKey,
 	}, nil
 }
 
@@ -120,6 +127,30 @@ func ensureToken(path string) (string, error) {
 	}
 	t := hex.EncodeToString(b)
 	return t, writeSecret(path, []byte(t+"\n"))
+}
+
+// ensureKey loads the ECDSA key kept at path, making it when it is missing.
+func ensureKey(path string) (*ecdsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, fmt.Errorf("%s is not PEM", path)
+		}
+		return x509.ParseECPrivateKey(block.Bytes)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return key, writeSecret(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
 }
 
 func writeSecret(path string, data []byte) error {

@@ -92,6 +92,9 @@ func ClusterRoles() []*rbacv1.ClusterRole {
 			rule([]string{"create"}, g("authentication.k8s.io"), "tokenreviews"),
 			rule([]string{"create"}, g("authorization.k8s.io"), "subjectaccessreviews"),
 		}},
+		{ObjectMeta: meta("system:service-account-issuer-discovery", nil), Rules: []rbacv1.PolicyRule{
+			{Verbs: []string{"get"}, NonResourceURLs: []string{"/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/"}},
+		}},
 		approver("kube-apiserver-client"),
 		approver("kube-apiserver-client-kubelet"),
 		approver("kubelet-serving"),
@@ -179,6 +182,7 @@ func ClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 		bind("system:discovery", "system:authenticated"),
 		bind("system:basic-user", "system:authenticated"),
 		bind("system:public-info-viewer", "system:authenticated", "system:unauthenticated"),
+		bind("system:service-account-issuer-discovery", "system:serviceaccounts"),
 		podium("podium:node-bootstrapper", "system:node-bootstrapper", groupSubjects("system:bootstrappers")...),
 		podium("podium:node-autoapprove-bootstrap", csrRole+"nodeclient", groupSubjects("system:bootstrappers")...),
 		podium("podium:node-autoapprove-certificate-rotation", csrRole+"selfnodeclient", groupSubjects("system:nodes")...),

@@ -179,6 +179,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	var api *apiserver.Server
+	tokens, err := serviceAccountTokens(creds, func() *apiserver.Server { return api })
+	if err != nil {
+		return err
+	}
 	rbac := auth.NewRBAC(rbacSource{api: func() *apiserver.Server { return api }})
 	authorizer := auth.Chain{
 		auth.NewNodeAuthorizer(func(ctx context.Context, namespace, name string) (string, error) {
@@ -199,17 +203,19 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		rbac,
 	}
 	api, err = apiserver.New(apiserver.Config{
-		Store:         store,
-		Scheme:        scheme,
-		Strategies:    strats,
-		Authenticator: auth.FirstOf{auth.ClientCerts{}, auth.NewTokens(creds.AdminToken, creds.JoinToken)},
-		Authorizer:    authorizer,
-		OpenAPI:       spec,
-		Version:       cfg.Version,
-		Logger:        log,
-		WriteGuard:    writeGuard(cfg),
-		NodeTransport: toAgents.transport,
-		NodeDialer:    toAgents.dial,
+		Store:                store,
+		Scheme:               scheme,
+		Strategies:           strats,
+		Authenticator:        auth.FirstOf{auth.ClientCerts{}, auth.NewTokens(creds.AdminToken, creds.JoinToken), tokens},
+		ServiceAccountTokens: tokens,
+		APIAudiences:         []string{tokens.Issuer()},
+		Authorizer:           authorizer,
+		OpenAPI:              spec,
+		Version:              cfg.Version,
+		Logger:               log,
+		WriteGuard:           writeGuard(cfg),
+		NodeTransport:        toAgents.transport,
+		NodeDialer:           toAgents.dial,
 	})
 	if err != nil {
 		return err
@@ -240,14 +246,20 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	api.Admit(schema.GroupResource{Resource: "nodes"}, apiserver.Admitters{admission.NodeRestriction{}, podCIDRs})
-	api.Admit(schema.GroupResource{Resource: "pods"}, podregistry.ResizeAdmitter{Node: func(name string) *corev1.Node {
-		for _, obj := range api.Cached(schema.GroupResource{Resource: "nodes"}) {
-			if n := obj.(*corev1.Node); n.Name == name {
-				return n
-			}
+	accounts := admission.ServiceAccounts{Get: func(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error) {
+		sa := &corev1.ServiceAccount{}
+		err := store.Get(ctx, storage.Key("serviceaccounts", namespace, name), sa)
+		if errors.Is(err, storage.ErrNotFound) {
+			err = apierrors.NewNotFound(schema.GroupResource{Resource: "serviceaccounts"}, name)
+		}
+		return sa, err
+	}}
+	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, podregistry.ResizeAdmitter{Node: func(name string) *corev1.Node {
+		if n, ok := api.CachedObject(schema.GroupResource{Resource: "nodes"}, "", name); ok {
+			return n.(*corev1.Node)
 		}
 		return nil
-	}})
+	}}})
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := api.Run(runCtx); err != nil {

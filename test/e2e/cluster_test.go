@@ -56,7 +56,8 @@ type cluster struct {
 	exited     chan struct{}
 	log        *serverLog
 	extraArgs  []string
-	withAgent  bool // run the server's node agent
+	withAgent  bool   // run the server's node agent
+	registry   string // host:port of the registry the agent pulls docker.io images from
 }
 
 // startCluster starts podium server with a fresh data directory and extra flags.

@@ -10,7 +10,7 @@ import (
 
 // seedRegistry serves the seed's images (nginx, busybox, subicura/echo) on loopback and
 // points dataDir's registries.yaml at it.
-func seedRegistry(t *testing.T, dataDir string) {
+func seedRegistry(t *testing.T, dataDir string) (host string) {
 	t.Helper()
 	imgs, err := images.Seed("../..")
 	if errors.Is(err, images.ErrNoBusybox) && os.Getenv("CI") != "true" {
@@ -27,4 +27,5 @@ func seedRegistry(t *testing.T, dataDir string) {
 	if err := images.WriteMirror(dataDir, host); err != nil {
 		t.Fatal(err)
 	}
+	return host
 }

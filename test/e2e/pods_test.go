@@ -42,9 +42,9 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 		t.Skip("runc is missing")
 	}
 	dataDir := t.TempDir()
-	seedRegistry(t, dataDir)
+	registry := seedRegistry(t, dataDir)
 	logDir := t.TempDir()
-	c := &cluster{t: t, bin: binDir(t), dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"),
+	c := &cluster{t: t, bin: binDir(t), dataDir: dataDir, kubeconfig: filepath.Join(dataDir, "kubeconfig.yaml"), registry: registry,
 		port: etcdtest.FreePort(t), etcdPort: etcdtest.FreePort(t), peerPort: etcdtest.FreePort(t),
 		withAgent: true,
 		extraArgs: []string{"--node-name", "e2e-node", "--pod-log-dir", logDir, "--cluster-cidr", testClusterCIDR,

@@ -125,32 +125,50 @@ func Image(entrypoint, cmd []string, extra map[string]File) (v1.Image, error) {
 	return mutate.ConfigFile(img, cf)
 }
 
-var (
-	echoOnce sync.Once
-	echoData []byte
-	echoErr  error
-)
+// binaries are the test programs built so far, by package.
+var binaries sync.Map // string -> func() ([]byte, error)
 
-// EchoBinary builds ./echo (once per process) from the module at moduleRoot.
-func EchoBinary(moduleRoot string) ([]byte, error) {
-	echoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "podium-echo-")
+// binary builds the program of package pkg (once per process) from the module at
+// moduleRoot.
+func binary(moduleRoot, pkg string) ([]byte, error) {
+	f, _ := binaries.LoadOrStore(pkg, sync.OnceValues(func() ([]byte, error) {
+		dir, err := os.MkdirTemp("", "podium-image-")
 		if err != nil {
-			echoErr = err
-			return
+			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "echo")
-		cmd := exec.Command("go", "build", "-ldflags", "-s -w", "-o", out, "./test/images/echo")
+		out := filepath.Join(dir, "bin")
+		cmd := exec.Command("go", "build", "-ldflags", "-s -w", "-o", out, pkg)
 		cmd.Dir = moduleRoot
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			echoErr = fmt.Errorf("building the echo image: %v\n%s", err, msg)
-			return
+			return nil, fmt.Errorf("building %s: %v\n%s", pkg, err, msg)
 		}
-		echoData, echoErr = os.ReadFile(out)
-	})
-	return echoData, echoErr
+		return os.ReadFile(out)
+	}))
+	return f.(func() ([]byte, error))()
+}
+
+// EchoBinary builds ./echo (once per process) from the module at moduleRoot.
+func EchoBinary(moduleRoot string) ([]byte, error) { return binary(moduleRoot, "./test/images/echo") }
+
+// InCluster is the image of ./incluster, a client-go program that lists its namespace's
+// pods with its service account (rest.InClusterConfig), prints them and sleeps.
+func InCluster(moduleRoot string) (v1.Image, error) {
+	bin, err := binary(moduleRoot, "./test/images/incluster")
+	if err != nil {
+		return nil, err
+	}
+	return Image([]string{"/incluster"}, nil, map[string]File{"incluster": {Data: bin, Mode: 0o755}})
+}
+
+// Push writes img to the registry at host as ref (repository:tag).
+func Push(host, ref string, img v1.Image) error {
+	tag, err := name.NewTag(host+"/"+ref, name.Insecure)
+	if err != nil {
+		return err
+	}
+	return remote.Write(tag, img)
 }
 
 // Seed returns the images the seed's examples use, built here: nginx (an HTTP server on
@@ -202,11 +220,7 @@ func ServeOn(addr string, imgs map[string]v1.Image) (string, func(), error) {
 	srv.Start()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	for ref, img := range imgs {
-		tag, err := name.NewTag(host+"/"+ref, name.Insecure)
-		if err == nil {
-			err = remote.Write(tag, img)
-		}
-		if err != nil {
+		if err := Push(host, ref, img); err != nil {
 			srv.Close()
 			return "", nil, fmt.Errorf("pushing %s: %w", ref, err)
 		}

@@ -22,13 +22,14 @@ func New() registry.Strategy { return &strategy{} }
 
 func (*strategy) Info() registry.Info {
 	return registry.Info{
-		Version:    "v1",
-		Kind:       "ServiceAccount",
-		ListKind:   "ServiceAccountList",
-		Resource:   "serviceaccounts",
-		Singular:   "serviceaccount",
-		ShortNames: []string{"sa"},
-		Namespaced: true,
+		Version:      "v1",
+		Kind:         "ServiceAccount",
+		ListKind:     "ServiceAccountList",
+		Resource:     "serviceaccounts",
+		Singular:     "serviceaccount",
+		ShortNames:   []string{"sa"},
+		Namespaced:   true,
+		Subresources: []string{"token"},
 	}
 }
 
