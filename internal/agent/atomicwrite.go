@@ -49,6 +49,11 @@ func writeVolume(dir string, files map[string]fileContent) error {
 		if err := os.Chmod(p, f.mode); err != nil {
 			return err
 		}
+		if f.owner != nil {
+			if err := os.Lchown(p, int(*f.owner), -1); err != nil {
+				return err
+			}
+		}
 	}
 	tmp := filepath.Join(dir, dataLink+"_tmp")
 	_ = os.Remove(tmp)

@@ -196,6 +196,9 @@ func setOwnership(dir string, gid int64, readOnly bool) error {
 type fileContent struct {
 	data []byte
 	mode os.FileMode
+	// owner, when set, is the user that owns the file (a token the pod's one user
+	// reads).
+	owner *int64
 }
 
 func mode(item *int32, def *int32) os.FileMode {
@@ -235,7 +238,36 @@ func tokenFiles(ctx context.Context, src objectSource, pod *corev1.Pod, p *corev
 	if err != nil {
 		return nil, err
 	}
-	return map[string]fileContent{p.Path: {data: []byte(token), mode: mode(nil, def)}}, nil
+	f := fileContent{data: []byte(token), mode: mode(nil, def)}
+	// As the kubelet: when the pod's containers run as one user, or the pod has an
+	// fsGroup, the token is that user's alone (0600; the fsGroup then gets to read it).
+	user := podUser(pod)
+	if user != nil || pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.FSGroup != nil {
+		f.mode, f.owner = 0o600, user
+	}
+	return map[string]fileContent{p.Path: f}, nil
+}
+
+// podUser is the user every container of a pod runs as, when they all name the same
+// one (their own runAsUser, or the pod's); nil otherwise.
+func podUser(pod *corev1.Pod) *int64 {
+	var podLevel *int64
+	if sc := pod.Spec.SecurityContext; sc != nil {
+		podLevel = sc.RunAsUser
+	}
+	var user *int64
+	all := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
+	for i, c := range all {
+		u := podLevel
+		if c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil {
+			u = c.SecurityContext.RunAsUser
+		}
+		if u == nil || i > 0 && *u != *user {
+			return nil
+		}
+		user = u
+	}
+	return user
 }
 
 func secretFiles(ctx context.Context, src objectSource, ns, name string, items []corev1.KeyToPath, def *int32, opt *bool) (map[string]fileContent, error) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/storage"
+	"github.com/podium/podium/internal/warning"
 )
 
 // generateNameTries bounds the retries when a generated name is taken.
@@ -84,7 +85,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, r
 			fail(err, nm.GetName())
 			return
 		}
-		addWarnings(w, warnings)
+		addWarnings(w, append(warnings, warning.From(r.Context())...))
 		s.writeObject(w, r, res, mt, http.StatusCreated, stored)
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+
+	"github.com/podium/podium/internal/warning"
 )
 
 // patch serves PATCH of an object or its status with a JSON patch, a JSON merge patch or
@@ -63,7 +65,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, res *resource, ri
 		fail(err)
 		return
 	}
-	addWarnings(w, warnings)
+	addWarnings(w, append(warnings, warning.From(r.Context())...))
 	s.writeObject(w, r, res, mt, http.StatusOK, out)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/warning"
 )
 
 // userFrom returns the authenticated user of a request's context.
@@ -169,6 +170,7 @@ func isMaster(u *auth.User) bool {
 
 // serveResource dispatches a resource URL to the handler of its verb.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(warning.NewContext(r.Context())) // admission's warnings
 	ri, ok := parseRequest(r)
 	if !ok {
 		if s.serveGroupPath(w, r) {

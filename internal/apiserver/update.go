@@ -15,6 +15,7 @@ import (
 
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/storage"
+	"github.com/podium/podium/internal/warning"
 )
 
 // update serves PUT of an object or its status.
@@ -59,7 +60,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, res *resource, r
 		fail(err)
 		return
 	}
-	addWarnings(w, warnings)
+	addWarnings(w, append(warnings, warning.From(r.Context())...))
 	s.writeObject(w, r, res, mt, http.StatusOK, out)
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/podium/podium/internal/controller/nodelifecycle"
 	"github.com/podium/podium/internal/controller/replicaset"
 	"github.com/podium/podium/internal/controller/rootca"
+	"github.com/podium/podium/internal/controller/satokens"
 	"github.com/podium/podium/internal/controller/serviceaccount"
 	"github.com/podium/podium/internal/controller/servicelb"
 	"github.com/podium/podium/internal/controller/statefulset"
@@ -48,6 +49,7 @@ type controllerConfig struct {
 	rest      *rest.Config
 	caPEM     []byte
 	ca        csrsigning.Signer // signs approved certificate requests
+	tokens    satokens.Issuer   // signs the tokens of service account token Secrets
 	clusterIP string
 	address   string
 	port      int32
@@ -200,6 +202,10 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	legacyTokens, err := satokens.New(client, all, cfg.tokens, cfg.caPEM, cfg.log)
+	if err != nil {
+		return err
+	}
 	var sched *scheduler.Scheduler
 	if !cfg.disableScheduler {
 		if sched, err = scheduler.New(client, all, cfg.log); err != nil {
@@ -257,7 +263,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

@@ -41,7 +41,6 @@ import (
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/internal/rbacpolicy"
 	"github.com/podium/podium/internal/registry/builtin"
-	podregistry "github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/servicealloc"
 	"github.com/podium/podium/internal/storage"
 )
@@ -246,20 +245,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	api.Admit(schema.GroupResource{Resource: "nodes"}, apiserver.Admitters{admission.NodeRestriction{}, podCIDRs})
-	accounts := admission.ServiceAccounts{Get: func(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error) {
-		sa := &corev1.ServiceAccount{}
-		err := store.Get(ctx, storage.Key("serviceaccounts", namespace, name), sa)
-		if errors.Is(err, storage.ErrNotFound) {
-			err = apierrors.NewNotFound(schema.GroupResource{Resource: "serviceaccounts"}, name)
-		}
-		return sa, err
-	}}
-	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, podregistry.ResizeAdmitter{Node: func(name string) *corev1.Node {
-		if n, ok := api.CachedObject(schema.GroupResource{Resource: "nodes"}, "", name); ok {
-			return n.(*corev1.Node)
-		}
-		return nil
-	}}})
+	if err := admitPods(api, store); err != nil {
+		return err
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := api.Run(runCtx); err != nil {
@@ -333,7 +321,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return err
 	}
-	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, clusterIP: alloc.First(),
+	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg}); err != nil {
 		_ = srv.Close()

@@ -114,6 +114,37 @@ func TestServiceAccountTokens(t *testing.T) {
 		t.Errorf("jwks: %s", out)
 	}
 
+	// A legacy token Secret: filled in by the token controller, valid while it holds
+	// the token, deleted with its account.
+	c.mustKubectl("create", "serviceaccount", "builder")
+	legacy := `apiVersion: v1
+kind: Secret
+metadata:
+  name: builder-token
+  annotations: {kubernetes.io/service-account.name: builder}
+type: kubernetes.io/service-account-token
+`
+	if _, errOut, err := c.kubectlIn(legacy, "apply", "-f", "-"); err != nil {
+		t.Fatalf("a token secret: %v %s", err, errOut)
+	}
+	var secretToken string
+	waitFor(t, one(cs, "secrets", "default", "builder-token"), "the token secret filled in", func(s *corev1.Secret, ok bool) bool {
+		if ok && len(s.Data["token"]) > 0 && len(s.Data["ca.crt"]) > 0 && string(s.Data["namespace"]) == "default" && s.Annotations["kubernetes.io/service-account.uid"] != "" {
+			secretToken = string(s.Data["token"])
+			return true
+		}
+		return false
+	})
+	if out, err := as(secretToken, "auth", "whoami"); err != nil || !strings.Contains(out, "system:serviceaccount:default:builder") {
+		t.Fatalf("whoami with a secret's token: %v %s", err, out)
+	}
+	c.mustKubectl("delete", "serviceaccount", "builder")
+	waitFor(t, one(cs, "secrets", "default", "builder-token"), "the token secret deleted with its account", func(_ *corev1.Secret, ok bool) bool { return !ok })
+	waitUntil(t, "the secret's token stops working", func() bool {
+		out, err := as(secretToken, "auth", "whoami")
+		return err != nil && strings.Contains(out, "Unauthorized")
+	})
+
 	// An account deleted and made again is another account: the old tokens are void.
 	c.mustKubectl("delete", "serviceaccount", "default")
 	waitFor(t, one(cs, "serviceaccounts", "default", "default"), "the default service account made again", func(sa *corev1.ServiceAccount, ok bool) bool { return ok })

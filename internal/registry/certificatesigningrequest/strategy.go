@@ -16,8 +16,9 @@ import (
 )
 
 var (
-	_ registry.Strategy          = (*strategy)(nil)
-	_ registry.SubresourceWriter = (*strategy)(nil)
+	_ registry.Strategy             = (*strategy)(nil)
+	_ registry.SubresourceWriter    = (*strategy)(nil)
+	_ registry.StatusMetadataWriter = (*strategy)(nil)
 )
 
 type strategy struct {
@@ -125,6 +126,10 @@ func (s *strategy) stamp(csr, old *certificatesv1.CertificateSigningRequest) {
 		}
 	}
 }
+
+// StatusWritesMetadata: a write through status may change labels and annotations too,
+// as upstream's status strategy for requests keeps only the spec.
+func (*strategy) StatusWritesMetadata() {}
 
 func (*strategy) Default(obj runtime.Object) {}
 
