@@ -390,6 +390,16 @@ func (s *Server) CachedObject(gr schema.GroupResource, namespace, name string) (
 	return res.cache.Get(res.key(namespace, name))
 }
 
+// CacheGeneration counts the changes of a resource's watch cache (storage.Cache's
+// Generation); 0 when the resource is not served.
+func (s *Server) CacheGeneration(gr schema.GroupResource) uint64 {
+	res := s.resourceFor(gr)
+	if res == nil {
+		return 0
+	}
+	return res.cache.Generation()
+}
+
 // lookup finds the served resource a request names.
 func (s *Server) lookup(ri requestInfo) (*resource, bool) {
 	res, ok := s.resources[schema.GroupVersionResource{Group: ri.Group, Version: ri.Version, Resource: ri.Resource}]

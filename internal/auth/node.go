@@ -20,6 +20,9 @@ type PodsOnNodeFunc func(ctx context.Context, node, namespace string) []*corev1.
 type NodeAuthorizer struct {
 	podNode PodNodeFunc
 	podsOn  PodsOnNodeFunc
+	// ClaimVolume, when set, returns the PersistentVolume a claim is bound to, so
+	// that a node may read the volumes of its pods' claims.
+	ClaimVolume func(ctx context.Context, namespace, name string) string
 }
 
 var _ Authorizer = (*NodeAuthorizer)(nil)
@@ -122,6 +125,28 @@ func (n *NodeAuthorizer) Authorize(ctx context.Context, u *User, a Attributes) (
 			}
 		}
 		return deny(fmt.Sprintf("no relationship found between node %q and serviceaccount %s/%s", node, a.Namespace, a.Name))
+	case a.Group == "" && a.Resource == "persistentvolumeclaims":
+		// The claims of its pods (their own, and their ephemeral volumes').
+		if a.Verb == "get" && a.Subresource == "" && a.Name != "" && n.podsOn != nil {
+			for _, p := range n.podsOn(ctx, node, a.Namespace) {
+				if slices.Contains(podClaims(p), a.Name) {
+					return true, ""
+				}
+			}
+		}
+		return deny(fmt.Sprintf("no relationship found between node %q and persistentvolumeclaims %s/%s", node, a.Namespace, a.Name))
+	case a.Group == "" && a.Resource == "persistentvolumes":
+		// The volumes its pods' claims are bound to.
+		if a.Verb == "get" && a.Subresource == "" && a.Name != "" && n.podsOn != nil && n.ClaimVolume != nil {
+			for _, p := range n.podsOn(ctx, node, "") {
+				for _, claim := range podClaims(p) {
+					if n.ClaimVolume(ctx, p.Namespace, claim) == a.Name {
+						return true, ""
+					}
+				}
+			}
+		}
+		return deny(fmt.Sprintf("no relationship found between node %q and persistentvolumes %s", node, a.Name))
 	case (a.Group == "discovery.k8s.io" && a.Resource == "endpointslices") || (a.Group == "networking.k8s.io" && a.Resource == "networkpolicies"):
 		// The node's service dataplane reads them (upstream's kube-proxy role, and a
 		// network policy agent's).
@@ -201,4 +226,19 @@ func podReferences(pod *corev1.Pod, resource, name string) bool {
 		}
 	}
 	return false
+}
+
+// podClaims lists the PersistentVolumeClaims a pod uses: those its volumes name, and
+// those of its ephemeral volumes (POD-VOLUME).
+func podClaims(pod *corev1.Pod) []string {
+	var out []string
+	for _, v := range pod.Spec.Volumes {
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			out = append(out, v.PersistentVolumeClaim.ClaimName)
+		case v.Ephemeral != nil:
+			out = append(out, pod.Name+"-"+v.Name)
+		}
+	}
+	return out
 }

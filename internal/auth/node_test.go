@@ -19,12 +19,14 @@ type fakePods struct {
 // podsOn returns pods bound to node in namespace: on-n1 (of namespace default) names
 // configmap c in a volume and secret s in an env var.
 func (f *fakePods) podsOn(_ context.Context, node, namespace string) []*corev1.Pod {
-	if node != "n1" || namespace != "default" {
+	if node != "n1" || namespace != "default" && namespace != "" {
 		return nil
 	}
 	return []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "on-n1"}, Spec: corev1.PodSpec{
-		NodeName: "n1",
-		Volumes:  []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}}},
+		NodeName: "n1", ServiceAccountName: "app",
+		Volumes: []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}},
+			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}},
+			{Name: "scratch", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{}}}},
 		Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}}}}}},
 	}}}
@@ -103,6 +105,19 @@ func TestNodeAuthorizerAuthorize(t *testing.T) {
 		{name: "node deletes events", user: n1, a: Attributes{Verb: "delete", Resource: "events", Namespace: "default", Name: "e"}},
 		{name: "node reads deployments", user: n1, a: Attributes{Verb: "list", Group: "apps", Resource: "deployments"}},
 
+		// The graph beyond secrets and configmaps: claims, their volumes, tokens.
+		{name: "node gets its pod's claim", user: n1, a: Attributes{Verb: "get", Resource: "persistentvolumeclaims", Namespace: "default", Name: "data"}, want: true},
+		{name: "node gets its pod's ephemeral claim", user: n1, a: Attributes{Verb: "get", Resource: "persistentvolumeclaims", Namespace: "default", Name: "on-n1-scratch"}, want: true},
+		{name: "node gets another claim", user: n1, a: Attributes{Verb: "get", Resource: "persistentvolumeclaims", Namespace: "default", Name: "other"}},
+		{name: "node lists claims", user: n1, a: Attributes{Verb: "list", Resource: "persistentvolumeclaims", Namespace: "default"}},
+		{name: "node gets its claim's volume", user: n1, a: Attributes{Verb: "get", Resource: "persistentvolumes", Name: "pv-data"}, want: true},
+		{name: "node gets another volume", user: n1, a: Attributes{Verb: "get", Resource: "persistentvolumes", Name: "pv-other"}},
+		{name: "node asks for its pod's account's token", user: n1, a: Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "app"}, want: true},
+		{name: "node asks for another account's token", user: n1, a: Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: "default", Name: "admin"}},
+		{name: "node asks for a certificate", user: n1, a: Attributes{Verb: "create", Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}, want: true},
+		{name: "node approves a certificate", user: n1, a: Attributes{Verb: "update", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: "approval", Name: "x"}},
+		{name: "node reviews access", user: n1, a: Attributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}, want: true},
+
 		// Its own Node.
 		{name: "node creates a node", user: n1, a: Attributes{Verb: "create", Resource: "nodes"}, want: true},
 		{name: "node updates itself", user: n1, a: Attributes{Verb: "update", Resource: "nodes", Name: "n1"}, want: true},
@@ -146,7 +161,14 @@ func TestNodeAuthorizerAuthorize(t *testing.T) {
 				"default/unbound": "",
 				"other/on-n1":     "n2",
 			}}
-			got, reason := NewNodeAuthorizer(pods.podNode, pods.podsOn).Authorize(context.Background(), tt.user, tt.a)
+			az := NewNodeAuthorizer(pods.podNode, pods.podsOn)
+			az.ClaimVolume = func(_ context.Context, namespace, name string) string {
+				if namespace == "default" && name == "data" {
+					return "pv-data"
+				}
+				return ""
+			}
+			got, reason := az.Authorize(context.Background(), tt.user, tt.a)
 			if got != tt.want {
 				t.Errorf("Authorize(%s, %+v) = %v (%q), want %v", tt.user.Name, tt.a, got, reason, tt.want)
 			}

@@ -13,8 +13,11 @@ import (
 // bindings, as the API server's caches hold them. Its methods must be safe for
 // concurrent use; nil means absent.
 type RBACSource interface {
-	ClusterRoleBindings() []*rbacv1.ClusterRoleBinding
-	RoleBindings(namespace string) []*rbacv1.RoleBinding
+	// ClusterRoleBindings returns the ClusterRoleBindings that may bind u (at least
+	// those whose subjects name it, one of its groups or its service account), and
+	// RoleBindings those of a namespace.
+	ClusterRoleBindings(u *User) []*rbacv1.ClusterRoleBinding
+	RoleBindings(u *User, namespace string) []*rbacv1.RoleBinding
 	ClusterRole(name string) *rbacv1.ClusterRole
 	Role(namespace, name string) *rbacv1.Role
 }
@@ -35,7 +38,7 @@ func NewRBAC(src RBACSource) *RBAC { return &RBAC{src: src} }
 
 // Authorize implements Authorizer.
 func (r *RBAC) Authorize(_ context.Context, u *User, a Attributes) (bool, string) {
-	for _, b := range r.src.ClusterRoleBindings() {
+	for _, b := range r.src.ClusterRoleBindings(u) {
 		if b.RoleRef.Kind != "ClusterRole" || !bindsUser(b.Subjects, u, "") {
 			continue
 		}
@@ -46,7 +49,7 @@ func (r *RBAC) Authorize(_ context.Context, u *User, a Attributes) (bool, string
 	if a.Namespace == "" {
 		return false, ""
 	}
-	for _, b := range r.src.RoleBindings(a.Namespace) {
+	for _, b := range r.src.RoleBindings(u, a.Namespace) {
 		if !bindsUser(b.Subjects, u, b.Namespace) {
 			continue
 		}

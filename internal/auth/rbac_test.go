@@ -16,8 +16,8 @@ type fakeRBAC struct {
 	roles map[string]*rbacv1.Role // by namespace/name
 }
 
-func (f *fakeRBAC) ClusterRoleBindings() []*rbacv1.ClusterRoleBinding { return f.crbs }
-func (f *fakeRBAC) RoleBindings(ns string) []*rbacv1.RoleBinding {
+func (f *fakeRBAC) ClusterRoleBindings(*User) []*rbacv1.ClusterRoleBinding { return f.crbs }
+func (f *fakeRBAC) RoleBindings(_ *User, ns string) []*rbacv1.RoleBinding {
 	var out []*rbacv1.RoleBinding
 	for _, b := range f.rbs {
 		if b.Namespace == ns {

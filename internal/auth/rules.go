@@ -11,7 +11,7 @@ import (
 // the RoleBindings of namespace when it is not "".
 func (r *RBAC) RulesFor(u *User, namespace string) []rbacv1.PolicyRule {
 	var rules []rbacv1.PolicyRule
-	for _, b := range r.src.ClusterRoleBindings() {
+	for _, b := range r.src.ClusterRoleBindings(u) {
 		if b.RoleRef.Kind == "ClusterRole" && bindsUser(b.Subjects, u, "") {
 			if cr := r.src.ClusterRole(b.RoleRef.Name); cr != nil {
 				rules = append(rules, cr.Rules...)
@@ -21,7 +21,7 @@ func (r *RBAC) RulesFor(u *User, namespace string) []rbacv1.PolicyRule {
 	if namespace == "" {
 		return rules
 	}
-	for _, b := range r.src.RoleBindings(namespace) {
+	for _, b := range r.src.RoleBindings(u, namespace) {
 		if bindsUser(b.Subjects, u, b.Namespace) {
 			more, _ := r.RoleRules(b.Namespace, b.RoleRef)
 			rules = append(rules, more...)

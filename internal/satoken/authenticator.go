@@ -2,12 +2,14 @@ package satoken
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -42,11 +44,34 @@ const (
 	extraCredentialID = "authentication.kubernetes.io/credential-id"
 )
 
-// Authenticator authenticates service account tokens.
+// Authenticator authenticates service account tokens. It keeps what it found for a
+// token for CacheTTL (as upstream's token cache does), so that a client sending its
+// token with every request does not pay for the signature each time; a token whose
+// object is deleted therefore works up to CacheTTL longer.
 type Authenticator struct {
 	keys      *Keys
 	audiences []string // the API server's own
 	objects   Objects
+
+	mu    sync.Mutex
+	cache map[cacheKey]cached
+}
+
+// CacheTTL is how long a token's user is kept.
+const CacheTTL = 10 * time.Second
+
+// maxCached bounds the cache; when full it is emptied.
+const maxCached = 10000
+
+type cacheKey struct {
+	token     [sha256.Size]byte
+	audiences string
+}
+
+type cached struct {
+	user      *auth.User
+	audiences []string
+	until     time.Time
 }
 
 var _ auth.Authenticator = (*Authenticator)(nil)
@@ -54,7 +79,7 @@ var _ auth.Authenticator = (*Authenticator)(nil)
 // NewAuthenticator returns the authenticator of the tokens keys issued, for the API
 // server whose audiences are given.
 func NewAuthenticator(keys *Keys, audiences []string, objects Objects) *Authenticator {
-	return &Authenticator{keys: keys, audiences: audiences, objects: objects}
+	return &Authenticator{keys: keys, audiences: audiences, objects: objects, cache: map[cacheKey]cached{}}
 }
 
 // Authenticate implements auth.Authenticator for the bearer tokens of requests.
@@ -77,24 +102,62 @@ func (a *Authenticator) AuthenticateToken(_ context.Context, token string, audie
 	if strings.Count(token, ".") != 2 {
 		return nil, nil, ErrNotOurs
 	}
+	key := cacheKey{token: sha256.Sum256([]byte(token)), audiences: strings.Join(audiences, "\x00")}
+	now := a.keys.now()
+	a.mu.Lock()
+	c, ok := a.cache[key]
+	a.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.user, c.audiences, nil
+	}
+	u, auds, until, err := a.authenticate(token, audiences)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.mu.Lock()
+	if len(a.cache) >= maxCached {
+		clear(a.cache)
+	}
+	if limit := now.Add(CacheTTL); until.IsZero() || until.After(limit) {
+		until = limit
+	}
+	a.cache[key] = cached{user: u, audiences: auds, until: until}
+	a.mu.Unlock()
+	return u, auds, nil
+}
+
+// AuthenticateTokenUncached is AuthenticateToken without the cache, for measuring what
+// the cache saves.
+func (a *Authenticator) AuthenticateTokenUncached(token string, audiences []string) (*auth.User, []string, error) {
+	u, auds, _, err := a.authenticate(token, audiences)
+	return u, auds, err
+}
+
+// authenticate checks a token; until is when it expires.
+func (a *Authenticator) authenticate(token string, audiences []string) (u *auth.User, auds []string, until time.Time, err error) {
 	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
-		return nil, nil, ErrNotOurs
+		return nil, nil, until, ErrNotOurs
 	}
 	var unverified jwt.Claims
 	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil {
-		return nil, nil, ErrNotOurs
+		return nil, nil, until, ErrNotOurs
 	}
 	if len(audiences) == 0 {
 		audiences = a.audiences
 	}
 	switch unverified.Issuer {
 	case a.keys.issuer:
-		return a.bound(parsed, audiences)
+		u, auds, err = a.bound(parsed, audiences)
+		if unverified.Expiry != nil {
+			until = unverified.Expiry.Time()
+		}
+		return u, auds, until, err
 	case LegacyIssuer:
-		return a.legacy(parsed, token, audiences)
+		u, auds, err = a.legacy(parsed, token, audiences)
+		return u, auds, a.keys.now().Add(CacheTTL), err
 	}
-	return nil, nil, ErrNotOurs
+	return nil, nil, until, ErrNotOurs
 }
 
 func (a *Authenticator) bound(parsed *jwt.JSONWebToken, audiences []string) (*auth.User, []string, error) {

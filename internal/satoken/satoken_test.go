@@ -116,6 +116,7 @@ func TestTokens(t *testing.T) {
 			if tc.change != nil {
 				tc.change()
 			}
+			now = now.Add(CacheTTL + time.Second) // past what the cache keeps
 			if _, _, err := a.AuthenticateToken(ctx, tc.token, tc.audiences); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}
@@ -137,8 +138,15 @@ func TestTokens(t *testing.T) {
 		t.Errorf("a legacy token with its secret: %+v %v", u, err)
 	}
 	objs.secrets["ns/app-token"].Data[corev1.ServiceAccountTokenKey] = []byte("another")
-	if _, _, err := a.AuthenticateToken(ctx, legacy, nil); err == nil || !strings.Contains(err.Error(), "does not match its secret") {
+	if _, _, err := a.AuthenticateToken(ctx, legacy, nil); err != nil {
+		t.Errorf("a legacy token within the cache's time: %v", err)
+	}
+	if _, _, err := a.AuthenticateTokenUncached(legacy, nil); err == nil || !strings.Contains(err.Error(), "does not match its secret") {
 		t.Errorf("a legacy token its secret no longer holds: %v", err)
+	}
+	now = now.Add(CacheTTL + time.Second)
+	if _, _, err := a.AuthenticateToken(ctx, legacy, nil); err == nil {
+		t.Error("a legacy token its secret no longer holds, past the cache's time, works")
 	}
 }
 

@@ -182,25 +182,29 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
-	rbac := auth.NewRBAC(rbacSource{api: func() *apiserver.Server { return api }})
-	authorizer := auth.Chain{
-		auth.NewNodeAuthorizer(func(ctx context.Context, namespace, name string) (string, error) {
-			p := &corev1.Pod{}
-			if err := store.Get(ctx, storage.Key("pods", namespace, name), p); err != nil {
-				return "", err
+	rbac := auth.NewRBAC(&rbacSource{api: func() *apiserver.Server { return api }})
+	nodes := auth.NewNodeAuthorizer(func(ctx context.Context, namespace, name string) (string, error) {
+		p := &corev1.Pod{}
+		if err := store.Get(ctx, storage.Key("pods", namespace, name), p); err != nil {
+			return "", err
+		}
+		return p.Spec.NodeName, nil
+	}, func(_ context.Context, node, namespace string) []*corev1.Pod {
+		var out []*corev1.Pod
+		for _, obj := range api.CachedIn(schema.GroupResource{Resource: "pods"}, namespace) {
+			if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == node {
+				out = append(out, p)
 			}
-			return p.Spec.NodeName, nil
-		}, func(_ context.Context, node, namespace string) []*corev1.Pod {
-			var out []*corev1.Pod
-			for _, obj := range api.CachedIn(schema.GroupResource{Resource: "pods"}, namespace) {
-				if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == node {
-					out = append(out, p)
-				}
-			}
-			return out
-		}),
-		rbac,
+		}
+		return out
+	})
+	nodes.ClaimVolume = func(_ context.Context, namespace, name string) string {
+		if obj, ok := api.CachedObject(schema.GroupResource{Resource: "persistentvolumeclaims"}, namespace, name); ok {
+			return obj.(*corev1.PersistentVolumeClaim).Spec.VolumeName
+		}
+		return ""
 	}
+	authorizer := auth.Chain{nodes, rbac}
 	api, err = apiserver.New(apiserver.Config{
 		Store:                store,
 		Scheme:               scheme,

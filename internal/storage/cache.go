@@ -37,6 +37,7 @@ type Cache struct {
 	history  []event // changes after oldest, in revision order
 	oldest   int64   // every change after this revision is in history
 	rev      int64   // the revision the cache reflects
+	gen      uint64  // counts the changes of objects (apply and reset)
 	watchers map[*cacheWatcher]struct{}
 	ready    chan struct{}
 	changed  *sync.Cond // broadcast when rev moves
@@ -144,6 +145,7 @@ func (c *Cache) reset(list ListResult) {
 	}
 	c.history = nil
 	c.oldest, c.rev = list.Revision, list.Revision
+	c.gen++
 	for w := range c.watchers {
 		w.terminate()
 	}
@@ -167,6 +169,9 @@ func keyOf(prefix, namespace, name string) string {
 func (c *Cache) apply(evs []event, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(evs) > 0 {
+		c.gen++
+	}
 	for _, e := range evs {
 		if e.obj != nil {
 			c.objects[e.key] = e.obj
@@ -529,6 +534,15 @@ func (b *Bookmark) GetObjectKind() schema.ObjectKind { return schema.EmptyObject
 
 // DeepCopyObject copies the bookmark.
 func (b *Bookmark) DeepCopyObject() runtime.Object { c := *b; return &c }
+
+// Generation counts the changes of the cache's objects: it moves whenever one is
+// added, changed or removed, so that a reader can keep what it derived from them until
+// it does.
+func (c *Cache) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
 
 // Get returns the cached object at key, if the cache holds one.
 func (c *Cache) Get(key string) (runtime.Object, bool) {

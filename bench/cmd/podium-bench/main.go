@@ -61,7 +61,12 @@ func main() {
 	traffic := bench.TrafficOptions{}
 	flag.IntVar(&traffic.Connections, "traffic-conns", 1000, "connections timed through the ClusterIP and to the pod's IP")
 	flag.DurationVar(&traffic.Stream, "traffic-stream", 3*time.Second, "how long one connection streams, each way")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services or dos")
+	access := bench.AccessOptions{}
+	flag.IntVar(&access.Roles, "access-roles", 1000, "ClusterRoles in the access benchmark")
+	flag.IntVar(&access.Bindings, "access-bindings", 10000, "bindings in the access benchmark")
+	flag.IntVar(&access.Namespaces, "access-namespaces", 100, "namespaces its RoleBindings spread over")
+	flag.IntVar(&access.Requests, "access-requests", 2000, "GETs timed per client and phase")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -110,6 +115,13 @@ func main() {
 		}
 		traffic.DNS = dnsOpts
 		if err := bench.ServiceTraffic(bin, ".", traffic, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "access" {
+		fmt.Println("== access (issue: identity and access) ==")
+		if err := bench.Access(bin, access, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
