@@ -361,6 +361,19 @@ func (s *Server) Admit(gr schema.GroupResource, a Admitter) {
 	}
 }
 
+// AlsoAdmit adds a to what admits writes of a resource, after the admitters it has.
+func (s *Server) AlsoAdmit(gr schema.GroupResource, a Admitter) {
+	for gvr, res := range s.resources {
+		if gvr.GroupResource() == gr {
+			if res.admit == nil {
+				res.admit = a
+			} else {
+				res.admit = Admitters{res.admit, a}
+			}
+		}
+	}
+}
+
 // Cached returns the objects of a resource as the watch cache holds them, in stored
 // form. They are shared: callers must not modify them.
 func (s *Server) Cached(gr schema.GroupResource) []runtime.Object {

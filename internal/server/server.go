@@ -280,9 +280,6 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: caPool},
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
-
 	port := ln.Addr().(*net.TCPAddr).Port
 	// Clients on this host reach the server on loopback, unless it listens on one
 	// address only.
@@ -303,6 +300,19 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = os.Chmod(p, 0o600)
 	}
 	restCfg := &rest.Config{Host: url, BearerToken: creds.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAData: creds.CAPEM}, QPS: -1}
+	// The webhooks go in before the server serves; their informers start after.
+	admissionInformers, err := webhookAdmission(api, strats, scheme, restCfg)
+	if err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	admissionInformers.Start(runCtx.Done())
+	defer admissionInformers.Shutdown()
+	if err := waitSynced(ctx, admissionInformers); err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if err := bootstrap(ctx, restCfg); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/podium/podium/internal/registry/service"
 	"github.com/podium/podium/internal/registry/serviceaccount"
 	"github.com/podium/podium/internal/registry/statefulset"
+	"github.com/podium/podium/internal/registry/webhookconfiguration"
 )
 
 // Strategies lists every resource podium serves. Serving a new resource means adding its
@@ -58,6 +59,8 @@ func Strategies() []registry.Strategy {
 		cronjob.New(),
 		networkpolicy.New(),
 		certificatesigningrequest.New(),
+		webhookconfiguration.NewValidating(),
+		webhookconfiguration.NewMutating(),
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),

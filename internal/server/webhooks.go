@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/podium/podium/internal/admission"
+	"github.com/podium/podium/internal/apiserver"
+	"github.com/podium/podium/internal/registry"
+)
+
+// webhookAdmission puts the admission webhooks behind the other admitters of every
+// resource. Their configurations and the namespaces are read through the returned
+// informer factory, which the caller starts once the server serves (until they have
+// synced, writes wait).
+func webhookAdmission(api *apiserver.Server, strats []registry.Strategy, scheme *runtime.Scheme, restCfg *rest.Config) (informers.SharedInformerFactory, error) {
+	rc := rest.CopyConfig(restCfg)
+	rc.UserAgent = "podium-admission"
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	hooks, err := admission.NewWebhooks(client, factory, scheme, serviceEndpoints{api: api})
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range strats {
+		i := st.Info()
+		api.AlsoAdmit(schema.GroupResource{Group: i.Group, Resource: i.Resource}, hooks.For(i.GroupVersionResource(), i.GroupVersionKind(), i.Namespaced))
+	}
+	return factory, nil
+}
+
+// waitSynced returns once the admission informers have their first lists, which take
+// a few milliseconds on a new server: client-go's own wait looks every 100 ms, which
+// start-up would feel.
+func waitSynced(ctx context.Context, f informers.SharedInformerFactory) error {
+	synced := []cache.InformerSynced{
+		f.Core().V1().Namespaces().Informer().HasSynced,
+		f.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer().HasSynced,
+		f.Admissionregistration().V1().MutatingWebhookConfigurations().Informer().HasSynced,
+	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for _, s := range synced {
+		for !s() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+	}
+	return nil
+}
+
+// serviceEndpoints resolves a webhook's Service to one of its ready endpoints, as
+// upstream's aggregator does with endpoint routing: the server need not be a node to
+// reach it, only to route to the pod network.
+type serviceEndpoints struct{ api *apiserver.Server }
+
+func (s serviceEndpoints) ResolveEndpoint(namespace, name string, port int32) (*url.URL, error) {
+	obj, ok := s.api.CachedObject(schema.GroupResource{Resource: "services"}, namespace, name)
+	if !ok {
+		return nil, fmt.Errorf("service %s/%s not found", namespace, name)
+	}
+	svc := obj.(*corev1.Service)
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == port {
+			sp = &svc.Spec.Ports[i]
+		}
+	}
+	if sp == nil {
+		return nil, fmt.Errorf("service %s/%s has no port %d", namespace, name, port)
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return &url.URL{Scheme: "https", Host: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port)))}, nil
+	}
+	for _, o := range s.api.CachedIn(schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, namespace) {
+		slice, ok := o.(*discoveryv1.EndpointSlice)
+		if !ok || slice.Labels[discoveryv1.LabelServiceName] != name {
+			continue
+		}
+		for _, p := range slice.Ports {
+			if p.Port == nil || p.Name == nil || *p.Name != sp.Name {
+				continue
+			}
+			for _, ep := range slice.Endpoints {
+				if ep.Conditions.Ready != nil && !*ep.Conditions.Ready || len(ep.Addresses) == 0 {
+					continue
+				}
+				return &url.URL{Scheme: "https", Host: net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(*p.Port)))}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("service %s/%s has no ready endpoint for port %d", namespace, name, port)
+}

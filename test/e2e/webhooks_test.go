@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// testWebhook is an admission webhook server on loopback: it adds the label
+// mutated=yes to every pod and refuses pods labelled deny=yes.
+func testWebhook(t *testing.T) (url string, caPEM []byte) {
+	t.Helper()
+	review := func(w http.ResponseWriter, r *http.Request, decide func(pod *corev1.Pod, resp *admissionv1.AdmissionResponse)) {
+		body, _ := io.ReadAll(r.Body)
+		var ar admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &ar); err != nil || ar.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		pod := &corev1.Pod{}
+		_ = json.Unmarshal(ar.Request.Object.Raw, pod)
+		resp := &admissionv1.AdmissionResponse{UID: ar.Request.UID, Allowed: true}
+		decide(pod, resp)
+		ar.Response, ar.Request = resp, nil
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(&ar)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+		review(w, r, func(pod *corev1.Pod, resp *admissionv1.AdmissionResponse) {
+			op := `[{"op":"add","path":"/metadata/labels","value":{"mutated":"yes"}}]`
+			if pod.Labels != nil {
+				op = `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
+			}
+			pt := admissionv1.PatchTypeJSONPatch
+			resp.Patch, resp.PatchType = []byte(op), &pt
+		})
+	})
+	mux.HandleFunc("/validate", func(w http.ResponseWriter, r *http.Request) {
+		review(w, r, func(pod *corev1.Pod, resp *admissionv1.AdmissionResponse) {
+			if pod.Labels["deny"] == "yes" {
+				resp.Allowed = false
+				resp.Result = &metav1.Status{Code: 403, Message: "denied by the test webhook"}
+			}
+		})
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.TLS = &tls.Config{}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	cert := srv.Certificate()
+	return srv.URL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+}
+
+// TestAdmissionWebhooks: a mutating webhook labels pods, a validating one refuses
+// some, and failure policies decide what an unreachable webhook means.
+func TestAdmissionWebhooks(t *testing.T) {
+	c := startCluster(t)
+	url, ca := testWebhook(t)
+	bundle := base64.StdEncoding.EncodeToString(ca)
+	config := func(kind, name, path, failure, resource string) string {
+		return fmt.Sprintf(`apiVersion: admissionregistration.k8s.io/v1
+kind: %s
+metadata: {name: %s}
+webhooks:
+- name: %s.example.com
+  clientConfig: {url: "%s%s", caBundle: %s}
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [%s]}]
+  failurePolicy: %s
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  timeoutSeconds: 5
+`, kind, name, name, url, path, bundle, resource, failure)
+	}
+	for _, m := range []string{
+		config("MutatingWebhookConfiguration", "labeler", "/mutate", "Fail", "pods"),
+		config("ValidatingWebhookConfiguration", "guard", "/validate", "Fail", "pods"),
+	} {
+		if _, errOut, err := c.kubectlIn(m, "apply", "-f", "-"); err != nil {
+			t.Fatalf("apply: %v %s", err, errOut)
+		}
+	}
+	cs := c.client()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	waitUntil(t, "a pod labelled by the webhook", func() bool {
+		p, err := cs.CoreV1().Pods("default").Create(bg, pod, metav1.CreateOptions{})
+		if err == nil {
+			_ = cs.CoreV1().Pods("default").Delete(bg, "p", metav1.DeleteOptions{})
+		}
+		return err == nil && p.Labels["mutated"] == "yes"
+	})
+	_, errOut, err := c.kubectl("run", "bad", "--image=busybox", "--labels=deny=yes")
+	if err == nil || !strings.Contains(errOut, `admission webhook "guard.example.com" denied the request: denied by the test webhook`) {
+		t.Errorf("a pod the webhook denies: %v %s", err, errOut)
+	}
+	out, got := c.mustKubectl("get", "mutatingwebhookconfigurations"), "labeler"
+	if !strings.Contains(out, got) || !strings.Contains(out, "WEBHOOKS") {
+		t.Errorf("kubectl get mutatingwebhookconfigurations:\n%s", out)
+	}
+
+	// An unreachable webhook: ignored, or refusing, as its failure policy says.
+	dead := "https://127.0.0.1:1"
+	for _, tc := range []struct{ failure, want string }{{"Ignore", ""}, {"Fail", `failed calling webhook "dead-`}} {
+		m := strings.Replace(config("ValidatingWebhookConfiguration", "dead-"+strings.ToLower(tc.failure), "/x", tc.failure, "configmaps"), url+"/x", dead+"/x", 1)
+		if _, errOut, err := c.kubectlIn(m, "apply", "-f", "-"); err != nil {
+			t.Fatalf("apply: %v %s", err, errOut)
+		}
+		name := "cm-" + strings.ToLower(tc.failure)
+		waitUntil(t, "configmap "+name+" admitted as failurePolicy "+tc.failure+" says", func() bool {
+			_, errOut, err := c.kubectl("create", "configmap", name)
+			if tc.want == "" {
+				return err == nil
+			}
+			return err != nil && strings.Contains(errOut, tc.want)
+		})
+	}
+
+	// A configuration that names no way to reach its webhook is refused.
+	bad := strings.Replace(config("ValidatingWebhookConfiguration", "nowhere", "/x", "Fail", "pods"), `url: "`+url+`/x", `, "", 1)
+	if _, errOut, err := c.kubectlIn(bad, "apply", "-f", "-"); err == nil || !strings.Contains(errOut, "webhooks[0].clientConfig: Required value: exactly one of url or service is required") {
+		t.Errorf("a webhook without url or service: %v %s", err, errOut)
+	}
+}
