@@ -8,31 +8,61 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiadmission "k8s.io/apiserver/pkg/admission"
+	policyvalidating "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
+	apiwarning "k8s.io/apiserver/pkg/warning"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/warning"
 )
 
-// Webhooks calls the admission webhooks that ValidatingWebhookConfigurations and
-// MutatingWebhookConfigurations register, with upstream's own plugins
-// (k8s.io/apiserver): rules, namespace and object selectors, match conditions (CEL),
+// Extensions is the admission that users extend, with upstream's own plugins
+// (k8s.io/apiserver), run in upstream's order:
+//   - the mutating webhooks of MutatingWebhookConfigurations;
+//   - ValidatingAdmissionPolicies through their bindings (CEL, params, Deny, Warn and
+//     Audit actions, messageExpression);
+//   - the validating webhooks of ValidatingWebhookConfigurations.
+//
+// Webhooks get their rules, namespace and object selectors, match conditions (CEL),
 // failure policies, timeouts, AdmissionReview v1 and v1beta1, JSON patches and
-// reinvocation. It reads the configurations and namespaces through informers of
-// factory, which the caller starts.
-type Webhooks struct {
+// reinvocation as upstream. The plugins read their configurations and the namespaces
+// through informers of the factory, which the caller starts.
+type Extensions struct {
 	mutating   *mutating.Plugin
+	policies   *policyvalidating.Plugin
 	validating *validating.Plugin
 	objects    apiadmission.ObjectInterfaces
+	any        func(resource string) bool
 }
 
-// NewWebhooks returns the webhook admission; resolver finds where a Service's webhook
-// answers.
-func NewWebhooks(client kubernetes.Interface, factory informers.SharedInformerFactory, scheme *runtime.Scheme, resolver webhookutil.ServiceResolver) (*Webhooks, error) {
+// ExtensionsConfig is what the plugins need.
+type ExtensionsConfig struct {
+	Client     kubernetes.Interface
+	Dynamic    dynamic.Interface
+	Informers  informers.SharedInformerFactory
+	Scheme     *runtime.Scheme
+	RESTMapper meta.RESTMapper
+	// Resolver finds where a Service's webhook answers.
+	Resolver webhookutil.ServiceResolver
+	// Authorizer answers the authorizer library of policies' expressions.
+	Authorizer auth.Authorizer
+	// Stop ends the plugins' background work.
+	Stop <-chan struct{}
+	// Any reports whether any object of an admissionregistration.k8s.io resource
+	// exists: a plugin with nothing to apply is skipped (and not waited for while its
+	// informers start).
+	Any func(resource string) bool
+}
+
+// NewExtensions returns the admission.
+func NewExtensions(cfg ExtensionsConfig) (*Extensions, error) {
 	m, err := mutating.NewMutatingWebhook(nil)
 	if err != nil {
 		return nil, err
@@ -47,42 +77,54 @@ func NewWebhooks(client kubernetes.Interface, factory informers.SharedInformerFa
 		SetServiceResolver(webhookutil.ServiceResolver)
 		ValidateInitialization() error
 	}{m, v} {
-		p.SetExternalKubeClientSet(client)
-		p.SetExternalKubeInformerFactory(factory)
-		p.SetServiceResolver(resolver)
+		p.SetExternalKubeClientSet(cfg.Client)
+		p.SetExternalKubeInformerFactory(cfg.Informers)
+		p.SetServiceResolver(cfg.Resolver)
 		if err := p.ValidateInitialization(); err != nil {
 			return nil, err
 		}
 	}
-	return &Webhooks{mutating: m, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(scheme)}, nil
+	pol, err := policyvalidating.NewPlugin(nil)
+	if err != nil {
+		return nil, err
+	}
+	pol.SetExternalKubeClientSet(cfg.Client)
+	pol.SetExternalKubeInformerFactory(cfg.Informers)
+	pol.SetRESTMapper(cfg.RESTMapper)
+	pol.SetDynamicClient(cfg.Dynamic)
+	pol.SetDrainedNotification(cfg.Stop)
+	pol.SetUnconditionalAuthorizer(authorizerAdapter{cfg.Authorizer})
+	if err := pol.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	return &Extensions{mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), any: cfg.Any}, nil
 }
 
 // For returns the admitter of one resource, whose objects are of kind.
-func (w *Webhooks) For(gvr schema.GroupVersionResource, kind schema.GroupVersionKind, namespaced bool) Admitter {
-	return webhookAdmitter{w: w, gvr: gvr, kind: kind, namespaced: namespaced}
+func (e *Extensions) For(gvr schema.GroupVersionResource, kind schema.GroupVersionKind, namespaced bool) Admitter {
+	return extensionAdmitter{e: e, gvr: gvr, kind: kind, namespaced: namespaced}
 }
 
-type webhookAdmitter struct {
-	w          *Webhooks
+type extensionAdmitter struct {
+	e          *Extensions
 	gvr        schema.GroupVersionResource
 	kind       schema.GroupVersionKind
 	namespaced bool
 }
 
-func (a webhookAdmitter) AdmitCreate(ctx context.Context, obj runtime.Object) error {
+func (a extensionAdmitter) AdmitCreate(ctx context.Context, obj runtime.Object) error {
 	return a.admit(ctx, apiadmission.Create, "", obj, nil, &metav1.CreateOptions{})
 }
 
-func (a webhookAdmitter) AdmitUpdate(ctx context.Context, obj, old runtime.Object) error {
+func (a extensionAdmitter) AdmitUpdate(ctx context.Context, obj, old runtime.Object) error {
 	return a.admit(ctx, apiadmission.Update, "", obj, old, &metav1.UpdateOptions{})
 }
 
-func (a webhookAdmitter) AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error {
+func (a extensionAdmitter) AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error {
 	return a.admit(ctx, apiadmission.Update, subresource, obj, old, &metav1.UpdateOptions{})
 }
 
-// admit runs the mutating webhooks, then the validating ones, as upstream's chain ends.
-func (a webhookAdmitter) admit(ctx context.Context, op apiadmission.Operation, subresource string, obj, old runtime.Object, opts runtime.Object) error {
+func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation, subresource string, obj, old runtime.Object, opts runtime.Object) error {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil
@@ -95,9 +137,44 @@ func (a webhookAdmitter) admit(ctx context.Context, op apiadmission.Operation, s
 	if !a.namespaced {
 		ns = ""
 	}
+	// The plugins' warnings (a policy's Warn action, a webhook's) go to the response.
+	ctx = apiwarning.WithWarningRecorder(ctx, warnings{ctx})
 	attrs := apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, false, who)
-	if err := a.w.mutating.Admit(ctx, attrs, a.w.objects); err != nil {
-		return err
+	if a.e.any("mutatingwebhookconfigurations") {
+		if err := a.e.mutating.Admit(ctx, attrs, a.e.objects); err != nil {
+			return err
+		}
 	}
-	return a.w.validating.Validate(ctx, attrs, a.w.objects)
+	if a.e.any("validatingadmissionpolicybindings") {
+		if err := a.e.policies.Validate(ctx, attrs, a.e.objects); err != nil {
+			return err
+		}
+	}
+	if a.e.any("validatingwebhookconfigurations") {
+		return a.e.validating.Validate(ctx, attrs, a.e.objects)
+	}
+	return nil
+}
+
+// warnings passes the plugins' warnings on to the request's.
+type warnings struct{ ctx context.Context }
+
+func (w warnings) AddWarning(_, text string) { warning.Add(w.ctx, text) }
+
+// authorizerAdapter answers k8s.io/apiserver's authorizer questions with podium's.
+type authorizerAdapter struct{ az auth.Authorizer }
+
+func (a authorizerAdapter) Authorize(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+	if a.az == nil || attrs.GetUser() == nil {
+		return authorizer.DecisionNoOpinion, "", nil
+	}
+	u := attrs.GetUser()
+	ok, reason := a.az.Authorize(ctx, &auth.User{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}, auth.Attributes{
+		Verb: attrs.GetVerb(), Group: attrs.GetAPIGroup(), Resource: attrs.GetResource(), Subresource: attrs.GetSubresource(),
+		Namespace: attrs.GetNamespace(), Name: attrs.GetName(), Path: attrs.GetPath(),
+	})
+	if ok {
+		return authorizer.DecisionAllow, reason, nil
+	}
+	return authorizer.DecisionNoOpinion, reason, nil
 }

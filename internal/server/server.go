@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	routeKlog(log)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
@@ -300,8 +301,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = os.Chmod(p, 0o600)
 	}
 	restCfg := &rest.Config{Host: url, BearerToken: creds.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAData: creds.CAPEM}, QPS: -1}
-	// The webhooks go in before the server serves; their informers start after.
-	admissionInformers, err := webhookAdmission(api, strats, scheme, restCfg)
+	// The webhooks and policies go in before the server serves; their informers
+	// start after.
+	admissionInformers, err := extensionAdmission(api, strats, scheme, restCfg, authorizer, runCtx.Done())
 	if err != nil {
 		return err
 	}
@@ -309,10 +311,6 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
 	admissionInformers.Start(runCtx.Done())
 	defer admissionInformers.Shutdown()
-	if err := waitSynced(ctx, admissionInformers); err != nil {
-		_ = srv.Close()
-		return err
-	}
 	if err := bootstrap(ctx, restCfg); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)

@@ -1,71 +1,61 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/podium/podium/internal/admission"
 	"github.com/podium/podium/internal/apiserver"
+	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/registry"
 )
 
-// webhookAdmission puts the admission webhooks behind the other admitters of every
-// resource. Their configurations and the namespaces are read through the returned
-// informer factory, which the caller starts once the server serves (until they have
-// synced, writes wait).
-func webhookAdmission(api *apiserver.Server, strats []registry.Strategy, scheme *runtime.Scheme, restCfg *rest.Config) (informers.SharedInformerFactory, error) {
+// extensionAdmission puts the admission that users extend (webhooks and policies)
+// behind the other admitters of every resource. The plugins read their configurations
+// and the namespaces through the returned informer factory, which the caller starts
+// once the server serves.
+func extensionAdmission(api *apiserver.Server, strats []registry.Strategy, scheme *runtime.Scheme, restCfg *rest.Config,
+	authorizer auth.Authorizer, stop <-chan struct{}) (informers.SharedInformerFactory, error) {
 	rc := rest.CopyConfig(restCfg)
 	rc.UserAgent = "podium-admission"
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
 	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
 	factory := informers.NewSharedInformerFactory(client, 0)
-	hooks, err := admission.NewWebhooks(client, factory, scheme, serviceEndpoints{api: api})
+	ext, err := admission.NewExtensions(admission.ExtensionsConfig{
+		Client: client, Dynamic: dyn, Informers: factory, Scheme: scheme,
+		RESTMapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
+		Resolver:   serviceEndpoints{api: api}, Authorizer: authorizer, Stop: stop,
+		Any: func(resource string) bool {
+			return len(api.Cached(schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: resource})) > 0
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
 	for _, st := range strats {
 		i := st.Info()
-		api.AlsoAdmit(schema.GroupResource{Group: i.Group, Resource: i.Resource}, hooks.For(i.GroupVersionResource(), i.GroupVersionKind(), i.Namespaced))
+		api.AlsoAdmit(schema.GroupResource{Group: i.Group, Resource: i.Resource}, ext.For(i.GroupVersionResource(), i.GroupVersionKind(), i.Namespaced))
 	}
 	return factory, nil
-}
-
-// waitSynced returns once the admission informers have their first lists, which take
-// a few milliseconds on a new server: client-go's own wait looks every 100 ms, which
-// start-up would feel.
-func waitSynced(ctx context.Context, f informers.SharedInformerFactory) error {
-	synced := []cache.InformerSynced{
-		f.Core().V1().Namespaces().Informer().HasSynced,
-		f.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer().HasSynced,
-		f.Admissionregistration().V1().MutatingWebhookConfigurations().Informer().HasSynced,
-	}
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for _, s := range synced {
-		for !s() {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-tick.C:
-			}
-		}
-	}
-	return nil
 }
 
 // serviceEndpoints resolves a webhook's Service to one of its ready endpoints, as

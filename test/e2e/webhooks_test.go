@@ -132,3 +132,51 @@ webhooks:
 		t.Errorf("a webhook without url or service: %v %s", err, errOut)
 	}
 }
+
+// TestValidatingAdmissionPolicy: a CEL policy bound to refuse Deployments of more than
+// five replicas, then bound again to only warn.
+func TestValidatingAdmissionPolicy(t *testing.T) {
+	c := startCluster(t)
+	policy := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replica-limit}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}]
+  validations:
+  - expression: "object.spec.replicas <= 5"
+    messageExpression: "'replicas must be at most 5, not ' + string(object.spec.replicas)"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replica-limit}
+spec:
+  policyName: replica-limit
+  validationActions: [Deny]
+`
+	if _, errOut, err := c.kubectlIn(policy, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	waitUntil(t, "a deployment of 10 replicas refused", func() bool {
+		_, errOut, err := c.kubectl("create", "deployment", "big", "--image=nginx", "--replicas=10")
+		if err == nil {
+			c.mustKubectl("delete", "deployment", "big")
+			return false
+		}
+		return strings.Contains(errOut, `ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit' denied request: replicas must be at most 5, not 10`)
+	})
+	if _, errOut, err := c.kubectl("create", "deployment", "small", "--image=nginx", "--replicas=3"); err != nil {
+		t.Fatalf("a deployment of 3 replicas: %v %s", err, errOut)
+	}
+	// Warn instead of deny.
+	c.mustKubectl("patch", "validatingadmissionpolicybinding", "replica-limit", "--type=merge", "-p", `{"spec":{"validationActions":["Warn"]}}`)
+	waitUntil(t, "a deployment of 10 replicas admitted with a warning", func() bool {
+		_, errOut, err := c.kubectl("create", "deployment", "warned", "--image=nginx", "--replicas=10")
+		return err == nil && strings.Contains(errOut, "Warning: Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit': replicas must be at most 5, not 10")
+	})
+	// A binding with both Deny and Warn is refused.
+	if _, errOut, err := c.kubectl("patch", "validatingadmissionpolicybinding", "replica-limit", "--type=merge", "-p", `{"spec":{"validationActions":["Deny","Warn"]}}`); err == nil ||
+		!strings.Contains(errOut, "must not contain both Deny and Warn") {
+		t.Errorf("Deny and Warn: %v %s", err, errOut)
+	}
+}

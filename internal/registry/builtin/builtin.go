@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/registry/admissionpolicy"
 	"github.com/podium/podium/internal/registry/certificatesigningrequest"
 	"github.com/podium/podium/internal/registry/configmap"
 	"github.com/podium/podium/internal/registry/controllerrevision"
@@ -61,6 +62,8 @@ func Strategies() []registry.Strategy {
 		certificatesigningrequest.New(),
 		webhookconfiguration.NewValidating(),
 		webhookconfiguration.NewMutating(),
+		admissionpolicy.NewPolicies(),
+		admissionpolicy.NewBindings(),
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),
