@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/registry/webhookconfiguration"
 )
 
 var (
@@ -246,31 +247,13 @@ func defaultMatch(m *admissionregistrationv1.MatchResources) {
 	}
 }
 
-var operations = []string{"*", "CREATE", "UPDATE", "DELETE", "CONNECT"}
-
 func validateMatch(p *field.Path, m *admissionregistrationv1.MatchResources) field.ErrorList {
 	var errs field.ErrorList
-	for name, rules := range map[string][]admissionregistrationv1.NamedRuleWithOperations{"resourceRules": m.ResourceRules, "excludeResourceRules": m.ExcludeResourceRules} {
-		for i, r := range rules {
-			rp := p.Child(name).Index(i)
-			if len(r.Operations) == 0 {
-				errs = append(errs, field.Required(rp.Child("operations"), ""))
-			}
-			for j, op := range r.Operations {
-				if !slices.Contains(operations, string(op)) {
-					errs = append(errs, field.NotSupported(rp.Child("operations").Index(j), op, operations))
-				}
-			}
-			if len(r.APIGroups) == 0 {
-				errs = append(errs, field.Required(rp.Child("apiGroups"), ""))
-			}
-			if len(r.APIVersions) == 0 {
-				errs = append(errs, field.Required(rp.Child("apiVersions"), ""))
-			}
-			if len(r.Resources) == 0 {
-				errs = append(errs, field.Required(rp.Child("resources"), ""))
-			}
-		}
+	for i, r := range m.ResourceRules {
+		errs = append(errs, webhookconfiguration.ValidateRule(p.Child("resourceRules").Index(i), r.RuleWithOperations)...)
+	}
+	for i, r := range m.ExcludeResourceRules {
+		errs = append(errs, webhookconfiguration.ValidateRule(p.Child("excludeResourceRules").Index(i), r.RuleWithOperations)...)
 	}
 	if mp := m.MatchPolicy; mp != nil && *mp != admissionregistrationv1.Exact && *mp != admissionregistrationv1.Equivalent {
 		errs = append(errs, field.NotSupported(p.Child("matchPolicy"), *mp, []string{"Equivalent", "Exact"}))

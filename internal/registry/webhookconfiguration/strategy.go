@@ -200,27 +200,7 @@ func validateHooks(hooks []hook) field.ErrorList {
 		seen[h.name] = true
 		errs = append(errs, validateClient(p.Child("clientConfig"), h.client)...)
 		for j, r := range h.rules {
-			rp := p.Child("rules").Index(j)
-			if len(r.Operations) == 0 {
-				errs = append(errs, field.Required(rp.Child("operations"), ""))
-			}
-			for k, op := range r.Operations {
-				if !slices.Contains(operations, string(op)) {
-					errs = append(errs, field.NotSupported(rp.Child("operations").Index(k), op, operations))
-				}
-			}
-			if len(r.APIGroups) == 0 {
-				errs = append(errs, field.Required(rp.Child("apiGroups"), ""))
-			}
-			if len(r.APIVersions) == 0 {
-				errs = append(errs, field.Required(rp.Child("apiVersions"), ""))
-			}
-			if len(r.Resources) == 0 {
-				errs = append(errs, field.Required(rp.Child("resources"), ""))
-			}
-			if s := r.Scope; s != nil && *s != admissionregistrationv1.AllScopes && *s != admissionregistrationv1.ClusterScope && *s != admissionregistrationv1.NamespacedScope {
-				errs = append(errs, field.NotSupported(rp.Child("scope"), *s, []string{"*", "Cluster", "Namespaced"}))
-			}
+			errs = append(errs, ValidateRule(p.Child("rules").Index(j), r)...)
 		}
 		if f := h.failure; f != nil && *f != admissionregistrationv1.Fail && *f != admissionregistrationv1.Ignore {
 			errs = append(errs, field.NotSupported(p.Child("failurePolicy"), *f, []string{"Fail", "Ignore"}))
@@ -252,6 +232,33 @@ func validateHooks(hooks []hook) field.ErrorList {
 		if h.conditions > 64 {
 			errs = append(errs, field.TooMany(p.Child("matchConditions"), h.conditions, 64))
 		}
+	}
+	return errs
+}
+
+// ValidateRule checks one rule of a webhook or policy: operations, groups, versions
+// and resources given, operations and scope among those upstream knows.
+func ValidateRule(p *field.Path, r admissionregistrationv1.RuleWithOperations) field.ErrorList {
+	var errs field.ErrorList
+	if len(r.Operations) == 0 {
+		errs = append(errs, field.Required(p.Child("operations"), ""))
+	}
+	for k, op := range r.Operations {
+		if !slices.Contains(operations, string(op)) {
+			errs = append(errs, field.NotSupported(p.Child("operations").Index(k), op, operations))
+		}
+	}
+	if len(r.APIGroups) == 0 {
+		errs = append(errs, field.Required(p.Child("apiGroups"), ""))
+	}
+	if len(r.APIVersions) == 0 {
+		errs = append(errs, field.Required(p.Child("apiVersions"), ""))
+	}
+	if len(r.Resources) == 0 {
+		errs = append(errs, field.Required(p.Child("resources"), ""))
+	}
+	if s := r.Scope; s != nil && *s != admissionregistrationv1.AllScopes && *s != admissionregistrationv1.ClusterScope && *s != admissionregistrationv1.NamespacedScope {
+		errs = append(errs, field.NotSupported(p.Child("scope"), *s, []string{"*", "Cluster", "Namespaced"}))
 	}
 	return errs
 }
