@@ -124,8 +124,21 @@ func (a extensionAdmitter) AdmitSubresourceUpdate(ctx context.Context, subresour
 	return a.admit(ctx, apiadmission.Update, subresource, obj, old, &metav1.UpdateOptions{})
 }
 
+// AdmitDelete runs the policies and validating webhooks registered for DELETE (the
+// mutating webhooks are called too, as upstream does, but have nothing to change).
+func (a extensionAdmitter) AdmitDelete(ctx context.Context, old runtime.Object, opts *metav1.DeleteOptions) error {
+	if opts == nil {
+		opts = &metav1.DeleteOptions{}
+	}
+	return a.admit(ctx, apiadmission.Delete, "", nil, old, opts)
+}
+
 func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation, subresource string, obj, old runtime.Object, opts runtime.Object) error {
-	m, err := meta.Accessor(obj)
+	subject := obj
+	if subject == nil {
+		subject = old
+	}
+	m, err := meta.Accessor(subject)
 	if err != nil {
 		return nil
 	}
@@ -139,7 +152,11 @@ func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation,
 	}
 	// The plugins' warnings (a policy's Warn action, a webhook's) go to the response.
 	ctx = apiwarning.WithWarningRecorder(ctx, warnings{ctx})
-	attrs := apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, false, who)
+	dryRun := false
+	if d, ok := opts.(*metav1.DeleteOptions); ok {
+		dryRun = len(d.DryRun) > 0
+	}
+	attrs := apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, dryRun, who)
 	if a.e.any("mutatingwebhookconfigurations") {
 		if err := a.e.mutating.Admit(ctx, attrs, a.e.objects); err != nil {
 			return err

@@ -110,6 +110,26 @@ func (s *Server) deleteOne(ctx context.Context, res *resource, namespace, name s
 		}
 		return nil
 	}
+	if da, ok := res.admit.(DeleteAdmitter); ok {
+		// Admission sees the object once, as it is before the delete (the watch
+		// cache's, or the store's when the cache has not seen it yet).
+		cur, ok := res.cache.Get(key)
+		if ok {
+			cur = cur.DeepCopyObject() // the cache's are shared
+		} else {
+			cur = res.newStored()
+			if err := s.cfg.Store.Get(ctx, key, cur); err != nil {
+				return nil, err
+			}
+		}
+		ext, err := res.toExternal(cur)
+		if err != nil {
+			return nil, err
+		}
+		if err := da.AdmitDelete(ctx, ext, opts); err != nil {
+			return nil, err
+		}
+	}
 	done := s.metrics.etcdTimer("delete", res.info.Resource)
 	defer done()
 	for {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
@@ -102,6 +103,12 @@ type SubresourceAdmitter interface {
 	AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error
 }
 
+// DeleteAdmitter is implemented by Admitters that also check deletes (webhooks and
+// policies registered for DELETE). It gets the object as stored before the delete.
+type DeleteAdmitter interface {
+	AdmitDelete(ctx context.Context, old runtime.Object, opts *metav1.DeleteOptions) error
+}
+
 // Admitters runs several admitters of one resource in order; the first refusal ends the
 // write.
 type Admitters []Admitter
@@ -123,6 +130,18 @@ func (as Admitters) AdmitUpdate(ctx context.Context, obj, old runtime.Object) er
 	for _, a := range as {
 		if err := a.AdmitUpdate(ctx, obj, old); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// AdmitDelete runs the admitters that check deletes.
+func (as Admitters) AdmitDelete(ctx context.Context, old runtime.Object, opts *metav1.DeleteOptions) error {
+	for _, a := range as {
+		if da, ok := a.(DeleteAdmitter); ok {
+			if err := da.AdmitDelete(ctx, old, opts); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

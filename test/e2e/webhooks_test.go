@@ -180,3 +180,38 @@ spec:
 		t.Errorf("Deny and Warn: %v %s", err, errOut)
 	}
 }
+
+// TestAdmissionOnDelete: a policy that keeps ConfigMaps labelled protected from being
+// deleted.
+func TestAdmissionOnDelete(t *testing.T) {
+	c := startCluster(t)
+	policy := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: keep-protected}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [DELETE], resources: [configmaps]}]
+  validations:
+  - expression: "!has(oldObject.metadata.labels) || !('protected' in oldObject.metadata.labels)"
+    message: "protected configmaps stay"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: keep-protected}
+spec: {policyName: keep-protected, validationActions: [Deny]}
+`
+	if _, errOut, err := c.kubectlIn(policy, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	c.mustKubectl("create", "configmap", "keep")
+	c.mustKubectl("label", "configmap", "keep", "protected=yes")
+	c.mustKubectl("create", "configmap", "free")
+	waitUntil(t, "the protected configmap's delete refused", func() bool {
+		_, errOut, err := c.kubectl("delete", "configmap", "keep", "--dry-run=server")
+		return err != nil && strings.Contains(errOut, "protected configmaps stay")
+	})
+	if _, errOut, err := c.kubectl("delete", "configmap", "keep"); err == nil || !strings.Contains(errOut, "protected configmaps stay") {
+		t.Errorf("deleting a protected configmap: %v %s", err, errOut)
+	}
+	c.mustKubectl("delete", "configmap", "free")
+}
