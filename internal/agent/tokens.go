@@ -75,7 +75,7 @@ func (t *tokens) get(ctx context.Context, pod *corev1.Pod, p *corev1.ServiceAcco
 	}
 	exps := out.Status.ExpirationTimestamp.Time
 	life := exps.Sub(now)
-	e = tokenEntry{token: out.Status.Token, issued: now, expires: exps, renew: now.Add(min(life*4/5, maxTokenAge))}
+	e = tokenEntry{token: out.Status.Token, expires: exps, renew: now.Add(min(life*4/5, maxTokenAge))}
 	t.mu.Lock()
 	t.cache[key] = e
 	t.mu.Unlock()

@@ -187,20 +187,20 @@ func (a *Authenticator) bound(parsed *jwt.JSONWebToken, audiences []string) (*au
 	}
 	if k.Pod != nil {
 		pod, ok := a.objects.Pod(k.Namespace, k.Pod.Name)
-		if err := sameObject("pod", k.Namespace+"/"+k.Pod.Name, ok, uidOf(pod), k.Pod.UID); err != nil {
+		if err := sameObject("pod", k.Namespace+"/"+k.Pod.Name, ok, uidOf(pod, ok), k.Pod.UID); err != nil {
 			return nil, nil, err
 		}
 		extra[extraPodName], extra[extraPodUID] = []string{k.Pod.Name}, []string{string(k.Pod.UID)}
 	}
 	if k.Secret != nil {
 		secret, ok := a.objects.Secret(k.Namespace, k.Secret.Name)
-		if err := sameObject("secret", k.Namespace+"/"+k.Secret.Name, ok, uidOf(secret), k.Secret.UID); err != nil {
+		if err := sameObject("secret", k.Namespace+"/"+k.Secret.Name, ok, uidOf(secret, ok), k.Secret.UID); err != nil {
 			return nil, nil, err
 		}
 	}
 	if k.Node != nil {
 		node, ok := a.objects.Node(k.Node.Name)
-		if err := sameObject("node", k.Node.Name, ok, uidOf(node), k.Node.UID); err != nil {
+		if err := sameObject("node", k.Node.Name, ok, uidOf(node, ok), k.Node.UID); err != nil {
 			return nil, nil, err
 		}
 		extra[extraNodeName], extra[extraNodeUID] = []string{k.Node.Name}, []string{string(k.Node.UID)}
@@ -239,18 +239,16 @@ func (a *Authenticator) legacy(parsed *jwt.JSONWebToken, token string, audiences
 // account is the user of a service account that must exist with uid.
 func (a *Authenticator) account(namespace, name string, uid types.UID) (*auth.User, error) {
 	sa, ok := a.objects.ServiceAccount(namespace, name)
-	if err := sameObject("service account", namespace+"/"+name, ok, uidOf(sa), uid); err != nil {
+	if err := sameObject("service account", namespace+"/"+name, ok, uidOf(sa, ok), uid); err != nil {
 		return nil, err
 	}
 	return &auth.User{Name: ServiceAccountUser(namespace, name), UID: string(sa.UID),
 		Groups: []string{AllServiceAccountsGroup, namespaceGroupPrefix + namespace, auth.AuthenticatedGroup}}, nil
 }
 
-type withUID interface{ GetUID() types.UID }
-
-func uidOf[T withUID](obj T) types.UID {
-	var zero T
-	if any(obj) == any(zero) {
+// uidOf is the UID of an object a lookup found.
+func uidOf(obj interface{ GetUID() types.UID }, found bool) types.UID {
+	if !found {
 		return ""
 	}
 	return obj.GetUID()

@@ -103,9 +103,11 @@ func bindingKeys(subjects []rbacv1.Subject, namespace string) []string {
 // gather returns the bindings of keys, each once, sorted by name.
 func gather[B interface{ GetName() string }](idx map[string][]B, keys []string, prefix string) []B {
 	var out []B
+	seen := map[any]bool{}
 	for _, k := range keys {
 		for _, b := range idx[prefix+k] {
-			if !slices.ContainsFunc(out, func(o B) bool { return any(o) == any(b) }) {
+			if !seen[b] {
+				seen[b] = true
 				out = append(out, b)
 			}
 		}

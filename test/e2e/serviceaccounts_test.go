@@ -6,6 +6,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -154,8 +155,8 @@ type: kubernetes.io/service-account-token
 	})
 	// A node may ask only for its own pods' tokens.
 	node := c.nodeClient("somewhere")
-	if _, err := node.CoreV1().ServiceAccounts("default").CreateToken(bg, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{}); err == nil {
-		t.Error("a node got a token of an account no pod of it runs as")
+	if _, err := node.CoreV1().ServiceAccounts("default").CreateToken(bg, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a node asking for a token of an account no pod of it runs as: %v, want 403", err)
 	}
 }
 
