@@ -68,6 +68,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, r
 			return
 		}
 	}
+	if obj, err = s.recordFields(res, "", res.strategy.New(), obj, opts); err != nil {
+		fail(err, m.GetName())
+		return
+	}
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
 	for try := 0; ; try++ {
 		next := obj

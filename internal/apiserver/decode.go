@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/fieldmanager"
 )
 
 // fieldValidation is the policy for unknown and duplicated fields in a request body.
@@ -25,11 +30,33 @@ const (
 type writeOptions struct {
 	dryRun     bool
 	validation fieldValidation
+
+	// tracked says the write is recorded in the object's managedFields (every write a
+	// client makes; not the server's own, such as an eviction's), as manager's.
+	tracked bool
+	manager string
+	// force is an apply's force parameter: take the fields other managers own.
+	force *bool
+	// fieldsOf, when set, is the subresource the write's fields are recorded under
+	// instead of the request's (a scale write is an update of the object).
+	fieldsOf string
+}
+
+// optionsKind names the options of a write for its errors, as upstream does.
+func optionsKind(method string) schema.GroupKind {
+	kind := "CreateOptions"
+	switch method {
+	case http.MethodPut:
+		kind = "UpdateOptions"
+	case http.MethodPatch:
+		kind = "PatchOptions"
+	}
+	return schema.GroupKind{Group: metav1.GroupName, Kind: kind}
 }
 
 func parseWriteOptions(r *http.Request) (writeOptions, error) {
 	q := r.URL.Query()
-	opts := writeOptions{validation: validationWarn}
+	opts := writeOptions{validation: validationWarn, tracked: true}
 	for _, d := range q["dryRun"] {
 		if d != metav1.DryRunAll {
 			return opts, apierrors.NewBadRequest(field.NotSupported(field.NewPath("dryRun"), d, []string{metav1.DryRunAll}).Error())
@@ -42,6 +69,17 @@ func parseWriteOptions(r *http.Request) (writeOptions, error) {
 		opts.validation = v
 	default:
 		return opts, apierrors.NewBadRequest(fmt.Sprintf("fieldValidation parameter unsupported: %s", v))
+	}
+	if errs := metav1validation.ValidateFieldManager(q.Get("fieldManager"), field.NewPath("fieldManager")); len(errs) > 0 {
+		return opts, apierrors.NewInvalid(optionsKind(r.Method), "", errs)
+	}
+	opts.manager = fieldmanager.Name(q.Get("fieldManager"), r.UserAgent())
+	if f, ok := q["force"]; ok {
+		force, err := strconv.ParseBool(f[0])
+		if err != nil {
+			return opts, apierrors.NewBadRequest(fmt.Sprintf("force: %v", err))
+		}
+		opts.force = &force
 	}
 	return opts, nil
 }

@@ -12,12 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podium/podium/internal/warning"
 )
 
-// patch serves PATCH of an object or its status with a JSON patch, a JSON merge patch or
-// a strategic merge patch. Server-side apply is not served yet.
+// patch serves PATCH of an object or its status with a JSON patch, a JSON merge patch, a
+// strategic merge patch or a server-side apply.
 func (s *Server) patch(w http.ResponseWriter, r *http.Request, res *resource, ri requestInfo) {
 	mt, ok := s.negotiate(w, r, res, false)
 	if !ok {
@@ -32,19 +33,29 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, res *resource, ri
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	pt := types.PatchType(ct)
 	switch pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", res.groupResource(), ri.Name,
-			"server-side apply ("+ct+") is not supported by this server yet; use client-side apply (kubectl apply without --server-side)", 0, false))
-		return
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
 	default:
 		fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", res.groupResource(), ri.Name,
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType), 0, false))
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s, %s, %s",
+				types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType, types.ApplyCBORPatchType), 0, false))
+		return
+	}
+	apply := pt == types.ApplyYAMLPatchType || pt == types.ApplyCBORPatchType
+	switch {
+	case apply && r.URL.Query().Get("fieldManager") == "":
+		fail(apierrors.NewInvalid(optionsKind(r.Method), "", field.ErrorList{field.Required(field.NewPath("fieldManager"), "is required for apply patch")}))
+		return
+	case !apply && opts.force != nil:
+		fail(apierrors.NewInvalid(optionsKind(r.Method), "", field.ErrorList{field.Forbidden(field.NewPath("force"), "may not be specified for non-apply patch")}))
 		return
 	}
 	data, err := readBody(r)
 	if err != nil {
 		fail(err)
+		return
+	}
+	if apply {
+		s.apply(w, r, res, ri, mt, pt, opts, data)
 		return
 	}
 	var warnings []string

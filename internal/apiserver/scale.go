@@ -33,6 +33,11 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request, res *resource, ri
 	if !ok {
 		return
 	}
+	opts, err := parseWriteOptions(r)
+	if err != nil && ri.Verb != "get" {
+		fail(err)
+		return
+	}
 	var next func(cur runtime.Object) (*autoscalingv1.Scale, error) // the Scale asked for
 	switch ri.Verb {
 	case "get":
@@ -65,42 +70,56 @@ func (s *Server) scale(w http.ResponseWriter, r *http.Request, res *resource, ri
 	case "patch":
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		pt := types.PatchType(ct)
-		if pt != types.JSONPatchType && pt != types.MergePatchType && pt != types.StrategicMergePatchType {
-			fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", res.groupResource(), ri.Name,
-				fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType), 0, false))
-			return
-		}
 		data, err := readBody(r)
 		if err != nil {
 			fail(err)
 			return
 		}
-		next = func(cur runtime.Object) (*autoscalingv1.Scale, error) {
-			curJSON, err := json.Marshal(scaleOf(sc, cur))
+		switch pt {
+		case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+			next = func(cur runtime.Object) (*autoscalingv1.Scale, error) {
+				curJSON, err := json.Marshal(scaleOf(sc, cur))
+				if err != nil {
+					return nil, err
+				}
+				patched, err := applyPatch(pt, curJSON, data, &autoscalingv1.Scale{})
+				if err != nil {
+					return nil, err
+				}
+				want := &autoscalingv1.Scale{}
+				if err := json.Unmarshal(patched, want); err != nil {
+					return nil, apierrors.NewBadRequest(fmt.Sprintf("the patched Scale does not decode: %v", err))
+				}
+				return want, nil
+			}
+		case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
+			if r.URL.Query().Get("fieldManager") == "" {
+				fail(apierrors.NewInvalid(optionsKind(r.Method), "", field.ErrorList{field.Required(field.NewPath("fieldManager"), "is required for apply patch")}))
+				return
+			}
+			applied, warnings, err := decodeApply(pt, data, scaleKind.Kind, validationWarn)
 			if err != nil {
-				return nil, err
+				fail(err)
+				return
 			}
-			patched, err := applyPatch(pt, curJSON, data, &autoscalingv1.Scale{})
-			if err != nil {
-				return nil, err
+			addWarnings(w, warnings)
+			next = func(cur runtime.Object) (*autoscalingv1.Scale, error) {
+				return s.applyScale(res, sc, cur, applied, opts)
 			}
-			want := &autoscalingv1.Scale{}
-			if err := json.Unmarshal(patched, want); err != nil {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("the patched Scale does not decode: %v", err))
-			}
-			return want, nil
+			opts.tracked = false // applyScale records the fields itself
+		default:
+			fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", res.groupResource(), ri.Name,
+				fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s, %s, %s",
+					types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType, types.ApplyCBORPatchType), 0, false))
+			return
 		}
 	default:
 		s.methodNotAllowed(w, r, res, ri)
 		return
 	}
-	opts, err := parseWriteOptions(r)
-	if err != nil {
-		fail(err)
-		return
-	}
 	main := ri
 	main.Subresource = "" // the object is written as by an update of it
+	opts.fieldsOf = "scale"
 	out, err := s.updateWith(r.Context(), res, main, opts, func(cur runtime.Object) (runtime.Object, error) {
 		want, err := next(cur)
 		if err != nil {

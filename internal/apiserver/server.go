@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/fieldmanager"
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/storage"
 )
@@ -221,6 +222,7 @@ type Server struct {
 	clock     clock.PassiveClock
 	log       *slog.Logger
 	ready     atomic.Bool // set by MarkReady
+	fields    *fieldmanager.Managers
 }
 
 // New builds an API server from cfg.
@@ -247,7 +249,9 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		metrics:   newMetrics(),
 		inFlight:  newInFlight(cfg.MaxReadOnlyInFlight, cfg.MaxMutatingInFlight, cfg.MaxAnonymousInFlight),
+		fields:    fieldmanager.New(cfg.Scheme),
 	}
+	s.fields.Warm()
 	seen := map[schema.GroupVersion]bool{}
 	for _, st := range cfg.Strategies {
 		info := st.Info()

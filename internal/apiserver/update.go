@@ -85,6 +85,13 @@ func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, 
 		if err != nil {
 			return nil, err
 		}
+		fieldsOf := ri.Subresource
+		if opts.fieldsOf != "" {
+			fieldsOf = opts.fieldsOf
+		}
+		if obj, err = s.recordFields(res, fieldsOf, curExt, obj, opts); err != nil {
+			return nil, err
+		}
 		if err := s.prepareUpdate(ctx, res, ri.Subresource, obj, curExt); err != nil {
 			return nil, err
 		}

@@ -51,12 +51,11 @@ type param struct {
 	required            bool
 }
 
-// Media types served and accepted, as upstream lists them, less server-side apply's
-// (application/apply-patch+yaml and +cbor), which is not served yet.
+// Media types served and accepted, as upstream lists them.
 var (
 	objectMedia = []string{"application/json", "application/yaml", "application/vnd.kubernetes.protobuf", "application/cbor"}
 	watchMedia  = []string{"application/json;stream=watch", "application/vnd.kubernetes.protobuf;stream=watch", "application/cbor-seq"}
-	patchMedia  = []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}
+	patchMedia  = []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml", "application/apply-patch+cbor"}
 	textMedia   = []string{"text/plain", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf"}
 	anyMedia    = []string{"*/*"}
 )

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -97,9 +98,23 @@ func TestOptimisticConcurrencyAndGenerateName(t *testing.T) {
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "testing value /data/k failed") {
 		t.Fatalf("a failing JSON patch test: %v, want 422 saying what failed", err)
 	}
-	_, err = cms.Patch(bg, "a", types.ApplyPatchType, []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}`), metav1.PatchOptions{FieldManager: "t"})
-	if st, ok := err.(apierrors.APIStatus); !ok || st.Status().Code != http.StatusUnsupportedMediaType {
-		t.Fatalf("apply patch: got %v, want 415", err)
+	applied := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"applied"}}`)
+	_, err = cms.Patch(bg, "a", types.ApplyPatchType, applied, metav1.PatchOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "fieldManager: Required value: is required for apply patch") {
+		t.Fatalf("apply without a field manager: %v, want 422", err)
+	}
+	_, err = cms.Patch(bg, "a", types.MergePatchType, []byte(`{}`), metav1.PatchOptions{Force: ptr.To(true)})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "force: Forbidden: may not be specified for non-apply patch") {
+		t.Fatalf("force on a merge patch: %v, want 422", err)
+	}
+	// The JSON patch above was the last to set data.k, so the applier meets its owner.
+	_, err = cms.Patch(bg, "a", types.ApplyPatchType, applied, metav1.PatchOptions{FieldManager: "t"})
+	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), `Apply failed with 1 conflict: conflict with "e2e.test" using v1: .data.k`) {
+		t.Fatalf("apply of a field another manager set: %v, want 409", err)
+	}
+	got, err := cms.Patch(bg, "a", types.ApplyPatchType, applied, metav1.PatchOptions{FieldManager: "t", Force: ptr.To(true)})
+	if err != nil || got.Data["k"] != "applied" || owner(got.ManagedFields, "t") != metav1.ManagedFieldsOperationApply {
+		t.Fatalf("forced apply: %v %v %+v", err, got.Data, got.ManagedFields)
 	}
 }
 
