@@ -66,7 +66,12 @@ func main() {
 	flag.IntVar(&access.Bindings, "access-bindings", 10000, "bindings in the access benchmark")
 	flag.IntVar(&access.Namespaces, "access-namespaces", 100, "namespaces its RoleBindings spread over")
 	flag.IntVar(&access.Requests, "access-requests", 2000, "GETs timed per client and phase")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access or dos")
+	ext := bench.ExtensionOptions{}
+	flag.IntVar(&ext.Objects, "apply-objects", 200, "objects in the manifest applied client-side and server-side")
+	flag.IntVar(&ext.Runs, "apply-runs", 5, "applies timed per mode")
+	flag.IntVar(&ext.Creates, "ext-creates", 5000, "objects created for the creates-per-second figures")
+	flag.IntVar(&ext.Workers, "ext-workers", 16, "concurrent creators")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access, extensions or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -122,6 +127,13 @@ func main() {
 	if *only == "" || *only == "access" {
 		fmt.Println("== access (issue: identity and access) ==")
 		if err := bench.Access(bin, access, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "extensions" {
+		fmt.Println("== extensions (issue: extending the API) ==")
+		if err := bench.Extensions(bin, ext, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
