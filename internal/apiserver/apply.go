@@ -25,6 +25,11 @@ import (
 // fieldManager returns the manager of the fields of res written through subresource
 // ("" for the object itself; "scale" for its scale).
 func (s *Server) fieldManager(res *resource, subresource string) (*managedfields.FieldManager, error) {
+	if own, ok := res.strategy.(interface {
+		FieldManager(subresource string) (*managedfields.FieldManager, error)
+	}); ok {
+		return own.FieldManager(subresource)
+	}
 	return s.fields.For(res.info.GroupVersionKind(), subresource, res.strategy.New(), res.strategy.Default)
 }
 
@@ -153,7 +158,13 @@ func (s *Server) applyScale(res *resource, sc registry.Scaler, parent runtime.Ob
 	if err != nil {
 		return nil, err
 	}
-	h := managedfields.NewScaleHandler(m.GetManagedFields(), res.info.GroupVersion(), replicasPaths)
+	paths := replicasPaths
+	if rp, ok := res.strategy.(interface {
+		ReplicasPaths() managedfields.ResourcePathMappings
+	}); ok {
+		paths = rp.ReplicasPaths()
+	}
+	h := managedfields.NewScaleHandler(m.GetManagedFields(), res.info.GroupVersion(), paths)
 	owners, err := h.ToSubresource()
 	if err != nil {
 		return nil, err

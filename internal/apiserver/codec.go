@@ -135,3 +135,23 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// textOnly removes from an Accept header the media types custom resources are not
+// served in (protobuf and CBOR), as upstream serves them in JSON and YAML only.
+func textOnly(accept string) string {
+	if strings.TrimSpace(accept) == "" {
+		return accept
+	}
+	var kept []string
+	for _, clause := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(clause))
+		if err != nil || strings.Contains(mt, "protobuf") || strings.Contains(mt, "cbor") {
+			continue
+		}
+		kept = append(kept, clause)
+	}
+	if len(kept) == 0 {
+		return "none/none"
+	}
+	return strings.Join(kept, ",")
+}

@@ -32,6 +32,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, res *resource, r
 		return
 	}
 	fail := func(err error, name string) { s.writeError(w, r, err, res.groupResource(), name) }
+	if res.terminating {
+		fail(terminatingError(res), "")
+		return
+	}
 	opts, err := parseWriteOptions(r)
 	if err != nil {
 		fail(err, "")

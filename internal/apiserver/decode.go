@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podium/podium/internal/fieldmanager"
+	"github.com/podium/podium/internal/registry"
 )
 
 // fieldValidation is the policy for unknown and duplicated fields in a request body.
@@ -92,6 +93,9 @@ func (s *Server) decodeObject(res *resource, contentType string, data []byte, va
 		return nil, nil, err
 	}
 	lenient, strict, err := s.codecs.decoderFor(contentType)
+	if err == nil && res.custom && lenient != s.codecs.byType[mediaJSON].Serializer && lenient != s.codecs.byType[mediaYAML].Serializer {
+		err = fmt.Errorf("the body of the request was in an unknown format - accepted media types include: %s, %s", mediaJSON, mediaYAML)
+	}
 	if err != nil {
 		return nil, nil, apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", res.groupResource(), "", err.Error(), 0, false)
 	}
@@ -113,6 +117,21 @@ func (s *Server) decodeObject(res *resource, contentType string, data []byte, va
 			}
 		} else {
 			return nil, nil, apierrors.NewBadRequest(cannot + ": " + err.Error())
+		}
+	}
+	if p, ok := res.strategy.(registry.Pruner); ok {
+		unknown, err := p.Prune(obj)
+		if err != nil {
+			return nil, nil, apierrors.NewBadRequest(err.Error())
+		}
+		for _, path := range unknown {
+			msg := fmt.Sprintf("unknown field %q", path)
+			if validation == validationStrict {
+				return nil, nil, apierrors.NewBadRequest("strict decoding error: " + msg)
+			}
+			if validation == validationWarn {
+				warnings = append(warnings, msg)
+			}
 		}
 	}
 	if actual != nil && *actual != gvk {

@@ -49,7 +49,7 @@ func fuzzServer(f *testing.F) (*Server, []*resource) {
 		f.Fatal(err)
 	}
 	var resources []*resource
-	for _, res := range s.resources {
+	for _, res := range s.builtin.resources {
 		resources = append(resources, res)
 	}
 	slices.SortFunc(resources, func(a, b *resource) int {

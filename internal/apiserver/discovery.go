@@ -54,7 +54,7 @@ func shapeOf(kind, sub string) subresourceShape {
 // resourcesOf returns the served resources of one group version, sorted by name.
 func (s *Server) resourcesOf(gv schema.GroupVersion) []*resource {
 	var out []*resource
-	for gvr, res := range s.resources {
+	for gvr, res := range s.cat.Load().resources {
 		if gvr.GroupVersion() == gv {
 			out = append(out, res)
 		}
@@ -111,7 +111,7 @@ func storageVersionHash(group, version, kind string) string {
 func (s *Server) aggregated(core bool) *apidiscoveryv2.APIGroupDiscoveryList {
 	list := &apidiscoveryv2.APIGroupDiscoveryList{}
 	list.Kind, list.APIVersion = "APIGroupDiscoveryList", "apidiscovery.k8s.io/v2"
-	for _, gv := range s.groups {
+	for _, gv := range s.cat.Load().groups {
 		if (gv.Group == "") != core {
 			continue
 		}
@@ -191,7 +191,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
-	if !s.isRoot(w, r, "/apis") {
+	if strings.TrimSuffix(r.URL.Path, "/") != "/apis" {
+		// A group the server was not built with: a custom resource's, or none.
+		s.serveResource(w, r)
 		return
 	}
 	if wantsAggregated(r.Header.Get("Accept")) {
@@ -200,7 +202,7 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 	}
 	list := &metav1.APIGroupList{}
 	list.Kind, list.APIVersion = "APIGroupList", "v1"
-	for _, gv := range s.groups {
+	for _, gv := range s.cat.Load().groups {
 		if gv.Group != "" {
 			list.Groups = append(list.Groups, s.apiGroup(gv.Group))
 		}
@@ -221,7 +223,7 @@ func (s *Server) isRoot(w http.ResponseWriter, r *http.Request, root string) boo
 func (s *Server) apiGroup(name string) metav1.APIGroup {
 	g := metav1.APIGroup{Name: name}
 	g.Kind, g.APIVersion = "APIGroup", "v1"
-	for _, gv := range s.groups {
+	for _, gv := range s.cat.Load().groups {
 		if gv.Group == name {
 			v := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
 			g.Versions = append(g.Versions, v)

@@ -114,7 +114,7 @@ func (s *Server) evictPod(ctx context.Context, res *resource, namespace, name st
 		}
 	}
 
-	pdbRes := s.resources[pdbGVR]
+	pdbRes := s.builtin.resources[pdbGVR]
 	var budgets []*policyv1.PodDisruptionBudget
 	if pdbRes != nil {
 		var err error

@@ -32,10 +32,18 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, res *resource, ri r
 
 // negotiate picks the response encoding or answers 406.
 func (s *Server) negotiate(w http.ResponseWriter, r *http.Request, res *resource, allowForms bool) (mediaType, bool) {
-	mt, ok := s.codecs.negotiate(r.Header.Get("Accept"), allowForms)
+	accept := r.Header.Get("Accept")
+	if res.custom {
+		accept = textOnly(accept)
+	}
+	mt, ok := s.codecs.negotiate(accept, allowForms)
 	if !ok {
+		types := s.codecs.mediaTypes()
+		if res.custom {
+			types = []string{mediaJSON, mediaYAML}
+		}
 		err := apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
-			"only the following media types are accepted: "+strings.Join(s.codecs.mediaTypes(), ", "), 0, false)
+			"only the following media types are accepted: "+strings.Join(types, ", "), 0, false)
 		s.writeError(w, r, err, res.groupResource(), "")
 	}
 	return mt, ok

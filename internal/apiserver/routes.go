@@ -47,7 +47,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/api/v1", s.serveResource)
 	mux.HandleFunc("/api/v1/", s.serveResource)
 	groups := map[string]bool{}
-	for _, gv := range s.groups {
+	for _, gv := range s.builtin.groups {
 		if gv.Group != "" && !groups[gv.Group] {
 			groups[gv.Group] = true
 			mux.HandleFunc("/apis/"+gv.Group, s.serveResource)

@@ -84,6 +84,9 @@ type resource struct {
 	fieldKeys map[string]bool
 	// admit, when set, takes part in creates and updates (Admit).
 	admit Admitter
+	// custom marks the resources of custom resource definitions: unstructured objects,
+	// served as JSON and YAML only; terminating ones refuse creates.
+	custom, terminating bool
 }
 
 // Admitter takes part in the writes of one resource with what needs cluster state, such
@@ -211,18 +214,21 @@ func (res *resource) toStored(obj runtime.Object) (runtime.Object, error) {
 
 // Server is the API server. Run starts its caches; Handler serves requests.
 type Server struct {
-	cfg       Config
-	codecs    *codecs
-	resources map[schema.GroupVersionResource]*resource
-	caches    map[string]*storage.Cache // by storage resource
-	groups    []schema.GroupVersion     // served group versions, core first
-	mux       *http.ServeMux
-	metrics   *metrics
-	inFlight  *inFlight
-	clock     clock.PassiveClock
-	log       *slog.Logger
-	ready     atomic.Bool // set by MarkReady
-	fields    *fieldmanager.Managers
+	cfg    Config
+	codecs *codecs
+	// builtin is what the server is built to serve; cat adds to it the resources of
+	// custom resource definitions (custom.go), replaced whole on every change.
+	builtin  *catalog
+	cat      atomic.Pointer[catalog]
+	custom   customResources
+	caches   map[string]*storage.Cache // by storage resource, built-in ones
+	mux      *http.ServeMux
+	metrics  *metrics
+	inFlight *inFlight
+	clock    clock.PassiveClock
+	log      *slog.Logger
+	ready    atomic.Bool // set by MarkReady
+	fields   *fieldmanager.Managers
 }
 
 // New builds an API server from cfg.
@@ -241,15 +247,16 @@ func New(cfg Config) (*Server, error) {
 		cfg.WatchWriteTimeout = 30 * time.Second
 	}
 	s := &Server{
-		cfg:       cfg,
-		codecs:    newCodecs(cfg.Scheme),
-		resources: map[schema.GroupVersionResource]*resource{},
-		caches:    map[string]*storage.Cache{},
-		clock:     cfg.Clock,
-		log:       cfg.Logger,
-		metrics:   newMetrics(),
-		inFlight:  newInFlight(cfg.MaxReadOnlyInFlight, cfg.MaxMutatingInFlight, cfg.MaxAnonymousInFlight),
-		fields:    fieldmanager.New(cfg.Scheme),
+		cfg:      cfg,
+		codecs:   newCodecs(cfg.Scheme),
+		builtin:  &catalog{resources: map[schema.GroupVersionResource]*resource{}},
+		caches:   map[string]*storage.Cache{},
+		custom:   customResources{defs: map[string]*customDefinition{}, caches: map[string]*customCache{}},
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		metrics:  newMetrics(),
+		inFlight: newInFlight(cfg.MaxReadOnlyInFlight, cfg.MaxMutatingInFlight, cfg.MaxAnonymousInFlight),
+		fields:   fieldmanager.New(cfg.Scheme),
 	}
 	s.fields.Warm()
 	seen := map[schema.GroupVersion]bool{}
@@ -263,24 +270,24 @@ func New(cfg Config) (*Server, error) {
 			res.fieldKeys[k] = true
 		}
 		gvr := info.GroupVersionResource()
-		if _, dup := s.resources[gvr]; dup {
+		if _, dup := s.builtin.resources[gvr]; dup {
 			return nil, fmt.Errorf("resource %v registered twice", gvr)
 		}
-		s.resources[gvr] = res
+		s.builtin.resources[gvr] = res
 		if !seen[info.GroupVersion()] {
 			seen[info.GroupVersion()] = true
-			s.groups = append(s.groups, info.GroupVersion())
+			s.builtin.groups = append(s.builtin.groups, info.GroupVersion())
 		}
 	}
 	// Resources sharing storage share one cache, made by the one that stores its own
 	// kind (no converter).
-	for _, res := range s.resources {
+	for _, res := range s.builtin.resources {
 		if res.conv == nil {
 			sr := res.storageResource()
 			s.caches[sr] = storage.NewCache(cfg.Store, storage.Prefix(sr, ""), res.newStored, 8192)
 		}
 	}
-	for gvr, res := range s.resources {
+	for gvr, res := range s.builtin.resources {
 		res.cache = s.caches[res.storageResource()]
 		if res.cache == nil {
 			return nil, fmt.Errorf("resource %v is stored as %q, which nothing serves", gvr, res.storageResource())
@@ -289,12 +296,13 @@ func New(cfg Config) (*Server, error) {
 	for _, rv := range reviews {
 		if !seen[rv.gv] {
 			seen[rv.gv] = true
-			s.groups = append(s.groups, rv.gv)
+			s.builtin.groups = append(s.builtin.groups, rv.gv)
 		}
 	}
-	sort.SliceStable(s.groups, func(i, j int) bool {
-		return s.groups[i].Group == "" && s.groups[j].Group != ""
+	sort.SliceStable(s.builtin.groups, func(i, j int) bool {
+		return s.builtin.groups[i].Group == "" && s.builtin.groups[j].Group != ""
 	})
+	s.cat.Store(s.builtin)
 	s.mux = s.routes()
 	return s, nil
 }
@@ -302,6 +310,9 @@ func New(cfg Config) (*Server, error) {
 // Run fills the watch caches and keeps them following etcd until ctx ends. It returns
 // once every cache holds a complete list, or ctx ends.
 func (s *Server) Run(ctx context.Context) error {
+	s.custom.mu.Lock()
+	s.custom.ctx = ctx
+	s.custom.mu.Unlock()
 	for _, c := range s.caches {
 		go c.Run(ctx)
 	}
@@ -325,6 +336,9 @@ func (s *Server) sendBookmarks(ctx context.Context) {
 			return
 		case <-t.C:
 			for _, c := range s.caches {
+				c.Bookmark()
+			}
+			for _, c := range s.customCaches() {
 				c.Bookmark()
 			}
 		}
@@ -377,7 +391,7 @@ func (s *Server) guardWrites(next http.Handler) http.Handler {
 
 // Admit makes a take part in the writes of every served version of gr. Call it before Run.
 func (s *Server) Admit(gr schema.GroupResource, a Admitter) {
-	for gvr, res := range s.resources {
+	for gvr, res := range s.builtin.resources {
 		if gvr.GroupResource() == gr {
 			res.admit = a
 		}
@@ -386,7 +400,7 @@ func (s *Server) Admit(gr schema.GroupResource, a Admitter) {
 
 // AlsoAdmit adds a to what admits writes of a resource, after the admitters it has.
 func (s *Server) AlsoAdmit(gr schema.GroupResource, a Admitter) {
-	for gvr, res := range s.resources {
+	for gvr, res := range s.builtin.resources {
 		if gvr.GroupResource() == gr {
 			if res.admit == nil {
 				res.admit = a
@@ -438,13 +452,13 @@ func (s *Server) CacheGeneration(gr schema.GroupResource) uint64 {
 
 // lookup finds the served resource a request names.
 func (s *Server) lookup(ri requestInfo) (*resource, bool) {
-	res, ok := s.resources[schema.GroupVersionResource{Group: ri.Group, Version: ri.Version, Resource: ri.Resource}]
+	res, ok := s.cat.Load().resources[schema.GroupVersionResource{Group: ri.Group, Version: ri.Version, Resource: ri.Resource}]
 	return res, ok
 }
 
 // resourceFor finds a served resource by group and resource name, any version.
 func (s *Server) resourceFor(gr schema.GroupResource) *resource {
-	for gvr, res := range s.resources {
+	for gvr, res := range s.cat.Load().resources {
 		if gvr.GroupResource() == gr {
 			return res
 		}

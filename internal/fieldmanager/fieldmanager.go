@@ -60,7 +60,15 @@ func (m *Managers) For(kind schema.GroupVersionKind, subresource string, example
 		return fm, nil
 	}
 	gv := kind.GroupVersion()
-	fm, err := managedfields.NewDefaultFieldManager(m.typeConverter(), oneVersion{m.scheme, gv}, defaulter(defaults),
+	tc := m.typeConverter()
+	probe := example.DeepCopyObject()
+	probe.GetObjectKind().SetGroupVersionKind(kind)
+	if _, err := tc.ObjectToTyped(probe); err != nil {
+		// A kind the built-in schemas do not describe (apiextensions.k8s.io's): its
+		// fields are deduced, maps merging key by key and lists atomic.
+		tc = managedfields.NewDeducedTypeConverter()
+	}
+	fm, err := managedfields.NewDefaultFieldManager(tc, oneVersion{m.scheme, gv}, defaulter(defaults),
 		m.scheme, kind, gv, subresource, resetFields(gv, example, subresource))
 	if err != nil {
 		return nil, err

@@ -172,3 +172,10 @@ type DependentsOrphaner interface {
 type StatusMetadataWriter interface {
 	StatusWritesMetadata()
 }
+
+// Pruner is implemented by strategies whose schema decides which fields an object may
+// have (custom resources): Prune drops the others from a decoded object and returns
+// their paths, which strict field validation reports; its error refuses the object.
+type Pruner interface {
+	Prune(obj runtime.Object) ([]string, error)
+}

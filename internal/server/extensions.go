@@ -55,6 +55,9 @@ func extensionAdmission(api *apiserver.Server, strats []registry.Strategy, schem
 		i := st.Info()
 		api.AlsoAdmit(schema.GroupResource{Group: i.Group, Resource: i.Resource}, ext.For(i.GroupVersionResource(), i.GroupVersionKind(), i.Namespaced))
 	}
+	api.AdmitCustom(func(i registry.Info) apiserver.Admitter {
+		return ext.For(i.GroupVersionResource(), i.GroupVersionKind(), i.Namespaced)
+	})
 	return factory, nil
 }
 

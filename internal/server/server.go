@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -158,6 +159,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
 		return err
 	}
 	store := storage.New(client, scheme)
@@ -311,9 +315,19 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
 	admissionInformers.Start(runCtx.Done())
 	defer admissionInformers.Shutdown()
+	// Everything started from here on is waited for before the API server and etcd stop.
+	var running sync.WaitGroup
+	defer func() {
+		stop()
+		running.Wait()
+	}()
 	if err := bootstrap(ctx, restCfg); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := startCustomResources(runCtx, &running, api, restCfg, log); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("custom resources: %w", err)
 	}
 	address := cfg.AdvertiseAddress
 	if address == "" {
@@ -322,12 +336,6 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if address == "" {
 		log.Warn("no non-loopback address to advertise: the kubernetes Service gets no endpoints; set --advertise-address")
 	}
-	// Everything started from here on is waited for before the API server and etcd stop.
-	var running sync.WaitGroup
-	defer func() {
-		stop()
-		running.Wait()
-	}()
 	dnsCfg, err := clusterDNS(cfg, address)
 	if err != nil {
 		_ = srv.Close()

@@ -1,11 +1,13 @@
 package storage
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 
@@ -78,6 +80,10 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
 	defer m.SetResourceVersion(rv)
+	if u, ok := obj.(runtime.Unstructured); ok {
+		// Custom resources are kept as JSON, as upstream keeps them.
+		return json.Marshal(u.UnstructuredContent())
+	}
 	gvks, _, err := s.scheme.ObjectKinds(obj)
 	if err != nil {
 		return nil, err
@@ -93,6 +99,12 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 // the apiVersion and kind it was stored with, so that encoding it later does not write to
 // it (objects in the watch cache are shared between readers).
 func (s *Store) decode(data []byte, rev int64, out runtime.Object) error {
+	if u, ok := out.(*unstructured.Unstructured); ok {
+		if err := u.UnmarshalJSON(data); err != nil {
+			return fmt.Errorf("decoding stored object: %w", err)
+		}
+		return setRV(out, rev)
+	}
 	if _, _, err := s.codec.Decode(data, nil, out); err != nil {
 		return fmt.Errorf("decoding stored object: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/podium/podium/internal/registry/configmap"
 	"github.com/podium/podium/internal/registry/controllerrevision"
 	"github.com/podium/podium/internal/registry/cronjob"
+	"github.com/podium/podium/internal/registry/customresourcedefinition"
 	"github.com/podium/podium/internal/registry/daemonset"
 	"github.com/podium/podium/internal/registry/deployment"
 	"github.com/podium/podium/internal/registry/endpoints"
@@ -71,5 +72,6 @@ func Strategies() []registry.Strategy {
 		rbac.NewClusterRoles(),
 		rbac.NewRoleBindings(),
 		rbac.NewClusterRoleBindings(),
+		customresourcedefinition.New(),
 	}
 }
