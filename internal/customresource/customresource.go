@@ -15,6 +15,7 @@ import (
 	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -27,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/kube-openapi/pkg/spec3"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/podium/podium/internal/registry"
@@ -83,6 +85,7 @@ func Build(crd *apiextensionsv1.CustomResourceDefinition, converters Converters)
 		}
 		replicas[gv] = pathOf(sub.Scale.SpecReplicasPath)
 	}
+	types := typeConverter(crd)
 	for _, v := range crd.Spec.Versions {
 		if !v.Served {
 			continue
@@ -91,9 +94,33 @@ func Build(crd *apiextensionsv1.CustomResourceDefinition, converters Converters)
 		if err != nil {
 			return nil, fmt.Errorf("custom resource definition %s, version %s: %w", crd.Name, v.Name, err)
 		}
+		st.types = types
 		def.Versions = append(def.Versions, st)
 	}
 	return def, nil
+}
+
+// typeConverter returns the types of a definition's versions for server-side apply, from
+// their OpenAPI schemas as upstream builds them; fields of a version without a schema
+// are deduced from the objects.
+func typeConverter(crd *apiextensionsv1.CustomResourceDefinition) managedfields.TypeConverter {
+	var specs []*spec3.OpenAPI
+	for _, v := range crd.Spec.Versions {
+		s, err := builder.BuildOpenAPIV3(crd, v.Name, builder.Options{})
+		if err != nil {
+			return managedfields.NewDeducedTypeConverter()
+		}
+		specs = append(specs, s)
+	}
+	merged, err := builder.MergeSpecsV3(specs...)
+	if err != nil {
+		return managedfields.NewDeducedTypeConverter()
+	}
+	tc, err := managedfields.NewTypeConverter(merged.Components.Schemas, crd.Spec.PreserveUnknownFields)
+	if err != nil {
+		return managedfields.NewDeducedTypeConverter()
+	}
+	return tc
 }
 
 // structuralOf returns the structural schema of one version, its defaults pruned as
@@ -151,6 +178,7 @@ type version struct {
 	storage    schema.GroupVersion
 	preserve   bool
 	structural *structuralschema.Structural
+	defaults   bool // the schema has defaults, filled on read too
 	strategy   upstreamStrategy
 	status     upstreamStrategy
 	attrs      func(runtime.Object) (fields.Set, error)
@@ -160,6 +188,7 @@ type version struct {
 	converter  runtime.ObjectConvertor
 	replicas   managedfields.ResourcePathMappings
 
+	types    managedfields.TypeConverter
 	fieldsMu sync.Mutex
 	managers map[string]*managedfields.FieldManager
 }
@@ -178,6 +207,7 @@ func newVersion(crd *apiextensionsv1.CustomResourceDefinition, v apiextensionsv1
 			Resource: names.Plural, Singular: names.Singular, ShortNames: names.ShortNames, Categories: names.Categories,
 			Namespaced: namespaced, StorageResource: crd.Spec.Group + "/" + names.Plural},
 	}
+	st.defaults = hasDefaults(st.structural)
 	val, err := apihelpers.GetSchemaForVersion(crd, v.Name)
 	if err != nil {
 		return nil, err
@@ -351,9 +381,39 @@ func (v *version) ToStorage(obj runtime.Object) (runtime.Object, error) {
 	return v.convert(obj, v.storage)
 }
 
-// FromStorage converts a stored object, in whichever version it was stored, into this one.
+// FromStorage converts a stored object, in whichever version it was stored, into this
+// one, with the defaults of the schema filled in, as upstream fills them on read.
 func (v *version) FromStorage(obj runtime.Object) (runtime.Object, error) {
-	return v.convert(obj, v.gv)
+	out, err := v.convert(obj, v.gv)
+	if err != nil || !v.defaults {
+		return out, err
+	}
+	if out == obj {
+		out = obj.DeepCopyObject() // the stored object is shared
+	}
+	if u, ok := out.(*unstructured.Unstructured); ok {
+		structuraldefaulting.Default(u.Object, v.structural)
+	}
+	return out, nil
+}
+
+// hasDefaults reports whether a schema has a default anywhere.
+func hasDefaults(s *structuralschema.Structural) bool {
+	if s == nil {
+		return false
+	}
+	if s.Default.Object != nil {
+		return true
+	}
+	for _, p := range s.Properties {
+		if hasDefaults(&p) {
+			return true
+		}
+	}
+	if s.AdditionalProperties != nil && hasDefaults(s.AdditionalProperties.Structural) {
+		return true
+	}
+	return hasDefaults(s.Items)
 }
 
 func (v *version) NewStorage() runtime.Object { return &unstructured.Unstructured{} }
@@ -407,8 +467,7 @@ func splitPath(jsonPath string) []string {
 }
 
 // FieldManager returns the manager of the fields written through subresource ("" for
-// the object, "status"). Without a typed schema for server-side apply yet, fields are
-// deduced from the objects: maps merge key by key and lists are atomic.
+// the object, "status").
 func (v *version) FieldManager(subresource string) (*managedfields.FieldManager, error) {
 	v.fieldsMu.Lock()
 	defer v.fieldsMu.Unlock()
@@ -423,7 +482,7 @@ func (v *version) FieldManager(subresource string) (*managedfields.FieldManager,
 	case subresource == "status":
 		reset = map[fieldpath.APIVersion]fieldpath.Filter{fieldpath.APIVersion(v.gv.String()): fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie("spec")))}
 	}
-	fm, err := managedfields.NewDefaultCRDFieldManager(managedfields.NewDeducedTypeConverter(), v.converter, defaulter{v}, creater{},
+	fm, err := managedfields.NewDefaultCRDFieldManager(v.types, v.converter, defaulter{v}, creater{},
 		v.gv.WithKind(v.info.Kind), v.gv, subresource, reset)
 	if err != nil {
 		return nil, err
