@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiadmission "k8s.io/apiserver/pkg/admission"
+	policymutating "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
 	policyvalidating "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
@@ -25,6 +26,8 @@ import (
 
 // Extensions is the admission that users extend, with upstream's own plugins
 // (k8s.io/apiserver), run in upstream's order:
+//   - MutatingAdmissionPolicies through their bindings (CEL apply configurations and
+//     JSON patches);
 //   - the mutating webhooks of MutatingWebhookConfigurations;
 //   - ValidatingAdmissionPolicies through their bindings (CEL, params, Deny, Warn and
 //     Audit actions, messageExpression);
@@ -35,11 +38,13 @@ import (
 // reinvocation as upstream. The plugins read their configurations and the namespaces
 // through informers of the factory, which the caller starts.
 type Extensions struct {
-	mutating   *mutating.Plugin
-	policies   *policyvalidating.Plugin
-	validating *validating.Plugin
-	objects    apiadmission.ObjectInterfaces
-	any        func(resource string) bool
+	mutatingPolicies *policymutating.Plugin
+	mutating         *mutating.Plugin
+	policies         *policyvalidating.Plugin
+	validating       *validating.Plugin
+	objects          apiadmission.ObjectInterfaces
+	scheme           *runtime.Scheme
+	any              func(resource string) bool
 }
 
 // ExtensionsConfig is what the plugins need.
@@ -88,16 +93,31 @@ func NewExtensions(cfg ExtensionsConfig) (*Extensions, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol.SetExternalKubeClientSet(cfg.Client)
-	pol.SetExternalKubeInformerFactory(cfg.Informers)
-	pol.SetRESTMapper(cfg.RESTMapper)
-	pol.SetDynamicClient(cfg.Dynamic)
-	pol.SetDrainedNotification(cfg.Stop)
-	pol.SetUnconditionalAuthorizer(authorizerAdapter{cfg.Authorizer})
-	if err := pol.ValidateInitialization(); err != nil {
+	mpol, err := policymutating.NewPlugin(nil)
+	if err != nil {
 		return nil, err
 	}
-	return &Extensions{mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), any: cfg.Any}, nil
+	mpol.SetEnabled(true) // GA since v1.36
+	for _, p := range []interface {
+		SetExternalKubeClientSet(kubernetes.Interface)
+		SetExternalKubeInformerFactory(informers.SharedInformerFactory)
+		SetRESTMapper(meta.RESTMapper)
+		SetDynamicClient(dynamic.Interface)
+		SetDrainedNotification(<-chan struct{})
+		SetUnconditionalAuthorizer(authorizer.UnconditionalAuthorizer)
+		ValidateInitialization() error
+	}{pol, mpol} {
+		p.SetExternalKubeClientSet(cfg.Client)
+		p.SetExternalKubeInformerFactory(cfg.Informers)
+		p.SetRESTMapper(cfg.RESTMapper)
+		p.SetDynamicClient(cfg.Dynamic)
+		p.SetDrainedNotification(cfg.Stop)
+		p.SetUnconditionalAuthorizer(authorizerAdapter{cfg.Authorizer})
+		if err := p.ValidateInitialization(); err != nil {
+			return nil, err
+		}
+	}
+	return &Extensions{mutatingPolicies: mpol, mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), scheme: cfg.Scheme, any: cfg.Any}, nil
 }
 
 // For returns the admitter of one resource, whose objects are of kind.
@@ -142,21 +162,45 @@ func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation,
 	if err != nil {
 		return nil
 	}
-	var who user.Info = &user.DefaultInfo{}
-	if u := auth.UserFrom(ctx); u != nil {
-		who = &user.DefaultInfo{Name: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra}
-	}
 	ns := m.GetNamespace()
 	if !a.namespaced {
 		ns = ""
 	}
-	// The plugins' warnings (a policy's Warn action, a webhook's) go to the response.
-	ctx = apiwarning.WithWarningRecorder(ctx, warnings{ctx})
 	dryRun := false
 	if d, ok := opts.(*metav1.DeleteOptions); ok {
 		dryRun = len(d.DryRun) > 0
 	}
-	attrs := apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, dryRun, who)
+	return a.dispatch(ctx, apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, dryRun, userInfo(ctx)))
+}
+
+// AdmitConnect admits a CONNECT to a subresource (pods' exec, attach and portforward),
+// whose options are opts, as upstream: the options are the object the webhooks and
+// policies see.
+func (a extensionAdmitter) AdmitConnect(ctx context.Context, subresource, namespace, name string, opts runtime.Object) error {
+	gvks, _, err := a.e.scheme.ObjectKinds(opts)
+	if err != nil || len(gvks) == 0 {
+		return nil
+	}
+	return a.dispatch(ctx, apiadmission.NewAttributesRecord(opts, nil, gvks[0], namespace, name, a.gvr, subresource, apiadmission.Connect, nil, false, userInfo(ctx)))
+}
+
+func userInfo(ctx context.Context) user.Info {
+	if u := auth.UserFrom(ctx); u != nil {
+		return &user.DefaultInfo{Name: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra}
+	}
+	return &user.DefaultInfo{}
+}
+
+// dispatch runs the plugins that have something to apply, in order.
+func (a extensionAdmitter) dispatch(ctx context.Context, attrs apiadmission.Attributes) error {
+	op := attrs.GetOperation()
+	// The plugins' warnings (a policy's Warn action, a webhook's) go to the response.
+	ctx = apiwarning.WithWarningRecorder(ctx, warnings{ctx})
+	if a.e.any("mutatingadmissionpolicybindings") && op != apiadmission.Delete && op != apiadmission.Connect {
+		if err := a.e.mutatingPolicies.Admit(ctx, attrs, a.e.objects); err != nil {
+			return err
+		}
+	}
 	if a.e.any("mutatingwebhookconfigurations") {
 		if err := a.e.mutating.Admit(ctx, attrs, a.e.objects); err != nil {
 			return err

@@ -10,6 +10,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/endpoints/discovery"
+
+	"github.com/podium/podium/internal/registry"
 )
 
 // aggregatedMedia is the Content-Type of aggregated discovery (apidiscovery.k8s.io/v2).
@@ -72,7 +75,7 @@ func (s *Server) apiResourceList(gv schema.GroupVersion) *metav1.APIResourceList
 		list.APIResources = append(list.APIResources, metav1.APIResource{
 			Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced, Kind: i.Kind,
 			Verbs: allVerbs, ShortNames: i.ShortNames, Categories: i.Categories,
-			StorageVersionHash: storageVersionHash(i.Group, i.Version, i.Kind),
+			StorageVersionHash: storageVersionHash(i),
 		})
 		for _, sub := range i.Subresources {
 			shape := shapeOf(i.Kind, sub)
@@ -90,20 +93,14 @@ func (s *Server) apiResourceList(gv schema.GroupVersion) *metav1.APIResourceList
 	return list
 }
 
-// storageVersionHash is an opaque, stable hash of where a resource is stored, which
+// storageVersionHash is upstream's opaque hash of where a resource is stored, which
 // clients only compare for equality.
-func storageVersionHash(group, version, kind string) string {
-	h := uint64(14695981039346656037)
-	for _, c := range []byte(group + "/" + version + "/" + kind) {
-		h = (h ^ uint64(c)) * 1099511628211
+func storageVersionHash(i registry.Info) string {
+	v := i.Version
+	if i.StorageVersion != "" {
+		v = i.StorageVersion
 	}
-	const digits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
-	var b [11]byte
-	for i := range b {
-		b[i] = digits[h&63]
-		h >>= 6
-	}
-	return string(b[:])
+	return discovery.StorageVersionHash(i.Group, v, i.Kind)
 }
 
 // aggregated is the aggregated discovery document of the core group (core true) or of

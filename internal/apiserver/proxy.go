@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
@@ -75,6 +76,12 @@ func (s *Server) proxyToNode(w http.ResponseWriter, r *http.Request, res *resour
 		s.streamLog(w, r, pod.Spec.NodeName, target, pod.Name)
 		return
 	}
+	if ca, ok := res.admit.(ConnectAdmitter); ok {
+		if err := ca.AdmitConnect(r.Context(), ri.Subresource, pod.Namespace, pod.Name, connectOptions(ri.Subresource, r.URL.Query())); err != nil {
+			fail(err)
+			return
+		}
+	}
 	s.proxyUpgrade(w, r, pod.Spec.NodeName, target)
 }
 
@@ -124,6 +131,33 @@ func nodePath(pod *corev1.Pod, sub string, q url.Values) (string, url.Values, er
 			out.Set("port", strings.Join(ports, ","))
 		}
 		return fmt.Sprintf("/portForward/%s/%s", pod.Namespace, pod.Name), out, nil
+	}
+}
+
+// connectOptions returns the options of an exec, attach or portforward request, which
+// admission sees as the request's object.
+func connectOptions(sub string, q url.Values) runtime.Object {
+	flag := func(name string) bool { v, ok := q[name]; return ok && queryBool(v) }
+	switch sub {
+	case "exec":
+		o := &corev1.PodExecOptions{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr"), TTY: flag("tty"),
+			Container: q.Get("container"), Command: q["command"]}
+		o.APIVersion, o.Kind = "v1", "PodExecOptions"
+		return o
+	case "attach":
+		o := &corev1.PodAttachOptions{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr"), TTY: flag("tty"),
+			Container: q.Get("container")}
+		o.APIVersion, o.Kind = "v1", "PodAttachOptions"
+		return o
+	default:
+		o := &corev1.PodPortForwardOptions{}
+		for _, p := range q["ports"] {
+			if n, err := strconv.ParseInt(p, 10, 32); err == nil {
+				o.Ports = append(o.Ports, int32(n))
+			}
+		}
+		o.APIVersion, o.Kind = "v1", "PodPortForwardOptions"
+		return o
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -97,7 +98,10 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, ri requestI
 	}
 	mt, ok := s.codecs.negotiate(r.Header.Get("Accept"), false)
 	if !ok {
-		mt = mediaType{info: s.codecs.byType[mediaJSON]}
+		// A Table, say, which reviews are not served as.
+		fail(apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
+			"only the following media types are accepted: "+strings.Join(s.codecs.mediaTypes(), ", "), 0, false))
+		return true
 	}
 	data, err := readBody(r)
 	if err != nil {

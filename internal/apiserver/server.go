@@ -113,6 +113,13 @@ type DeleteAdmitter interface {
 	AdmitDelete(ctx context.Context, old runtime.Object, opts *metav1.DeleteOptions) error
 }
 
+// ConnectAdmitter is implemented by Admitters that also check CONNECTs to a
+// subresource (pods' exec, attach and portforward); opts are the request's options
+// (a PodExecOptions, say).
+type ConnectAdmitter interface {
+	AdmitConnect(ctx context.Context, subresource, namespace, name string, opts runtime.Object) error
+}
+
 // Admitters runs several admitters of one resource in order; the first refusal ends the
 // write.
 type Admitters []Admitter
@@ -144,6 +151,18 @@ func (as Admitters) AdmitDelete(ctx context.Context, old runtime.Object, opts *m
 	for _, a := range as {
 		if da, ok := a.(DeleteAdmitter); ok {
 			if err := da.AdmitDelete(ctx, old, opts); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// AdmitConnect runs the admitters that check CONNECTs.
+func (as Admitters) AdmitConnect(ctx context.Context, subresource, namespace, name string, opts runtime.Object) error {
+	for _, a := range as {
+		if ca, ok := a.(ConnectAdmitter); ok {
+			if err := ca.AdmitConnect(ctx, subresource, namespace, name, opts); err != nil {
 				return err
 			}
 		}

@@ -205,7 +205,7 @@ func newVersion(crd *apiextensionsv1.CustomResourceDefinition, v apiextensionsv1
 		managers: map[string]*managedfields.FieldManager{},
 		info: registry.Info{Group: gv.Group, Version: gv.Version, Kind: names.Kind, ListKind: names.ListKind,
 			Resource: names.Plural, Singular: names.Singular, ShortNames: names.ShortNames, Categories: names.Categories,
-			Namespaced: namespaced, StorageResource: crd.Spec.Group + "/" + names.Plural},
+			Namespaced: namespaced, StorageResource: crd.Spec.Group + "/" + names.Plural, StorageVersion: storageVersion},
 	}
 	st.defaults = hasDefaults(st.structural)
 	val, err := apihelpers.GetSchemaForVersion(crd, v.Name)

@@ -435,7 +435,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := s.v2Proto.Get(); err != nil {
+		if _, _, err := s.v2.Load().proto.Get(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	openapi_v2 "github.com/google/gnostic-models/openapiv2"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/kube-openapi/pkg/cached"
 	"k8s.io/kube-openapi/pkg/handler3"
 	"k8s.io/kube-openapi/pkg/spec3"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/podium/podium/internal/registry"
 )
@@ -36,14 +39,24 @@ type Resource struct {
 	Verbs []string
 }
 
-// Service serves the OpenAPI documents of a fixed set of resources. It is safe for
-// concurrent use.
+// Service serves the OpenAPI documents of the built-in resources and of the custom
+// resource definitions published with SetCustom. It is safe for concurrent use.
 type Service struct {
-	// v2JSON and v2Proto produce the serialized v2 document on first use.
-	v2JSON, v2Proto cached.Value[servedSpec]
-	v3              *handler3.OpenAPIService
-	groups          map[string]bool // names of the v3 documents
+	// base is the built-in v2 document, made on first use.
+	base cached.Value[*spec.Swagger]
+	// v2 holds the serialized v2 document (JSON, and protobuf made from it on first
+	// use), replaced whenever the custom resources change.
+	v2 atomic.Pointer[v2Forms]
+	v3 *handler3.OpenAPIService
+
+	mu            sync.Mutex
+	groups        map[string]bool // names of the v3 documents
+	builtinGroups map[string]bool // those of the built-in resources
+	custom map[string]*customSpecs // by definition name
 }
+
+// v2Forms are the two serialized forms of one v2 document.
+type v2Forms struct{ json, proto cached.Value[servedSpec] }
 
 // servedSpec is a serialized document and when it was serialized.
 type servedSpec struct {
@@ -74,33 +87,18 @@ func New(resources []Resource) (*Service, error) {
 	if _, err := p.models(false); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	s := &Service{v3: handler3.NewOpenAPIService(), groups: map[string]bool{}}
-	s.v2JSON = cached.Once(cached.Func(func() (servedSpec, string, error) {
+	s := &Service{v3: handler3.NewOpenAPIService(), groups: map[string]bool{}, builtinGroups: map[string]bool{}, custom: map[string]*customSpecs{}}
+	s.base = cached.Once(cached.Func(func() (*spec.Swagger, string, error) {
 		doc, err := p.swagger()
 		if err != nil {
-			return servedSpec{}, "", fmt.Errorf("openapi v2: %w", err)
+			return nil, "", fmt.Errorf("openapi v2: %w", err)
 		}
-		data, err := json.Marshal(doc)
-		if err != nil {
-			return servedSpec{}, "", fmt.Errorf("openapi v2: %w", err)
-		}
-		return servedSpec{data: data, modified: time.Now()}, etag(data), nil
+		return doc, "1", nil
 	}))
-	s.v2Proto = cached.Once(cached.Transform(func(js servedSpec, tag string, err error) (servedSpec, string, error) {
-		if err != nil {
-			return servedSpec{}, "", err
-		}
-		doc, err := openapi_v2.ParseDocument(js.data)
-		if err != nil {
-			return servedSpec{}, "", fmt.Errorf("openapi v2 protobuf: %w", err)
-		}
-		data, err := proto.Marshal(doc)
-		if err != nil {
-			return servedSpec{}, "", fmt.Errorf("openapi v2 protobuf: %w", err)
-		}
-		// The protobuf form shares the JSON form's ETag; responses vary by Accept.
-		return servedSpec{data: data, modified: js.modified}, tag, nil
-	}, s.v2JSON))
+	s.v2.Store(s.serialize(func() (*spec.Swagger, error) {
+		doc, _, err := s.base.Get()
+		return doc, err
+	}))
 
 	// The v3 documents are generated together, on the first request for the index
 	// or any of them; handler3 serializes and hashes each.
@@ -113,6 +111,7 @@ func New(resources []Resource) (*Service, error) {
 	}))
 	for _, name := range p.groupVersions() {
 		s.groups[name] = true
+		s.builtinGroups[name] = true
 		s.v3.UpdateGroupVersionLazy(name, cached.Func(func() (*spec3.OpenAPI, string, error) {
 			docs, _, err := v3docs.Get()
 			return docs[name], v3Generation, err
@@ -133,7 +132,10 @@ func (s *Service) Install(mux *http.ServeMux) {
 }
 
 func (s *Service) serveV3GroupVersion(w http.ResponseWriter, r *http.Request) {
-	if !s.groups[strings.TrimPrefix(r.URL.Path, v3GroupVersionPathsPrefix)] {
+	s.mu.Lock()
+	known := s.groups[strings.TrimPrefix(r.URL.Path, v3GroupVersionPathsPrefix)]
+	s.mu.Unlock()
+	if !known {
 		http.NotFound(w, r)
 		return
 	}
@@ -148,13 +150,14 @@ func (s *Service) serveV2(w http.ResponseWriter, r *http.Request) {
 	if accept == "" {
 		accept = "*/*"
 	}
+	forms := s.v2.Load()
 	formats := []struct {
 		subtype, contentType string
 		value                cached.Value[servedSpec]
 	}{
-		{v2SubtypeJSON, v2ContentTypeJSON, s.v2JSON},
-		{v2SubtypeProtoDeprecated, v2ContentTypeProto, s.v2Proto},
-		{v2SubtypeProto, v2ContentTypeProto, s.v2Proto},
+		{v2SubtypeJSON, v2ContentTypeJSON, forms.json},
+		{v2SubtypeProtoDeprecated, v2ContentTypeProto, forms.proto},
+		{v2SubtypeProto, v2ContentTypeProto, forms.proto},
 	}
 	w.Header().Add("Vary", "Accept")
 	for _, clause := range goautoneg.ParseAccept(accept) {
@@ -181,4 +184,37 @@ func (s *Service) serveV2(w http.ResponseWriter, r *http.Request) {
 
 func etag(data []byte) string {
 	return fmt.Sprintf("%X", sha512.Sum512(data))
+}
+
+// serialize returns the serialized forms of the v2 document doc returns, each made on
+// first use.
+func (s *Service) serialize(doc func() (*spec.Swagger, error)) *v2Forms {
+	f := &v2Forms{}
+	f.json = cached.Once(cached.Func(func() (servedSpec, string, error) {
+		d, err := doc()
+		if err != nil {
+			return servedSpec{}, "", err
+		}
+		data, err := json.Marshal(d)
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2: %w", err)
+		}
+		return servedSpec{data: data, modified: time.Now()}, etag(data), nil
+	}))
+	f.proto = cached.Once(cached.Transform(func(js servedSpec, tag string, err error) (servedSpec, string, error) {
+		if err != nil {
+			return servedSpec{}, "", err
+		}
+		doc, err := openapi_v2.ParseDocument(js.data)
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2 protobuf: %w", err)
+		}
+		data, err := proto.Marshal(doc)
+		if err != nil {
+			return servedSpec{}, "", fmt.Errorf("openapi v2 protobuf: %w", err)
+		}
+		// The protobuf form shares the JSON form's ETag; responses vary by Accept.
+		return servedSpec{data: data, modified: js.modified}, tag, nil
+	}, f.json))
+	return f
 }

@@ -30,6 +30,10 @@ type Info struct {
 	// StorageResource, when set, names the resource whose etcd keys hold these objects
 	// (events.k8s.io/v1 events live with core/v1 events). Empty means Resource.
 	StorageResource string
+	// StorageVersion, when set, is the version the objects are stored in, for the
+	// storage version hash of discovery (a custom resource's storage version). Empty
+	// means Version.
+	StorageVersion string
 }
 
 // GroupVersion returns the resource's API group and version.

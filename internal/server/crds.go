@@ -18,7 +18,7 @@ import (
 
 // startCustomResources runs the custom resource definitions until ctx ends, in running:
 // it returns once those that exist are served.
-func startCustomResources(ctx context.Context, running *sync.WaitGroup, api *apiserver.Server, restCfg *rest.Config, log *slog.Logger) error {
+func startCustomResources(ctx context.Context, running *sync.WaitGroup, api *apiserver.Server, openapi crd.OpenAPI, restCfg *rest.Config, log *slog.Logger) error {
 	rc := rest.CopyConfig(restCfg)
 	rc.UserAgent = "podium-crds"
 	client, err := apiextensionsclient.NewForConfig(rc)
@@ -36,7 +36,7 @@ func startCustomResources(ctx context.Context, running *sync.WaitGroup, api *api
 		return err
 	}
 	informers := apiextensionsinformers.NewSharedInformerFactory(client, 0)
-	c := crd.New(client, dyn, informers, api, converters, log)
+	c := crd.New(client, dyn, informers, api, openapi, converters, log)
 	informers.Start(ctx.Done())
 	if err := c.Prime(ctx); err != nil {
 		informers.Shutdown()

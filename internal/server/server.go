@@ -325,7 +325,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := startCustomResources(runCtx, &running, api, restCfg, log); err != nil {
+	if err := startCustomResources(runCtx, &running, api, spec, restCfg, log); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("custom resources: %w", err)
 	}

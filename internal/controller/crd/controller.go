@@ -32,11 +32,18 @@ type Server interface {
 	StopServingCustom(name string)
 }
 
+// OpenAPI publishes the OpenAPI documents of the definitions' resources.
+type OpenAPI interface {
+	SetCustom(crd *apiextensionsv1.CustomResourceDefinition) error
+	RemoveCustom(name string)
+}
+
 // Controller runs the definitions.
 type Controller struct {
 	client     apiextensionsclient.Interface
 	dynamic    dynamic.Interface
 	server     Server
+	openapi    OpenAPI
 	converters customresource.Converters
 	lister     listers.CustomResourceDefinitionLister
 	synced     cache.InformerSynced
@@ -58,9 +65,9 @@ type servedAs struct {
 
 // New returns the controller; the caller starts informers.
 func New(client apiextensionsclient.Interface, dyn dynamic.Interface, informers apiextensionsinformers.SharedInformerFactory,
-	server Server, converters customresource.Converters, log *slog.Logger) *Controller {
+	server Server, openapi OpenAPI, converters customresource.Converters, log *slog.Logger) *Controller {
 	inf := informers.Apiextensions().V1().CustomResourceDefinitions()
-	c := &Controller{client: client, dynamic: dyn, server: server, converters: converters, lister: inf.Lister(),
+	c := &Controller{client: client, dynamic: dyn, server: server, openapi: openapi, converters: converters, lister: inf.Lister(),
 		synced: inf.Informer().HasSynced, log: log, served: map[string]servedAs{}}
 	c.loop = reconcile.New("customresourcedefinitions", c.sync, log)
 	// A definition's names depend on the others of its group: any change looks at all.
@@ -102,8 +109,7 @@ func (c *Controller) Run(ctx context.Context) {
 func (c *Controller) sync(ctx context.Context, name string) (time.Duration, error) {
 	crd, err := c.lister.Get(name)
 	if apierrors.IsNotFound(err) {
-		c.server.StopServingCustom(name)
-		delete(c.served, name)
+		c.stopServing(name)
 		return 0, nil
 	}
 	if err != nil {
@@ -134,8 +140,7 @@ func (c *Controller) sync(ctx context.Context, name string) (time.Duration, erro
 // or nothing while no names are accepted.
 func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error {
 	if !apihelpers.IsCRDConditionTrue(crd, apiextensionsv1.NamesAccepted) && !apihelpers.IsCRDConditionTrue(crd, apiextensionsv1.Established) {
-		c.server.StopServingCustom(crd.Name)
-		delete(c.served, crd.Name)
+		c.stopServing(crd.Name)
 		return nil
 	}
 	want := servedAs{uid: string(crd.UID), generation: crd.Generation, names: crd.Status.AcceptedNames,
@@ -151,7 +156,16 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 		return err
 	}
 	c.served[crd.Name] = want
+	if err := c.openapi.SetCustom(crd); err != nil {
+		c.log.Warn("publishing the OpenAPI of a custom resource definition", "name", crd.Name, "err", err)
+	}
 	return nil
+}
+
+func (c *Controller) stopServing(name string) {
+	c.server.StopServingCustom(name)
+	c.openapi.RemoveCustom(name)
+	delete(c.served, name)
 }
 
 // acceptNames accepts the definition's names that no other definition of its group

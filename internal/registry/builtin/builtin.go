@@ -65,6 +65,8 @@ func Strategies() []registry.Strategy {
 		webhookconfiguration.NewMutating(),
 		admissionpolicy.NewPolicies(),
 		admissionpolicy.NewBindings(),
+		admissionpolicy.NewMutatingPolicies(),
+		admissionpolicy.NewMutatingBindings(),
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),

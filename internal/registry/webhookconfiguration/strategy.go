@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -15,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/utils/ptr"
 
 	"github.com/podium/podium/internal/registry"
@@ -81,7 +85,7 @@ func (*validating) Validate(obj runtime.Object) field.ErrorList {
 	for _, w := range c.Webhooks {
 		hooks = append(hooks, hook{name: w.Name, client: w.ClientConfig, rules: w.Rules, failure: w.FailurePolicy, match: w.MatchPolicy,
 			sideEffects: w.SideEffects, timeout: w.TimeoutSeconds, versions: w.AdmissionReviewVersions,
-			namespaceSelector: w.NamespaceSelector, objectSelector: w.ObjectSelector, conditions: len(w.MatchConditions)})
+			namespaceSelector: w.NamespaceSelector, objectSelector: w.ObjectSelector, conditions: w.MatchConditions})
 	}
 	return validateHooks(hooks)
 }
@@ -123,7 +127,7 @@ func (*mutating) Validate(obj runtime.Object) field.ErrorList {
 	for i, w := range c.Webhooks {
 		hooks = append(hooks, hook{name: w.Name, client: w.ClientConfig, rules: w.Rules, failure: w.FailurePolicy, match: w.MatchPolicy,
 			sideEffects: w.SideEffects, timeout: w.TimeoutSeconds, versions: w.AdmissionReviewVersions,
-			namespaceSelector: w.NamespaceSelector, objectSelector: w.ObjectSelector, conditions: len(w.MatchConditions)})
+			namespaceSelector: w.NamespaceSelector, objectSelector: w.ObjectSelector, conditions: w.MatchConditions})
 		if p := w.ReinvocationPolicy; p != nil && *p != admissionregistrationv1.NeverReinvocationPolicy && *p != admissionregistrationv1.IfNeededReinvocationPolicy {
 			errs = append(errs, field.NotSupported(field.NewPath("webhooks").Index(i).Child("reinvocationPolicy"), *p,
 				[]string{string(admissionregistrationv1.NeverReinvocationPolicy), string(admissionregistrationv1.IfNeededReinvocationPolicy)}))
@@ -177,7 +181,7 @@ type hook struct {
 	timeout                           *int32
 	versions                          []string
 	namespaceSelector, objectSelector *metav1.LabelSelector
-	conditions                        int
+	conditions                        []admissionregistrationv1.MatchCondition
 }
 
 var operations = []string{"*", "CREATE", "UPDATE", "DELETE", "CONNECT"}
@@ -229,9 +233,10 @@ func validateHooks(hooks []hook) field.ErrorList {
 		if h.objectSelector != nil {
 			errs = append(errs, metav1validation.ValidateLabelSelector(h.objectSelector, opts, p.Child("objectSelector"))...)
 		}
-		if h.conditions > 64 {
-			errs = append(errs, field.TooMany(p.Child("matchConditions"), h.conditions, 64))
+		if len(h.conditions) > 64 {
+			errs = append(errs, field.TooMany(p.Child("matchConditions"), len(h.conditions), 64))
 		}
+		errs = append(errs, ValidateMatchConditions(p.Child("matchConditions"), h.conditions)...)
 	}
 	return errs
 }
@@ -296,6 +301,43 @@ func validateClient(p *field.Path, c admissionregistrationv1.WebhookClientConfig
 		}
 		if s.Port != nil && (*s.Port < 1 || *s.Port > 65535) {
 			errs = append(errs, field.Invalid(p.Child("service", "port"), *s.Port, "port is not valid: must be between 1 and 65535, inclusive"))
+		}
+	}
+	return errs
+}
+
+// compiler compiles match conditions as the webhooks' admission does, built on first use.
+var compiler = sync.OnceValue(func() plugincel.Compiler {
+	return plugincel.NewCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+})
+
+// ValidateMatchConditions checks match conditions as upstream does: names given, valid
+// and unique, and expressions that compile to a bool ("compilation failed: ..." when
+// they do not).
+func ValidateMatchConditions(p *field.Path, conds []admissionregistrationv1.MatchCondition) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for i, c := range conds {
+		cp := p.Index(i)
+		switch {
+		case c.Name == "":
+			errs = append(errs, field.Required(cp.Child("name"), ""))
+		case seen[c.Name]:
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		default:
+			for _, msg := range validation.IsQualifiedName(c.Name) {
+				errs = append(errs, field.Invalid(cp.Child("name"), c.Name, msg))
+			}
+		}
+		seen[c.Name] = true
+		if c.Expression == "" {
+			errs = append(errs, field.Required(cp.Child("expression"), ""))
+			continue
+		}
+		result := compiler().CompileCELExpression(&matchconditions.MatchCondition{Name: c.Name, Expression: c.Expression},
+			plugincel.OptionalVariableDeclarations{HasAuthorizer: true}, environment.StoredExpressions)
+		if result.Error != nil {
+			errs = append(errs, field.Invalid(cp.Child("expression"), c.Expression, "compilation failed: "+result.Error.Detail))
 		}
 	}
 	return errs
