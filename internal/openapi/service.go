@@ -50,9 +50,9 @@ type Service struct {
 	v3 *handler3.OpenAPIService
 
 	mu            sync.Mutex
-	groups        map[string]bool // names of the v3 documents
-	builtinGroups map[string]bool // those of the built-in resources
-	custom map[string]*customSpecs // by definition name
+	groups        map[string]bool         // names of the v3 documents
+	builtinGroups map[string]bool         // those of the built-in resources
+	custom        map[string]*customSpecs // by definition name
 }
 
 // v2Forms are the two serialized forms of one v2 document.

@@ -11,12 +11,15 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
+	"github.com/podium/podium/internal/controller/admissionpolicystatus"
 	"github.com/podium/podium/internal/controller/builtinservice"
 	"github.com/podium/podium/internal/controller/clusterroleaggregation"
 	"github.com/podium/podium/internal/controller/cronjob"
@@ -206,6 +209,8 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
+		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
 	if !cfg.disableScheduler {
 		if sched, err = scheduler.New(client, all, cfg.log); err != nil {
@@ -263,7 +268,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {
