@@ -54,6 +54,8 @@ type Definition struct {
 
 // Build makes the strategies of crd's served versions. crd must have accepted names.
 func Build(crd *apiextensionsv1.CustomResourceDefinition, converters Converters) (*Definition, error) {
+	crd = crd.DeepCopy()
+	apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(crd) // as stored; a conversion strategy, say
 	names := crd.Status.AcceptedNames
 	if names.Plural == "" || names.Kind == "" {
 		return nil, fmt.Errorf("custom resource definition %s has no accepted names", crd.Name)

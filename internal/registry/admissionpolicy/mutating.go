@@ -125,14 +125,7 @@ func (*mutatingPolicies) Validate(obj runtime.Object) field.ErrorList {
 		}
 		errs = append(errs, validateMatch(p.Child("matchConstraints"), s.MatchConstraints)...)
 	}
-	if pk := s.ParamKind; pk != nil {
-		if pk.APIVersion == "" {
-			errs = append(errs, field.Required(p.Child("paramKind", "apiVersion"), ""))
-		}
-		if pk.Kind == "" {
-			errs = append(errs, field.Required(p.Child("paramKind", "kind"), ""))
-		}
-	}
+	errs = append(errs, validateParamKind(p.Child("paramKind"), s.ParamKind)...)
 	return errs
 }
 
@@ -190,14 +183,7 @@ func (*mutatingBindings) Validate(obj runtime.Object) field.ErrorList {
 	if s.PolicyName == "" {
 		errs = append(errs, field.Required(p.Child("policyName"), ""))
 	}
-	if r := s.ParamRef; r != nil {
-		if r.Name != "" && r.Selector != nil {
-			errs = append(errs, field.Forbidden(p.Child("paramRef", "name"), "name and selector are mutually exclusive"))
-		}
-		if r.ParameterNotFoundAction == nil {
-			errs = append(errs, field.Required(p.Child("paramRef", "parameterNotFoundAction"), ""))
-		}
-	}
+	errs = append(errs, validateParamRef(p.Child("paramRef"), s.ParamRef)...)
 	if s.MatchResources != nil {
 		errs = append(errs, validateMatch(p.Child("matchResources"), s.MatchResources)...)
 		for i, r := range s.MatchResources.ResourceRules {

@@ -95,14 +95,7 @@ func (*policies) Validate(obj runtime.Object) field.ErrorList {
 		}
 		errs = append(errs, validateMatch(p.Child("matchConstraints"), s.MatchConstraints)...)
 	}
-	if pk := s.ParamKind; pk != nil {
-		if pk.APIVersion == "" {
-			errs = append(errs, field.Required(p.Child("paramKind", "apiVersion"), ""))
-		}
-		if pk.Kind == "" {
-			errs = append(errs, field.Required(p.Child("paramKind", "kind"), ""))
-		}
-	}
+	errs = append(errs, validateParamKind(p.Child("paramKind"), s.ParamKind)...)
 	return errs
 }
 
@@ -184,14 +177,7 @@ func (*bindings) Validate(obj runtime.Object) field.ErrorList {
 	if seen[admissionregistrationv1.Deny] && seen[admissionregistrationv1.Warn] {
 		errs = append(errs, field.Invalid(p.Child("validationActions"), s.ValidationActions, "must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)"))
 	}
-	if r := s.ParamRef; r != nil {
-		if r.Name != "" && r.Selector != nil {
-			errs = append(errs, field.Forbidden(p.Child("paramRef", "name"), "name and selector are mutually exclusive"))
-		}
-		if r.ParameterNotFoundAction == nil {
-			errs = append(errs, field.Required(p.Child("paramRef", "parameterNotFoundAction"), ""))
-		}
-	}
+	errs = append(errs, validateParamRef(p.Child("paramRef"), s.ParamRef)...)
 	if s.MatchResources != nil {
 		errs = append(errs, validateMatch(p.Child("matchResources"), s.MatchResources)...)
 	}
@@ -262,3 +248,33 @@ func validateMatch(p *field.Path, m *admissionregistrationv1.MatchResources) fie
 }
 
 func apiequal(a, b any) bool { return equality.Semantic.DeepEqual(a, b) }
+
+// validateParamKind checks a policy's paramKind, when it has one.
+func validateParamKind(p *field.Path, pk *admissionregistrationv1.ParamKind) field.ErrorList {
+	var errs field.ErrorList
+	if pk == nil {
+		return nil
+	}
+	if pk.APIVersion == "" {
+		errs = append(errs, field.Required(p.Child("apiVersion"), ""))
+	}
+	if pk.Kind == "" {
+		errs = append(errs, field.Required(p.Child("kind"), ""))
+	}
+	return errs
+}
+
+// validateParamRef checks a binding's paramRef, when it has one.
+func validateParamRef(p *field.Path, r *admissionregistrationv1.ParamRef) field.ErrorList {
+	var errs field.ErrorList
+	if r == nil {
+		return nil
+	}
+	if r.Name != "" && r.Selector != nil {
+		errs = append(errs, field.Forbidden(p.Child("name"), "name and selector are mutually exclusive"))
+	}
+	if r.ParameterNotFoundAction == nil {
+		errs = append(errs, field.Required(p.Child("parameterNotFoundAction"), ""))
+	}
+	return errs
+}
