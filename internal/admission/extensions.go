@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,7 +39,7 @@ import (
 // reinvocation as upstream. The plugins read their configurations and the namespaces
 // through informers of the factory, which the caller starts.
 type Extensions struct {
-	mutatingPolicies *policymutating.Plugin
+	mutatingPolicies func() (*policymutating.Plugin, error)
 	mutating         *mutating.Plugin
 	policies         *policyvalidating.Plugin
 	validating       *validating.Plugin
@@ -93,31 +94,44 @@ func NewExtensions(cfg ExtensionsConfig) (*Extensions, error) {
 	if err != nil {
 		return nil, err
 	}
-	mpol, err := policymutating.NewPlugin(nil)
-	if err != nil {
+	if err := initPolicies(pol, cfg); err != nil {
 		return nil, err
 	}
-	mpol.SetEnabled(true) // GA since v1.36
-	for _, p := range []interface {
-		SetExternalKubeClientSet(kubernetes.Interface)
-		SetExternalKubeInformerFactory(informers.SharedInformerFactory)
-		SetRESTMapper(meta.RESTMapper)
-		SetDynamicClient(dynamic.Interface)
-		SetDrainedNotification(<-chan struct{})
-		SetUnconditionalAuthorizer(authorizer.UnconditionalAuthorizer)
-		ValidateInitialization() error
-	}{pol, mpol} {
-		p.SetExternalKubeClientSet(cfg.Client)
-		p.SetExternalKubeInformerFactory(cfg.Informers)
-		p.SetRESTMapper(cfg.RESTMapper)
-		p.SetDynamicClient(cfg.Dynamic)
-		p.SetDrainedNotification(cfg.Stop)
-		p.SetUnconditionalAuthorizer(authorizerAdapter{cfg.Authorizer})
-		if err := p.ValidateInitialization(); err != nil {
+	// The mutating policies' plugin polls the server's OpenAPI every 5 s for the types of
+	// its apply configurations: it is made when the first binding exists.
+	mpol := sync.OnceValues(func() (*policymutating.Plugin, error) {
+		p, err := policymutating.NewPlugin(nil)
+		if err != nil {
 			return nil, err
 		}
-	}
+		p.SetEnabled(true) // GA since v1.36
+		if err := initPolicies(p, cfg); err != nil {
+			return nil, err
+		}
+		cfg.Informers.Start(cfg.Stop) // the informers it added
+		return p, nil
+	})
 	return &Extensions{mutatingPolicies: mpol, mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), scheme: cfg.Scheme, any: cfg.Any}, nil
+}
+
+// initPolicies sets up a policy plugin (validating or mutating) as the API server's
+// admission initializers would.
+func initPolicies(p interface {
+	SetExternalKubeClientSet(kubernetes.Interface)
+	SetExternalKubeInformerFactory(informers.SharedInformerFactory)
+	SetRESTMapper(meta.RESTMapper)
+	SetDynamicClient(dynamic.Interface)
+	SetDrainedNotification(<-chan struct{})
+	SetUnconditionalAuthorizer(authorizer.UnconditionalAuthorizer)
+	ValidateInitialization() error
+}, cfg ExtensionsConfig) error {
+	p.SetExternalKubeClientSet(cfg.Client)
+	p.SetExternalKubeInformerFactory(cfg.Informers)
+	p.SetRESTMapper(cfg.RESTMapper)
+	p.SetDynamicClient(cfg.Dynamic)
+	p.SetDrainedNotification(cfg.Stop)
+	p.SetUnconditionalAuthorizer(authorizerAdapter{cfg.Authorizer})
+	return p.ValidateInitialization()
 }
 
 // For returns the admitter of one resource, whose objects are of kind.
@@ -197,7 +211,11 @@ func (a extensionAdmitter) dispatch(ctx context.Context, attrs apiadmission.Attr
 	// The plugins' warnings (a policy's Warn action, a webhook's) go to the response.
 	ctx = apiwarning.WithWarningRecorder(ctx, warnings{ctx})
 	if a.e.any("mutatingadmissionpolicybindings") && op != apiadmission.Delete && op != apiadmission.Connect {
-		if err := a.e.mutatingPolicies.Admit(ctx, attrs, a.e.objects); err != nil {
+		p, err := a.e.mutatingPolicies()
+		if err != nil {
+			return err
+		}
+		if err := p.Admit(ctx, attrs, a.e.objects); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -256,6 +257,9 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 				}
 			}
 		}
+		// What starting took (the first lists, the OpenAPI models) is garbage now: it
+		// goes back to the system at once rather than at the runtime's leisure.
+		debug.FreeOSMemory()
 		var controllers sync.WaitGroup
 		if dnsServer != nil && cfg.dns.address != "" {
 			controllers.Go(func() {

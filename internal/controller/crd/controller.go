@@ -80,18 +80,17 @@ func New(client apiextensionsclient.Interface, dyn dynamic.Interface, informers 
 	return c
 }
 
-// Prime waits for the definitions to be listed and has the server serve those that
-// were served before, so that a restarted server serves them from its first request.
+// Prime lists the definitions and has the server serve those that were served before,
+// so that a restarted server serves them from its first request. It lists them itself
+// rather than wait for the informer, whose sync is polled every 100 ms.
 func (c *Controller) Prime(ctx context.Context) error {
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return ctx.Err()
-	}
-	all, err := c.lister.List(labels.Everything())
+	all, err := c.client.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
-	for _, crd := range all {
-		if err := c.serve(crd.DeepCopy()); err != nil {
+	for i := range all.Items {
+		crd := &all.Items[i]
+		if err := c.serve(crd); err != nil {
 			c.log.Warn("serving a custom resource definition", "name", crd.Name, "err", err)
 		}
 	}
