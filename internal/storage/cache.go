@@ -399,16 +399,21 @@ type cacheWatcher struct {
 	bookmarks bool
 	newObj    func() runtime.Object
 
-	queue  []watch.Event // initial events, handed to the buffer by run
-	buffer chan watch.Event
-	result chan watch.Event
-	done   chan struct{}
-	once   sync.Once
+	queue []watch.Event // initial events, sent first by run
+	// pending holds the events offered since run last took them, at most
+	// watcherBuffer; ready tells run there are some. It grows only as a client falls
+	// behind, so an idle watcher holds almost nothing.
+	mu      sync.Mutex
+	pending []watch.Event
+	ready   chan struct{}
+	result  chan watch.Event
+	done    chan struct{}
+	once    sync.Once
 }
 
 func newCacheWatcher(opts WatchOptions) *cacheWatcher {
 	return &cacheWatcher{prefix: opts.Prefix, filter: opts.Filter, bookmarks: opts.Bookmarks,
-		buffer: make(chan watch.Event, watcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
+		ready: make(chan struct{}, 1), result: make(chan watch.Event), done: make(chan struct{})}
 }
 
 func (w *cacheWatcher) matches(obj runtime.Object) bool {
@@ -450,15 +455,33 @@ func (w *cacheWatcher) send(e event) bool {
 }
 
 func (w *cacheWatcher) offer(ev watch.Event) bool {
-	select {
-	case <-w.done:
+	if !w.alive() {
 		return false
-	case w.buffer <- ev:
-		return true
-	default:
+	}
+	w.mu.Lock()
+	full := len(w.pending) >= watcherBuffer
+	if !full {
+		w.pending = append(w.pending, ev)
+	}
+	w.mu.Unlock()
+	if full {
 		w.terminate()
 		return false
 	}
+	select {
+	case w.ready <- struct{}{}:
+	default: // run has been told already
+	}
+	return true
+}
+
+// take returns the pending events and empties the queue.
+func (w *cacheWatcher) take() []watch.Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	evs := w.pending
+	w.pending = nil
+	return evs
 }
 
 func (w *cacheWatcher) alive() bool {
@@ -496,13 +519,15 @@ func (w *cacheWatcher) run(ctx context.Context) {
 	w.queue = nil
 	for {
 		select {
-		case ev := <-w.buffer:
-			select {
-			case w.result <- ev:
-			case <-ctx.Done():
-				return
-			case <-w.done:
-				return
+		case <-w.ready:
+			for _, ev := range w.take() {
+				select {
+				case w.result <- ev:
+				case <-ctx.Done():
+					return
+				case <-w.done:
+					return
+				}
 			}
 		case <-ctx.Done():
 			return
