@@ -179,8 +179,23 @@ func newProxyServer(t *testing.T, reachAgents bool) (*Server, *rest.Config) {
 	if reachAgents {
 		insecure := &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{serverCert()}}
 		rt := &http.Transport{TLSClientConfig: insecure}
-		cfg.NodeTransport = func(string) http.RoundTripper { return rt }
-		cfg.NodeDialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+		// The seams take a node's name: never nodes/NAME:PORT's "NAME:PORT".
+		validName := func(node string) error {
+			if strings.ContainsAny(node, ":/") || node == "" {
+				return fmt.Errorf("asked for the agent of %q, not a node's name", node)
+			}
+			return nil
+		}
+		cfg.NodeTransport = func(node string) http.RoundTripper {
+			if err := validName(node); err != nil {
+				return roundTripError{err}
+			}
+			return rt
+		}
+		cfg.NodeDialer = func(ctx context.Context, node, addr string) (net.Conn, error) {
+			if err := validName(node); err != nil {
+				return nil, err
+			}
 			return (&tls.Dialer{Config: insecure}).DialContext(ctx, "tcp", addr)
 		}
 	}
@@ -566,3 +581,8 @@ func TestNodeProxy(t *testing.T) {
 		t.Fatalf("a pod on loopback: %v", err)
 	}
 }
+
+// roundTripError is a transport that fails every request with its error.
+type roundTripError struct{ err error }
+
+func (e roundTripError) RoundTrip(*http.Request) (*http.Response, error) { return nil, e.err }

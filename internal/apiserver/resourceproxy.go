@@ -56,6 +56,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, res *resourc
 		loc     *url.URL
 		rt      http.RoundTripper
 		toAgent bool
+		node    string // the node's name, without the scheme and port nodes/NAME:PORT/proxy may give
 		err     error
 	)
 	switch {
@@ -69,8 +70,8 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, res *resourc
 	case res.info.Resource == "nodes":
 		loc, toAgent, err = s.nodeLocation(r.Context(), ri.Name)
 		rt = proxyTransport
-		if toAgent {
-			rt = s.cfg.NodeTransport(ri.Name)
+		if _, node, _, _ = utilnet.SplitSchemeNamePort(ri.Name); toAgent {
+			rt = s.cfg.NodeTransport(node)
 		}
 	}
 	if loc == nil && err == nil {
@@ -85,7 +86,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, res *resourc
 	if toAgent && httpstream.IsUpgradeRequest(out) {
 		// The agent is reached through the server's own dialer, with its own
 		// certificate.
-		s.proxyUpgrade(w, out, ri.Name, loc)
+		s.proxyUpgrade(w, out, node, loc)
 		return
 	}
 	h := proxy.NewUpgradeAwareHandler(loc, rt, true, false, proxyResponder{s: s, gr: gr, name: ri.Name})
