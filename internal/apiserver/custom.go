@@ -33,6 +33,8 @@ type customResources struct {
 	caches map[string]*customCache      // by storage resource
 	// bookmarks lists the caches for sendBookmarks.
 	bookmarks []*storage.Cache
+	// changed signals each change of the served resources.
+	changed chan struct{}
 }
 
 type customDefinition struct {
@@ -163,7 +165,15 @@ func (s *Server) publish() {
 		s.custom.bookmarks = append(s.custom.bookmarks, cc.cache)
 	}
 	s.cat.Store(cat)
+	select {
+	case s.custom.changed <- struct{}{}:
+	default: // a change not taken yet covers this one
+	}
 }
+
+// ResourcesChanged signals when the served resources change (a custom resource
+// definition is served or withdrawn), for the one consumer that rediscovers them.
+func (s *Server) ResourcesChanged() <-chan struct{} { return s.custom.changed }
 
 // customCaches returns the caches of custom resources.
 func (s *Server) customCaches() []*storage.Cache {

@@ -63,6 +63,8 @@ type controllerConfig struct {
 	// nodeMonitorGracePeriod is how long a silent node stays Ready (0: 40 s).
 	nodeMonitorGracePeriod time.Duration
 	dns                    dnsConfig
+	// resourcesChanged signals when the served resources change.
+	resourcesChanged <-chan struct{}
 }
 
 // dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
@@ -122,7 +124,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
-	gc := garbagecollector.New(metaClient, dyn, client.Discovery(), cfg.log)
+	gc := garbagecollector.New(metaClient, dyn, client.Discovery(), cfg.resourcesChanged, cfg.log)
 	const resync = 0
 	all := informers.NewSharedInformerFactory(client, resync)
 	rootCAMaps := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTweakListOptions(func(o *metav1.ListOptions) {

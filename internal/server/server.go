@@ -343,7 +343,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
-		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg}); err != nil {
+		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg, resourcesChanged: api.ResourcesChanged()}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}

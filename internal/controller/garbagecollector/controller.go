@@ -56,6 +56,8 @@ type Controller struct {
 	discovery discovery.DiscoveryInterface
 	log       *slog.Logger
 	loop      *reconcile.Loop
+	// rediscover, when it signals, has the collector discover the resources again.
+	rediscover <-chan struct{}
 
 	mu         sync.Mutex
 	byKind     map[schema.GroupKind]resource
@@ -64,9 +66,10 @@ type Controller struct {
 }
 
 // New returns the garbage collector; Run starts it.
-func New(meta metadata.Interface, dyn dynamic.Interface, disc discovery.DiscoveryInterface, log *slog.Logger) *Controller {
+// rediscover (which may be nil) signals that the served resources changed.
+func New(meta metadata.Interface, dyn dynamic.Interface, disc discovery.DiscoveryInterface, rediscover <-chan struct{}, log *slog.Logger) *Controller {
 	c := &Controller{
-		meta: meta, dyn: dyn, discovery: disc, log: log.With("controller", "garbagecollector"),
+		meta: meta, dyn: dyn, discovery: disc, log: log.With("controller", "garbagecollector"), rediscover: rediscover,
 		byKind:     map[schema.GroupKind]resource{},
 		nodes:      map[types.UID]*node{},
 		dependents: map[types.UID]map[types.UID]struct{}{},
@@ -76,32 +79,113 @@ func New(meta metadata.Interface, dyn dynamic.Interface, disc discovery.Discover
 }
 
 // Run discovers the resources, watches their metadata, and collects garbage until ctx
-// ends. It starts collecting once every watch has listed what exists.
+// ends. It starts collecting once every watch has listed what exists. Resources that
+// come and go later (custom resources) are found again whenever rediscover signals, and
+// every rediscoverEvery.
 func (c *Controller) Run(ctx context.Context) {
 	resources := c.discover(ctx)
 	if ctx.Err() != nil {
 		return
 	}
-	factory := metadatainformer.NewSharedInformerFactory(c.meta, 0)
+	watching := map[schema.GroupVersionResource]context.CancelFunc{}
+	var synced []cache.InformerSynced
 	for _, r := range resources {
-		inf := factory.ForResource(r.gvr).Informer()
-		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { c.observe(r, obj, false) },
-			UpdateFunc: func(_, obj any) { c.observe(r, obj, false) },
-			DeleteFunc: func(obj any) { c.observe(r, obj, true) },
-		})
-		if err != nil {
-			c.log.Error("watching a resource", "resource", r.gvr, "err", err)
-		}
+		synced = append(synced, c.watch(ctx, r, watching))
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	for gvr, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok && ctx.Err() == nil {
-			c.log.Error("informer did not sync", "resource", gvr)
-		}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) && ctx.Err() == nil {
+		c.log.Error("informers did not sync")
 	}
+	resyncing := make(chan struct{})
+	go func() {
+		defer close(resyncing)
+		defer func() {
+			for _, stop := range watching {
+				stop()
+			}
+		}()
+		tick := time.NewTicker(rediscoverEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.rediscover:
+			case <-tick.C:
+			}
+			c.resync(ctx, watching)
+		}
+	}()
 	c.loop.Run(ctx, workers)
+	<-resyncing
+}
+
+// rediscoverEvery is how often the resources are discovered again without a signal, as
+// upstream's collector resyncs them.
+const rediscoverEvery = 30 * time.Second
+
+// watch starts watching one resource's metadata and returns when it has listed.
+func (c *Controller) watch(ctx context.Context, r resource, watching map[schema.GroupVersionResource]context.CancelFunc) cache.InformerSynced {
+	wctx, stop := context.WithCancel(ctx)
+	watching[r.gvr] = stop
+	inf := metadatainformer.NewFilteredMetadataInformer(c.meta, r.gvr, "", 0, cache.Indexers{}, nil).Informer()
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.observe(r, obj, false) },
+		UpdateFunc: func(_, obj any) { c.observe(r, obj, false) },
+		DeleteFunc: func(obj any) { c.observe(r, obj, true) },
+	})
+	if err != nil {
+		c.log.Error("watching a resource", "resource", r.gvr, "err", err)
+	}
+	go inf.Run(wctx.Done())
+	return inf.HasSynced
+}
+
+// resync watches the resources discovery lists now that were not watched, and stops
+// watching those it no longer lists: their objects leave the graph as deleted.
+func (c *Controller) resync(ctx context.Context, watching map[schema.GroupVersionResource]context.CancelFunc) {
+	lists, err := c.discovery.ServerPreferredResources()
+	if len(lists) == 0 {
+		c.log.Warn("discovery failed; keeping the resources watched", "err", err)
+		return
+	}
+	now := map[schema.GroupVersionResource]bool{}
+	for _, r := range c.index(lists) {
+		now[r.gvr] = true
+		if _, ok := watching[r.gvr]; !ok {
+			c.watch(ctx, r, watching)
+		}
+	}
+	if err != nil {
+		return // a group that failed is not a group that went
+	}
+	for gvr, stop := range watching {
+		if now[gvr] {
+			continue
+		}
+		stop()
+		delete(watching, gvr)
+		c.forget(gvr)
+	}
+}
+
+// forget drops the objects of a resource no longer served, as deleted.
+func (c *Controller) forget(gvr schema.GroupVersionResource) {
+	var gone []*metav1.PartialObjectMetadata
+	c.mu.Lock()
+	for kind, r := range c.byKind {
+		if r.gvr == gvr {
+			delete(c.byKind, kind)
+		}
+	}
+	for uid, n := range c.nodes {
+		if n.res.gvr == gvr {
+			gone = append(gone, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{UID: uid, Name: n.name, Namespace: n.namespace, OwnerReferences: n.owners}})
+		}
+	}
+	c.mu.Unlock()
+	for _, m := range gone {
+		c.observe(resource{gvr: gvr}, m, true)
+	}
 }
 
 // discover lists the resources to watch, retrying until discovery answers. A partial
