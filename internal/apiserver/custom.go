@@ -33,8 +33,8 @@ type customResources struct {
 	caches map[string]*customCache      // by storage resource
 	// bookmarks lists the caches for sendBookmarks.
 	bookmarks []*storage.Cache
-	// changed signals each change of the served resources.
-	changed chan struct{}
+	// watchers are signalled on each change of the served resources.
+	watchers []chan struct{}
 }
 
 type customDefinition struct {
@@ -165,15 +165,41 @@ func (s *Server) publish() {
 		s.custom.bookmarks = append(s.custom.bookmarks, cc.cache)
 	}
 	s.cat.Store(cat)
-	select {
-	case s.custom.changed <- struct{}{}:
-	default: // a change not taken yet covers this one
+	for _, w := range s.custom.watchers {
+		select {
+		case w <- struct{}{}:
+		default: // a change not taken yet covers this one
+		}
 	}
 }
 
-// ResourcesChanged signals when the served resources change (a custom resource
-// definition is served or withdrawn), for the one consumer that rediscovers them.
-func (s *Server) ResourcesChanged() <-chan struct{} { return s.custom.changed }
+// ResourcesChanged returns a channel that signals when the served resources change (a
+// custom resource definition is served or withdrawn). Each caller gets its own.
+func (s *Server) ResourcesChanged() <-chan struct{} {
+	s.custom.mu.Lock()
+	defer s.custom.mu.Unlock()
+	w := make(chan struct{}, 1)
+	s.custom.watchers = append(s.custom.watchers, w)
+	return w
+}
+
+// GroupVersions returns the served group versions, built-in and custom, in discovery's
+// order (core first, custom ones last).
+func (s *Server) GroupVersions() (builtin, custom []schema.GroupVersion) {
+	all := s.cat.Load().groups
+	seen := map[schema.GroupVersion]bool{}
+	for _, gv := range s.builtin.groups {
+		seen[gv] = true
+	}
+	for _, gv := range all {
+		if seen[gv] {
+			builtin = append(builtin, gv)
+		} else {
+			custom = append(custom, gv)
+		}
+	}
+	return builtin, custom
+}
 
 // customCaches returns the caches of custom resources.
 func (s *Server) customCaches() []*storage.Cache {

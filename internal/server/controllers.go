@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/podium/podium/internal/controller/admissionpolicystatus"
+	"github.com/podium/podium/internal/controller/apiservice"
 	"github.com/podium/podium/internal/controller/builtinservice"
 	"github.com/podium/podium/internal/controller/clusterroleaggregation"
 	"github.com/podium/podium/internal/controller/cronjob"
@@ -63,8 +65,10 @@ type controllerConfig struct {
 	// nodeMonitorGracePeriod is how long a silent node stays Ready (0: 40 s).
 	nodeMonitorGracePeriod time.Duration
 	dns                    dnsConfig
-	// resourcesChanged signals when the served resources change.
-	resourcesChanged <-chan struct{}
+	// resourcesChanged and groupsChanged signal when the served resources change (one
+	// channel for each consumer); served lists the served group versions.
+	resourcesChanged, groupsChanged <-chan struct{}
+	served                          apiservice.Served
 }
 
 // dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
@@ -212,6 +216,8 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	dynamicObjects := dynamicinformer.NewDynamicSharedInformerFactory(dyn, resync)
+	apiServices := apiservice.New(dyn, dynamicObjects, cfg.served, cfg.groupsChanged, cfg.log)
 	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
@@ -246,11 +252,13 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	for _, f := range factories {
 		f.Start(ctx.Done())
 	}
+	dynamicObjects.Start(ctx.Done())
 	running.Go(func() {
 		defer func() {
 			for _, f := range factories {
 				f.Shutdown()
 			}
+			dynamicObjects.Shutdown()
 		}()
 		for _, f := range factories {
 			for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
@@ -274,7 +282,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	"k8s.io/utils/clock"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -162,6 +163,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := apiregistrationv1.AddToScheme(scheme); err != nil {
 		return err
 	}
 	store := storage.New(client, scheme)
@@ -343,7 +347,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
-		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg, resourcesChanged: api.ResourcesChanged()}); err != nil {
+		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
+		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}

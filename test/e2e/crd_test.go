@@ -103,6 +103,10 @@ func TestCustomResources(t *testing.T) {
 		t.Fatalf("kubectl get all does not list the widget (category all):\n%s", out)
 	}
 
+	// The group's versions are registered as local APIServices, available.
+	for _, name := range []string{"v1.example.com", "v2.example.com"} {
+		c.mustKubectl("wait", "--for=condition=Available", "apiservice/"+name, "--timeout=30s")
+	}
 	c.mustKubectl("delete", "crd", "widgets.example.com", "--timeout=60s")
 	if _, err := v2.List(bg, metav1.ListOptions{}); err == nil {
 		t.Fatal("widgets still served after the CRD was deleted")

@@ -3,6 +3,7 @@ package builtin
 import (
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/registry/admissionpolicy"
+	"github.com/podium/podium/internal/registry/apiservice"
 	"github.com/podium/podium/internal/registry/certificatesigningrequest"
 	"github.com/podium/podium/internal/registry/configmap"
 	"github.com/podium/podium/internal/registry/controllerrevision"
@@ -75,5 +76,6 @@ func Strategies() []registry.Strategy {
 		rbac.NewRoleBindings(),
 		rbac.NewClusterRoleBindings(),
 		customresourcedefinition.New(),
+		apiservice.New(),
 	}
 }

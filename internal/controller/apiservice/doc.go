@@ -1,0 +1,8 @@
+// Package apiservice keeps the APIServices of the groups podium serves itself, as
+// kube-apiserver's autoregistration and CRD registration controllers do: a local
+// APIService (no service) for every built-in group version (label
+// kube-aggregator.kubernetes.io/automanaged=onstart) and every custom resource group
+// version (=true), removed when the group version is no longer served. It also keeps
+// each APIService's Available condition: local ones are always available; podium does
+// not proxy to aggregated API servers yet, so those backed by a Service are not.
+package apiservice
