@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/dryrun"
 	"github.com/podium/podium/internal/warning"
 )
 
@@ -180,9 +181,18 @@ func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation,
 	if !a.namespaced {
 		ns = ""
 	}
-	dryRun := false
-	if d, ok := opts.(*metav1.DeleteOptions); ok {
-		dryRun = len(d.DryRun) > 0
+	dryRun := dryrun.From(ctx)
+	switch o := opts.(type) {
+	case *metav1.DeleteOptions:
+		dryRun = dryRun || len(o.DryRun) > 0
+	case *metav1.CreateOptions:
+		if dryRun {
+			o.DryRun = []string{metav1.DryRunAll}
+		}
+	case *metav1.UpdateOptions:
+		if dryRun {
+			o.DryRun = []string{metav1.DryRunAll}
+		}
 	}
 	return a.dispatch(ctx, apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, dryRun, userInfo(ctx)))
 }

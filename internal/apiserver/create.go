@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/dryrun"
 	"github.com/podium/podium/internal/storage"
 	"github.com/podium/podium/internal/warning"
 )
@@ -111,6 +112,7 @@ func generateName(base string) string {
 // createOne prepares, validates and stores one new object, and returns it as stored
 // (or as it would be, on a dry run).
 func (s *Server) createOne(ctx context.Context, res *resource, obj runtime.Object, opts writeOptions) (runtime.Object, error) {
+	ctx = dryrun.With(ctx, opts.dryRun)
 	m, _ := meta.Accessor(obj)
 	m.SetUID(uuid.NewUUID())
 	m.SetCreationTimestamp(metav1.NewTime(s.clock.Now()))

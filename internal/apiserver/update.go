@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/podium/podium/internal/dryrun"
 	"github.com/podium/podium/internal/registry"
 	"github.com/podium/podium/internal/storage"
 	"github.com/podium/podium/internal/warning"
@@ -74,6 +75,7 @@ func (e *errDryRun) Error() string { return "dry run" }
 // current one. An object left with a deletionTimestamp, no finalizers and no grace period
 // is deleted. It returns the result in served form.
 func (s *Server) updateWith(ctx context.Context, res *resource, ri requestInfo, opts writeOptions, next func(cur runtime.Object) (runtime.Object, error)) (runtime.Object, error) {
+	ctx = dryrun.With(ctx, opts.dryRun)
 	key := res.key(ri.Namespace, ri.Name)
 	done := s.metrics.etcdTimer("update", res.info.Resource)
 	stored, err := s.cfg.Store.Update(ctx, key, res.newStored, func(cur runtime.Object) (runtime.Object, error) {

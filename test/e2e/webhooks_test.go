@@ -18,10 +18,11 @@ import (
 )
 
 // testWebhook is an admission webhook server on loopback: it adds the label
-// mutated=yes to every pod and refuses pods labelled deny=yes.
+// mutated=yes to every pod and refuses pods labelled deny=yes, and pods labelled
+// dry=check unless the request is a dry run.
 func testWebhook(t *testing.T) (url string, caPEM []byte) {
 	t.Helper()
-	review := func(w http.ResponseWriter, r *http.Request, decide func(pod *corev1.Pod, resp *admissionv1.AdmissionResponse)) {
+	review := func(w http.ResponseWriter, r *http.Request, decide func(pod *corev1.Pod, req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse)) {
 		body, _ := io.ReadAll(r.Body)
 		var ar admissionv1.AdmissionReview
 		if err := json.Unmarshal(body, &ar); err != nil || ar.Request == nil {
@@ -31,14 +32,14 @@ func testWebhook(t *testing.T) (url string, caPEM []byte) {
 		pod := &corev1.Pod{}
 		_ = json.Unmarshal(ar.Request.Object.Raw, pod)
 		resp := &admissionv1.AdmissionResponse{UID: ar.Request.UID, Allowed: true}
-		decide(pod, resp)
+		decide(pod, ar.Request, resp)
 		ar.Response, ar.Request = resp, nil
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(&ar)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
-		review(w, r, func(pod *corev1.Pod, resp *admissionv1.AdmissionResponse) {
+		review(w, r, func(pod *corev1.Pod, _ *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse) {
 			op := `[{"op":"add","path":"/metadata/labels","value":{"mutated":"yes"}}]`
 			if pod.Labels != nil {
 				op = `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
@@ -48,10 +49,14 @@ func testWebhook(t *testing.T) (url string, caPEM []byte) {
 		})
 	})
 	mux.HandleFunc("/validate", func(w http.ResponseWriter, r *http.Request) {
-		review(w, r, func(pod *corev1.Pod, resp *admissionv1.AdmissionResponse) {
+		review(w, r, func(pod *corev1.Pod, req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse) {
 			if pod.Labels["deny"] == "yes" {
 				resp.Allowed = false
 				resp.Result = &metav1.Status{Code: 403, Message: "denied by the test webhook"}
+			}
+			if pod.Labels["dry"] == "check" && (req.DryRun == nil || !*req.DryRun) {
+				resp.Allowed = false
+				resp.Result = &metav1.Status{Code: 403, Message: "not a dry run"}
 			}
 		})
 	})
@@ -103,6 +108,13 @@ webhooks:
 	_, errOut, err := c.kubectl("run", "bad", "--image=busybox", "--labels=deny=yes")
 	if err == nil || !strings.Contains(errOut, `admission webhook "guard.example.com" denied the request: denied by the test webhook`) {
 		t.Errorf("a pod the webhook denies: %v %s", err, errOut)
+	}
+	// The webhook is told when a request is a dry run.
+	if _, errOut, err := c.kubectl("run", "dry", "--image=busybox", "--labels=dry=check", "--dry-run=server"); err != nil {
+		t.Errorf("a dry-run pod: %v %s", err, errOut)
+	}
+	if _, errOut, err := c.kubectl("run", "dry", "--image=busybox", "--labels=dry=check"); err == nil || !strings.Contains(errOut, "not a dry run") {
+		t.Errorf("the same pod for real: %v %s", err, errOut)
 	}
 	out, got := c.mustKubectl("get", "mutatingwebhookconfigurations"), "labeler"
 	if !strings.Contains(out, got) || !strings.Contains(out, "WEBHOOKS") {
