@@ -244,8 +244,10 @@ func clientConfig(ctx context.Context, cfg Config) (*rest.Config, string, error)
 	return &rest.Config{
 		Host:            cfg.ServerURL,
 		TLSClientConfig: rest.TLSClientConfig{CAData: caPEM},
-		UserAgent:       "podium-agent/" + cfg.NodeName,
-		QPS:             agentQPS, Burst: agentBurst,
+		// Its writes are recorded in managedFields as the kubelet's are: the manager is
+		// the User-Agent up to its first "/".
+		UserAgent: "kubelet/" + cfg.Version + " (podium-agent " + cfg.NodeName + ")",
+		QPS:       agentQPS, Burst: agentBurst,
 	}, secret, nil
 }
 

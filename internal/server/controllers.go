@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/component-base/version"
 
 	"github.com/podium/podium/internal/controller/admissionpolicystatus"
 	"github.com/podium/podium/internal/controller/apiservice"
@@ -115,7 +116,8 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	rc := rest.CopyConfig(cfg.rest)
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	rc.UserAgent = "podium-controllers"
+	// Their writes are recorded in managedFields as kube-controller-manager's.
+	rc.UserAgent = "kube-controller-manager/" + version.Get().GitVersion + " (podium)"
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/component-base/version"
 
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/controller/crd"
@@ -20,7 +21,8 @@ import (
 // it returns once those that exist are served.
 func startCustomResources(ctx context.Context, running *sync.WaitGroup, api *apiserver.Server, openapi crd.OpenAPI, restCfg *rest.Config, log *slog.Logger) error {
 	rc := rest.CopyConfig(restCfg)
-	rc.UserAgent = "podium-crds"
+	// As upstream, where these controllers run in kube-apiserver.
+	rc.UserAgent = "kube-apiserver/" + version.Get().GitVersion + " (podium)"
 	client, err := apiextensionsclient.NewForConfig(rc)
 	if err != nil {
 		return err
