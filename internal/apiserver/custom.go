@@ -207,9 +207,3 @@ func (s *Server) customCaches() []*storage.Cache {
 	defer s.custom.mu.Unlock()
 	return slices.Clone(s.custom.bookmarks)
 }
-
-// ServesCustom reports whether the resource of a definition is served in version.
-func (s *Server) ServesCustom(gvr schema.GroupVersionResource) bool {
-	res, ok := s.cat.Load().resources[gvr]
-	return ok && res.custom
-}

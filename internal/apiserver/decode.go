@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -93,7 +94,8 @@ func (s *Server) decodeObject(res *resource, contentType string, data []byte, va
 		return nil, nil, err
 	}
 	lenient, strict, err := s.codecs.decoderFor(contentType)
-	if err == nil && res.custom && lenient != s.codecs.byType[mediaJSON].Serializer && lenient != s.codecs.byType[mediaYAML].Serializer {
+	if mt, _, _ := mime.ParseMediaType(contentType); err == nil && res.custom && mt != "" && mt != mediaJSON && mt != mediaYAML {
+		// Custom resources are read as JSON and YAML only, as upstream reads them.
 		err = fmt.Errorf("the body of the request was in an unknown format - accepted media types include: %s, %s", mediaJSON, mediaYAML)
 	}
 	if err != nil {
@@ -124,14 +126,15 @@ func (s *Server) decodeObject(res *resource, contentType string, data []byte, va
 		if err != nil {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
+		var msgs []string
 		for _, path := range unknown {
-			msg := fmt.Sprintf("unknown field %q", path)
-			if validation == validationStrict {
-				return nil, nil, apierrors.NewBadRequest("strict decoding error: " + msg)
-			}
-			if validation == validationWarn {
-				warnings = append(warnings, msg)
-			}
+			msgs = append(msgs, fmt.Sprintf("unknown field %q", path))
+		}
+		switch {
+		case len(msgs) > 0 && validation == validationStrict:
+			return nil, nil, apierrors.NewBadRequest("strict decoding error: " + strings.Join(msgs, ", "))
+		case validation == validationWarn:
+			warnings = append(warnings, msgs...)
 		}
 	}
 	if actual != nil && *actual != gvk {
