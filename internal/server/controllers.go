@@ -122,11 +122,14 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(cfg.rest)
+	// The dynamic and metadata clients speak JSON, but as the same manager.
+	jsonCfg := rest.CopyConfig(cfg.rest)
+	jsonCfg.UserAgent = rc.UserAgent
+	dyn, err := dynamic.NewForConfig(jsonCfg)
 	if err != nil {
 		return err
 	}
-	metaClient, err := metadata.NewForConfig(cfg.rest)
+	metaClient, err := metadata.NewForConfig(jsonCfg)
 	if err != nil {
 		return err
 	}
