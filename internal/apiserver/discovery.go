@@ -194,16 +194,17 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsAggregated(r.Header.Get("Accept")) {
-		writeJSON(w, aggregatedMedia, s.aggregated(false))
+		writeJSON(w, aggregatedMedia, s.withAggregatedDiscovery(s.aggregated(false)))
 		return
 	}
 	list := &metav1.APIGroupList{}
 	list.Kind, list.APIVersion = "APIGroupList", "v1"
 	for _, gv := range s.cat.Load().groups {
-		if gv.Group != "" {
-			list.Groups = append(list.Groups, s.apiGroup(gv.Group))
+		if gv.Group != "" && (len(list.Groups) == 0 || list.Groups[len(list.Groups)-1].Name != gv.Group) {
+			list.Groups = append(list.Groups, s.localGroup(gv.Group))
 		}
 	}
+	list.Groups = s.withAggregatedGroups(list.Groups)
 	writeJSON(w, mediaJSON, list)
 }
 
@@ -217,7 +218,20 @@ func (s *Server) isRoot(w http.ResponseWriter, r *http.Request, root string) boo
 	return false
 }
 
+// apiGroup is the discovery of group name, the server's own and aggregated versions.
 func (s *Server) apiGroup(name string) metav1.APIGroup {
+	g := s.localGroup(name)
+	if merged := s.withAggregatedGroups([]metav1.APIGroup{g}); len(merged) == 2 && len(g.Versions) == 0 {
+		g = merged[1] // served by aggregated servers only
+		g.Kind, g.APIVersion = "APIGroup", "v1"
+	} else {
+		g = merged[0]
+	}
+	return g
+}
+
+// localGroup is the discovery of the server's own versions of group name.
+func (s *Server) localGroup(name string) metav1.APIGroup {
 	g := metav1.APIGroup{Name: name}
 	g.Kind, g.APIVersion = "APIGroup", "v1"
 	for _, gv := range s.cat.Load().groups {

@@ -170,6 +170,10 @@ func isMaster(u *auth.User) bool {
 
 // serveResource dispatches a resource URL to the handler of its verb.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	if gv, ok := s.aggregatedVersion(r.URL.Path); ok {
+		s.proxyAggregated(w, r, gv)
+		return
+	}
 	r = r.WithContext(warning.NewContext(r.Context())) // admission's warnings
 	ri, ok := parseRequest(r)
 	if !ok {

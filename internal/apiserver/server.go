@@ -248,6 +248,7 @@ type Server struct {
 	log      *slog.Logger
 	ready    atomic.Bool // set by MarkReady
 	fields   *fieldmanager.Managers
+	agg      Aggregator // set by Aggregate, or nil
 }
 
 // New builds an API server from cfg.

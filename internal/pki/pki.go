@@ -36,6 +36,10 @@ func (f Files) ServerKey() string  { return f.path("tls/server.key") }
 func (f Files) AdminToken() string { return f.path("tls/admin.token") }
 func (f Files) JoinToken() string  { return f.path("token") }
 
+// FrontProxyCACert names the certificate of the CA of the front proxy: the API server
+// when it proxies to an aggregated API server.
+func (f Files) FrontProxyCACert() string { return f.path("tls/front-proxy-ca.crt") }
+
 // Credentials are what the API server serves and checks with.
 type Credentials struct {
 	CAPEM      []byte
@@ -47,7 +51,18 @@ type Credentials struct {
 	KubeletClient tls.Certificate
 	// ServiceAccountKey signs service account tokens.
 	ServiceAccountKey *ecdsa.PrivateKey
+	// FrontProxyCAPEM is the CA of FrontProxyClient, a CA of its own, as kubeadm's
+	// front-proxy-ca: a certificate of the cluster CA (a node's) must not pass for the
+	// front proxy, which extension API servers trust to name the user.
+	FrontProxyCAPEM []byte
+	// FrontProxyClient is the API server's client certificate for aggregated API
+	// servers (FrontProxyClientUser).
+	FrontProxyClient tls.Certificate
 }
+
+// FrontProxyClientUser is the common name of the front proxy's client certificate, as
+// kubeadm names it; extension API servers allow it to name the user in headers.
+const FrontProxyClientUser = "front-proxy-client"
 
 // KubeletClientUser is the user the API server is to the node agents, as kubeadm names
 // it; the default RBAC policy lets it use every node's API.
@@ -59,7 +74,16 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err := os.MkdirAll(filepath.Dir(f.CACert()), 0o700); err != nil {
 		return nil, err
 	}
-	ca, caKey, err := ensureCA(f)
+	ca, caKey, err := ensureCA(f.CACert(), f.caKey(), "podium-ca")
+	if err != nil {
+		return nil, err
+	}
+	frontCA, frontCAKey, err := ensureCA(f.FrontProxyCACert(), f.path("tls/front-proxy-ca.key"), "podium-front-proxy-ca")
+	if err != nil {
+		return nil, err
+	}
+	frontClient, err := ensureLeaf(f.path("tls/front-proxy-client.crt"), f.path("tls/front-proxy-client.key"), FrontProxyClientUser,
+		[]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, frontCA, frontCAKey, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +121,8 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 		JoinToken:         join,
 		KubeletClient:     kubeletClient,
 		ServiceAccountKey: saKey,
+		FrontProxyCAPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: frontCA.Raw}),
+		FrontProxyClient:  frontClient,
 	}, nil
 }
 
@@ -161,8 +187,10 @@ func writeSecret(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func ensureCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	cert, key, err := load(f.CACert(), f.caKey())
+// ensureCA loads the CA kept at certPath and keyPath, making it, named name@TIME, when
+// it is missing.
+func ensureCA(certPath, keyPath, name string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	cert, key, err := load(certPath, keyPath)
 	if err == nil {
 		return cert, key, nil
 	}
@@ -176,7 +204,7 @@ func ensureCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("podium-ca@%d", now.Unix())},
+		Subject:               pkix.Name{CommonName: fmt.Sprintf("%s@%d", name, now.Unix())},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
@@ -187,7 +215,7 @@ func ensureCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := save(f.CACert(), f.caKey(), der, key); err != nil {
+	if err := save(certPath, keyPath, der, key); err != nil {
 		return nil, nil, err
 	}
 	cert, err = x509.ParseCertificate(der)

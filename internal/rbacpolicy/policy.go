@@ -191,9 +191,22 @@ func ClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 	}
 }
 
-// Reconcile creates the default ClusterRoles and ClusterRoleBindings that are missing,
-// and gives those whose autoupdate annotation is not "false" back the rules, the
-// aggregation rule and the subjects they lack. What an admin added is kept.
+// ExtensionAuthentication is the ConfigMap in kube-system that tells extension API
+// servers how to authenticate the API server's requests, as upstream names it.
+const ExtensionAuthentication = "extension-apiserver-authentication"
+
+// Roles returns the default Roles, in the namespaces they belong to.
+func Roles() []*rbacv1.Role {
+	reader := &rbacv1.Role{ObjectMeta: meta("extension-apiserver-authentication-reader", nil), Rules: []rbacv1.PolicyRule{
+		{Verbs: read, APIGroups: g(""), Resources: []string{"configmaps"}, ResourceNames: []string{ExtensionAuthentication}},
+	}}
+	reader.Namespace = metav1.NamespaceSystem
+	return []*rbacv1.Role{reader}
+}
+
+// Reconcile creates the default ClusterRoles, Roles and ClusterRoleBindings that are
+// missing, and gives those whose autoupdate annotation is not "false" back the rules,
+// the aggregation rule and the subjects they lack. What an admin added is kept.
 func Reconcile(ctx context.Context, cs kubernetes.Interface) error {
 	roles := cs.RbacV1().ClusterRoles()
 	for _, want := range ClusterRoles() {
@@ -208,6 +221,17 @@ func Reconcile(ctx context.Context, cs kubernetes.Interface) error {
 					next.Rules = union(next.Rules, want.Rules)
 				}
 			})
+		if err != nil {
+			return err
+		}
+	}
+	for _, want := range Roles() {
+		roles := cs.RbacV1().Roles(want.Namespace)
+		err := ensure(ctx, "Role", want,
+			func(name string) (*rbacv1.Role, error) { return roles.Get(ctx, name, metav1.GetOptions{}) },
+			func(o *rbacv1.Role) error { _, err := roles.Create(ctx, o, metav1.CreateOptions{}); return err },
+			func(o *rbacv1.Role) error { _, err := roles.Update(ctx, o, metav1.UpdateOptions{}); return err },
+			func(next *rbacv1.Role) { next.Rules = union(next.Rules, want.Rules) })
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,10 @@ func TestReconcile(t *testing.T) {
 	if len(roles.Items) != len(ClusterRoles()) || len(bindings.Items) != len(ClusterRoleBindings()) {
 		t.Fatalf("%d roles and %d bindings made", len(roles.Items), len(bindings.Items))
 	}
+	reader, err := cs.RbacV1().Roles("kube-system").Get(ctx, "extension-apiserver-authentication-reader", metav1.GetOptions{})
+	if err != nil || reader.Rules[0].ResourceNames[0] != ExtensionAuthentication {
+		t.Fatalf("the reader of the extension authentication: %v %v", reader, err)
+	}
 
 	// A default that lost a rule gets it back; one an admin marked stays as it is.
 	basic, _ := cs.RbacV1().ClusterRoles().Get(ctx, "system:basic-user", metav1.GetOptions{})

@@ -14,16 +14,19 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/component-base/version"
+	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	aggregatorinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions"
 
+	"github.com/podium/podium/internal/aggregator"
 	"github.com/podium/podium/internal/controller/admissionpolicystatus"
 	"github.com/podium/podium/internal/controller/apiservice"
+	"github.com/podium/podium/internal/controller/authtrust"
 	"github.com/podium/podium/internal/controller/builtinservice"
 	"github.com/podium/podium/internal/controller/clusterroleaggregation"
 	"github.com/podium/podium/internal/controller/cronjob"
@@ -70,6 +73,12 @@ type controllerConfig struct {
 	// channel for each consumer); served lists the served group versions.
 	resourcesChanged, groupsChanged <-chan struct{}
 	served                          apiservice.Served
+	// aggregator proxies to aggregated API servers, found with resolver; the
+	// controllers keep its APIServices and their availability.
+	aggregator *aggregator.Aggregator
+	resolver   aggregator.Resolver
+	// frontProxyCAPEM is the CA of the aggregator's client certificate.
+	frontProxyCAPEM []byte
 }
 
 // dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
@@ -221,8 +230,18 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
-	dynamicObjects := dynamicinformer.NewDynamicSharedInformerFactory(dyn, resync)
-	apiServices := apiservice.New(dyn, dynamicObjects, cfg.served, cfg.groupsChanged, cfg.log)
+	aggClient, err := aggregatorclient.NewForConfig(jsonCfg)
+	if err != nil {
+		return err
+	}
+	aggInformers := aggregatorinformers.NewSharedInformerFactory(aggClient, resync)
+	apiServiceInformer := aggInformers.Apiregistration().V1().APIServices()
+	apiServices := apiservice.New(aggClient.ApiregistrationV1().APIServices(), apiServiceInformer, cfg.served, cfg.groupsChanged, cfg.log)
+	remoteAvailability, err := startAggregation(cfg, apiServiceInformer, all, aggClient)
+	if err != nil {
+		return err
+	}
+	trust := authtrust.New(client, authtrust.Data(cfg.caPEM, cfg.frontProxyCAPEM), cfg.log)
 	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
@@ -257,13 +276,13 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	for _, f := range factories {
 		f.Start(ctx.Done())
 	}
-	dynamicObjects.Start(ctx.Done())
+	aggInformers.Start(ctx.Done())
 	running.Go(func() {
 		defer func() {
 			for _, f := range factories {
 				f.Shutdown()
 			}
-			dynamicObjects.Shutdown()
+			aggInformers.Shutdown()
 		}()
 		for _, f := range factories {
 			for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
@@ -287,7 +306,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

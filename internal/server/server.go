@@ -33,6 +33,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/podium/podium/internal/admission"
+	"github.com/podium/podium/internal/aggregator"
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/connlimit"
@@ -261,6 +262,12 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err := admitPods(api, store); err != nil {
 		return err
 	}
+	resolver := serviceEndpoints{api: api}
+	agg, err := aggregator.New(creds.FrontProxyClient, resolver, log)
+	if err != nil {
+		return err
+	}
+	api.Aggregate(agg)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := api.Run(runCtx); err != nil {
@@ -348,7 +355,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
-		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions}); err != nil {
+		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions,
+		aggregator: agg, resolver: resolver, frontProxyCAPEM: creds.FrontProxyCAPEM}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}

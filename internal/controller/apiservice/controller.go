@@ -2,20 +2,18 @@ package apiservice
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	apiregistrationclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset/typed/apiregistration/v1"
+	apiregistrationinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions/apiregistration/v1"
+	apiregistrationlisters "k8s.io/kube-aggregator/pkg/client/listers/apiregistration/v1"
 
 	"github.com/podium/podium/internal/controller/reconcile"
 )
@@ -23,15 +21,13 @@ import (
 // automanaged is the label of APIServices the server keeps itself.
 const automanaged = "kube-aggregator.kubernetes.io/automanaged"
 
-var gvr = apiregistrationv1.SchemeGroupVersion.WithResource("apiservices")
-
 // Served is what the API server serves: its built-in and custom group versions.
 type Served func() (builtin, custom []schema.GroupVersion)
 
 // Controller keeps the APIServices.
 type Controller struct {
-	client  dynamic.ResourceInterface
-	lister  cache.GenericLister
+	client  apiregistrationclient.APIServiceInterface
+	lister  apiregistrationlisters.APIServiceLister
 	synced  cache.InformerSynced
 	served  Served
 	changed <-chan struct{}
@@ -39,10 +35,9 @@ type Controller struct {
 }
 
 // New returns the controller; changed signals when the served group versions change.
-// The caller starts the informer factory.
-func New(dyn dynamic.Interface, factory dynamicinformer.DynamicSharedInformerFactory, served Served, changed <-chan struct{}, log *slog.Logger) *Controller {
-	inf := factory.ForResource(gvr)
-	c := &Controller{client: dyn.Resource(gvr), lister: inf.Lister(), synced: inf.Informer().HasSynced, served: served, changed: changed}
+// The caller starts the informer.
+func New(client apiregistrationclient.APIServiceInterface, inf apiregistrationinformers.APIServiceInformer, served Served, changed <-chan struct{}, log *slog.Logger) *Controller {
+	c := &Controller{client: client, lister: inf.Lister(), synced: inf.Informer().HasSynced, served: served, changed: changed}
 	c.loop = reconcile.New("apiservices", c.sync, log)
 	_, _ = inf.Informer().AddEventHandler(c.loop.Handler(func(any) string { return "all" }))
 	return c
@@ -108,47 +103,38 @@ func (c *Controller) sync(ctx context.Context, _ string) (time.Duration, error) 
 		return 0, err
 	}
 	have := map[string]*apiregistrationv1.APIService{}
-	for _, obj := range existing {
-		a, err := convert(obj)
-		if err != nil {
-			continue
-		}
+	for _, a := range existing {
 		have[a.Name] = a
 	}
 	for name, a := range want {
 		if _, ok := have[name]; ok {
 			continue
 		}
-		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := c.client.Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if _, err := c.client.Create(ctx, a, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return 0, err
 		}
 	}
 	for name, a := range have {
-		if _, ok := want[name]; !ok && a.Spec.Service == nil && a.Labels[automanaged] != "" {
+		if a.Spec.Service != nil {
+			continue // the remote availability controller's
+		}
+		if _, ok := want[name]; !ok && a.Labels[automanaged] != "" {
 			if err := c.client.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				return 0, err
 			}
 			continue
 		}
-		if err := c.setAvailable(ctx, a); err != nil {
+		if err := c.setAvailable(ctx, a.DeepCopy()); err != nil {
 			return 0, err
 		}
 	}
 	return 0, nil
 }
 
-// setAvailable writes an APIService's Available condition when it changed.
+// setAvailable writes a local APIService's Available condition when it changed.
 func (c *Controller) setAvailable(ctx context.Context, a *apiregistrationv1.APIService) error {
 	cond := apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue,
 		Reason: "Local", Message: "Local APIServices are always available"}
-	if a.Spec.Service != nil {
-		cond.Status, cond.Reason = apiregistrationv1.ConditionFalse, "FailedDiscoveryCheck"
-		cond.Message = "podium does not proxy to aggregated API servers yet"
-	}
 	for i, cur := range a.Status.Conditions {
 		if cur.Type != cond.Type {
 			continue
@@ -161,26 +147,9 @@ func (c *Controller) setAvailable(ctx context.Context, a *apiregistrationv1.APIS
 	}
 	cond.LastTransitionTime = metav1.Now()
 	a.Status.Conditions = append(a.Status.Conditions, cond)
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
-	if err != nil {
-		return err
-	}
-	_, err = c.client.UpdateStatus(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
+	_, err := c.client.UpdateStatus(ctx, a, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil // the informer brings the newer one
 	}
 	return err
 }
-
-func convert(obj runtime.Object) (*apiregistrationv1.APIService, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil, errNotUnstructured
-	}
-	a := &apiregistrationv1.APIService{}
-	err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, a)
-	a.APIVersion, a.Kind = apiregistrationv1.SchemeGroupVersion.String(), "APIService"
-	return a, err
-}
-
-var errNotUnstructured = errors.New("an APIService that is not unstructured")

@@ -3,6 +3,6 @@
 // APIService (no service) for every built-in group version (label
 // kube-aggregator.kubernetes.io/automanaged=onstart) and every custom resource group
 // version (=true), removed when the group version is no longer served. It also keeps
-// each APIService's Available condition: local ones are always available; podium does
-// not proxy to aggregated API servers yet, so those backed by a Service are not.
+// the Available condition of local APIServices, which are always available; those
+// backed by a Service are kube-aggregator's remote availability controller's.
 package apiservice
