@@ -23,13 +23,16 @@ import (
 //     issuing a certificate the "sign" verb (resource "signers" of certificates.k8s.io,
 //     named by the signer name or by its domain and "*").
 type CertificateRequests struct {
+	validateOnly
 	Authorizer auth.Authorizer
 }
 
 var resource = schema.GroupResource{Group: certificatesv1.GroupName, Resource: "certificatesigningrequests"}
 
-// AdmitCreate fills in the requester and refuses system:masters client certificates.
-func (c CertificateRequests) AdmitCreate(ctx context.Context, obj runtime.Object) error {
+// ValidateCreate fills in the requester, after every mutation as upstream's registry
+// does (a mutating webhook cannot name another), and refuses system:masters client
+// certificates.
+func (c CertificateRequests) ValidateCreate(ctx context.Context, obj runtime.Object) error {
 	csr := obj.(*certificatesv1.CertificateSigningRequest)
 	if u := auth.UserFrom(ctx); u != nil {
 		csr.Spec.Username, csr.Spec.Groups = u.Name, slices.Clone(u.Groups)
@@ -47,8 +50,8 @@ func (c CertificateRequests) AdmitCreate(ctx context.Context, obj runtime.Object
 	return nil
 }
 
-// AdmitUpdate admits every write of the main resource, which changes only metadata.
-func (CertificateRequests) AdmitUpdate(context.Context, runtime.Object, runtime.Object) error {
+// ValidateUpdate admits every write of the main resource, which changes only metadata.
+func (CertificateRequests) ValidateUpdate(context.Context, runtime.Object, runtime.Object) error {
 	return nil
 }
 

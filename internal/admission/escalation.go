@@ -23,17 +23,18 @@ var everything = []rbacv1.PolicyRule{
 // permission it grants (in the role's namespace) or may "escalate" it; a binding by a
 // user that holds every permission of the role it binds or may "bind" that role.
 type Escalation struct {
+	validateOnly
 	Authorizer auth.Authorizer
 	RBAC       *auth.RBAC
 }
 
-// AdmitCreate checks a new role or binding.
-func (e Escalation) AdmitCreate(ctx context.Context, obj runtime.Object) error {
+// ValidateCreate checks a new role or binding.
+func (e Escalation) ValidateCreate(ctx context.Context, obj runtime.Object) error {
 	return e.check(ctx, obj)
 }
 
-// AdmitUpdate checks a changed role or binding; a binding's role cannot change.
-func (e Escalation) AdmitUpdate(ctx context.Context, obj, _ runtime.Object) error {
+// ValidateUpdate checks a changed role or binding; a binding's role cannot change.
+func (e Escalation) ValidateUpdate(ctx context.Context, obj, _ runtime.Object) error {
 	return e.check(ctx, obj)
 }
 

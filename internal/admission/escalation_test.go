@@ -57,20 +57,20 @@ func TestEscalation(t *testing.T) {
 	binding := func(kind, name string) *rbacv1.RoleBinding {
 		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "b"}, RoleRef: rbacv1.RoleRef{Kind: kind, Name: name}}
 	}
-	if err := esc.AdmitCreate(dana, role(readPods)); err != nil {
+	if err := esc.ValidateCreate(dana, role(readPods)); err != nil {
 		t.Errorf("a role within dana's permissions: %v", err)
 	}
 	more := rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}
-	if err := esc.AdmitCreate(dana, role(readPods, more)); !apierrors.IsForbidden(err) {
+	if err := esc.ValidateCreate(dana, role(readPods, more)); !apierrors.IsForbidden(err) {
 		t.Errorf("a role with more: %v", err)
 	}
-	if err := esc.AdmitCreate(dana, binding("Role", "pod-reader")); err != nil {
+	if err := esc.ValidateCreate(dana, binding("Role", "pod-reader")); err != nil {
 		t.Errorf("binding a role within dana's permissions: %v", err)
 	}
-	if err := esc.AdmitCreate(dana, binding("ClusterRole", "cluster-admin")); !apierrors.IsForbidden(err) {
+	if err := esc.ValidateCreate(dana, binding("ClusterRole", "cluster-admin")); !apierrors.IsForbidden(err) {
 		t.Errorf("binding cluster-admin: %v", err)
 	}
-	if err := esc.AdmitCreate(dana, binding("Role", "missing")); !apierrors.IsForbidden(err) {
+	if err := esc.ValidateCreate(dana, binding("Role", "missing")); !apierrors.IsForbidden(err) {
 		t.Errorf("binding a role that does not exist: %v", err)
 	}
 	// An aggregation rule would gather any role's rules: only a user who holds
@@ -80,13 +80,13 @@ func TestEscalation(t *testing.T) {
 	src.crbs = append(src.crbs, &rbacv1.ClusterRoleBinding{RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cr-writer"},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "dana"}}})
 	src.crs["cr-writer"] = &rbacv1.ClusterRole{Rules: []rbacv1.PolicyRule{{Verbs: []string{"create", "update"}, APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"}}}}
-	if err := esc.AdmitCreate(dana, gather); !apierrors.IsForbidden(err) {
+	if err := esc.ValidateCreate(dana, gather); !apierrors.IsForbidden(err) {
 		t.Errorf("an aggregation rule by dana: %v", err)
 	}
-	if err := esc.AdmitCreate(root, gather); err != nil {
+	if err := esc.ValidateCreate(root, gather); err != nil {
 		t.Errorf("an aggregation rule by the masters: %v", err)
 	}
-	if err := esc.AdmitCreate(root, binding("ClusterRole", "cluster-admin")); err != nil {
+	if err := esc.ValidateCreate(root, binding("ClusterRole", "cluster-admin")); err != nil {
 		t.Errorf("the masters binding cluster-admin: %v", err)
 	}
 }

@@ -147,16 +147,27 @@ type extensionAdmitter struct {
 	namespaced bool
 }
 
+// AdmitCreate and AdmitUpdate run the mutating policies and webhooks; ValidateCreate
+// and ValidateUpdate, once the object is defaulted and valid, the validating ones.
 func (a extensionAdmitter) AdmitCreate(ctx context.Context, obj runtime.Object) error {
-	return a.admit(ctx, apiadmission.Create, "", obj, nil, &metav1.CreateOptions{})
+	return a.admit(ctx, mutatePhase, apiadmission.Create, "", obj, nil, &metav1.CreateOptions{})
 }
 
 func (a extensionAdmitter) AdmitUpdate(ctx context.Context, obj, old runtime.Object) error {
-	return a.admit(ctx, apiadmission.Update, "", obj, old, &metav1.UpdateOptions{})
+	return a.admit(ctx, mutatePhase, apiadmission.Update, "", obj, old, &metav1.UpdateOptions{})
 }
 
+func (a extensionAdmitter) ValidateCreate(ctx context.Context, obj runtime.Object) error {
+	return a.admit(ctx, validatePhase, apiadmission.Create, "", obj, nil, &metav1.CreateOptions{})
+}
+
+func (a extensionAdmitter) ValidateUpdate(ctx context.Context, obj, old runtime.Object) error {
+	return a.admit(ctx, validatePhase, apiadmission.Update, "", obj, old, &metav1.UpdateOptions{})
+}
+
+// AdmitSubresourceUpdate runs both phases on a write of status or another subresource.
 func (a extensionAdmitter) AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error {
-	return a.admit(ctx, apiadmission.Update, subresource, obj, old, &metav1.UpdateOptions{})
+	return a.admit(ctx, mutatePhase|validatePhase, apiadmission.Update, subresource, obj, old, &metav1.UpdateOptions{})
 }
 
 // AdmitDelete runs the policies and validating webhooks registered for DELETE (the
@@ -165,10 +176,18 @@ func (a extensionAdmitter) AdmitDelete(ctx context.Context, old runtime.Object, 
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}
-	return a.admit(ctx, apiadmission.Delete, "", nil, old, opts)
+	return a.admit(ctx, mutatePhase|validatePhase, apiadmission.Delete, "", nil, old, opts)
 }
 
-func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation, subresource string, obj, old runtime.Object, opts runtime.Object) error {
+// phase is which of admission's phases to run.
+type phase int
+
+const (
+	mutatePhase phase = 1 << iota
+	validatePhase
+)
+
+func (a extensionAdmitter) admit(ctx context.Context, ph phase, op apiadmission.Operation, subresource string, obj, old runtime.Object, opts runtime.Object) error {
 	subject := obj
 	if subject == nil {
 		subject = old
@@ -194,7 +213,7 @@ func (a extensionAdmitter) admit(ctx context.Context, op apiadmission.Operation,
 			o.DryRun = []string{metav1.DryRunAll}
 		}
 	}
-	return a.dispatch(ctx, apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, dryRun, userInfo(ctx)))
+	return a.dispatch(ctx, ph, apiadmission.NewAttributesRecord(obj, old, a.kind, ns, m.GetName(), a.gvr, subresource, op, opts, dryRun, userInfo(ctx)))
 }
 
 // AdmitConnect admits a CONNECT to a subresource (pods' exec, attach and portforward),
@@ -205,7 +224,7 @@ func (a extensionAdmitter) AdmitConnect(ctx context.Context, subresource, namesp
 	if err != nil || len(gvks) == 0 {
 		return nil
 	}
-	return a.dispatch(ctx, apiadmission.NewAttributesRecord(opts, nil, gvks[0], namespace, name, a.gvr, subresource, apiadmission.Connect, nil, false, userInfo(ctx)))
+	return a.dispatch(ctx, mutatePhase|validatePhase, apiadmission.NewAttributesRecord(opts, nil, gvks[0], namespace, name, a.gvr, subresource, apiadmission.Connect, nil, false, userInfo(ctx)))
 }
 
 func userInfo(ctx context.Context) user.Info {
@@ -215,11 +234,32 @@ func userInfo(ctx context.Context) user.Info {
 	return &user.DefaultInfo{}
 }
 
-// dispatch runs the plugins that have something to apply, in order.
-func (a extensionAdmitter) dispatch(ctx context.Context, attrs apiadmission.Attributes) error {
+// dispatch runs the plugins of phase ph that have something to apply, in order.
+func (a extensionAdmitter) dispatch(ctx context.Context, ph phase, attrs apiadmission.Attributes) error {
 	op := attrs.GetOperation()
 	// The plugins' warnings (a policy's Warn action, a webhook's) go to the response.
 	ctx = apiwarning.WithWarningRecorder(ctx, warnings{ctx})
+	if ph&mutatePhase != 0 {
+		if err := a.mutate(ctx, op, attrs); err != nil {
+			return err
+		}
+	}
+	if ph&validatePhase == 0 {
+		return nil
+	}
+	if a.e.any("validatingadmissionpolicybindings") {
+		if err := a.e.policies.Validate(ctx, attrs, a.e.objects); err != nil {
+			return err
+		}
+	}
+	if a.e.any("validatingwebhookconfigurations") {
+		return a.e.validating.Validate(ctx, attrs, a.e.objects)
+	}
+	return nil
+}
+
+// mutate runs the mutating policies and webhooks.
+func (a extensionAdmitter) mutate(ctx context.Context, op apiadmission.Operation, attrs apiadmission.Attributes) error {
 	if a.e.any("mutatingadmissionpolicybindings") && op != apiadmission.Delete && op != apiadmission.Connect {
 		p, err := a.e.mutatingPolicies()
 		if err != nil {
@@ -230,17 +270,7 @@ func (a extensionAdmitter) dispatch(ctx context.Context, attrs apiadmission.Attr
 		}
 	}
 	if a.e.any("mutatingwebhookconfigurations") {
-		if err := a.e.mutating.Admit(ctx, attrs, a.e.objects); err != nil {
-			return err
-		}
-	}
-	if a.e.any("validatingadmissionpolicybindings") {
-		if err := a.e.policies.Validate(ctx, attrs, a.e.objects); err != nil {
-			return err
-		}
-	}
-	if a.e.any("validatingwebhookconfigurations") {
-		return a.e.validating.Validate(ctx, attrs, a.e.objects)
+		return a.e.mutating.Admit(ctx, attrs, a.e.objects)
 	}
 	return nil
 }

@@ -22,10 +22,20 @@ import (
 // topology, and the kubelet.kubernetes.io and node.kubernetes.io namespaces), no pod CIDR
 // of its choosing, and, once registered, no change to its taints, pod CIDRs or provider
 // ID. Writes of other users pass.
-type NodeRestriction struct{}
+type NodeRestriction struct{ validateOnly }
 
-// AdmitCreate checks a Node a node registers.
+// AdmitCreate checks that a node registering asks for no pod CIDR: the server's
+// allocator, the next admitter, gives it one.
 func (NodeRestriction) AdmitCreate(ctx context.Context, obj runtime.Object) error {
+	n, node := nodeWrite(ctx, obj)
+	if n != nil && (n.Spec.PodCIDR != "" || len(n.Spec.PodCIDRs) > 0) {
+		return nodeForbidden(n.Name, fmt.Sprintf("node %q is not allowed to set its pod CIDR", node))
+	}
+	return nil
+}
+
+// ValidateCreate checks the labels of a Node a node registers.
+func (NodeRestriction) ValidateCreate(ctx context.Context, obj runtime.Object) error {
 	n, node := nodeWrite(ctx, obj)
 	if n == nil {
 		return nil
@@ -33,14 +43,11 @@ func (NodeRestriction) AdmitCreate(ctx context.Context, obj runtime.Object) erro
 	if bad := forbiddenLabels(n.Labels, nil); len(bad) > 0 {
 		return nodeForbidden(n.Name, fmt.Sprintf("node %q is not allowed to set the following labels: %s", node, strings.Join(bad, ", ")))
 	}
-	if n.Spec.PodCIDR != "" || len(n.Spec.PodCIDRs) > 0 {
-		return nodeForbidden(n.Name, fmt.Sprintf("node %q is not allowed to set its pod CIDR", node))
-	}
 	return nil
 }
 
-// AdmitUpdate checks a change a node makes to its Node.
-func (NodeRestriction) AdmitUpdate(ctx context.Context, obj, old runtime.Object) error {
+// ValidateUpdate checks a change a node makes to its Node.
+func (NodeRestriction) ValidateUpdate(ctx context.Context, obj, old runtime.Object) error {
 	n, node := nodeWrite(ctx, obj)
 	o, ok := old.(*corev1.Node)
 	if n == nil || !ok {

@@ -38,9 +38,12 @@ func TestNodeRestriction(t *testing.T) {
 	} {
 		var err error
 		if tc.create != nil {
-			err = nr.AdmitCreate(tc.ctx, tc.create)
+			// Both phases, as the server runs them.
+			if err = nr.AdmitCreate(tc.ctx, tc.create); err == nil {
+				err = nr.ValidateCreate(tc.ctx, tc.create)
+			}
 		} else {
-			err = nr.AdmitUpdate(tc.ctx, tc.update, registered)
+			err = nr.ValidateUpdate(tc.ctx, tc.update, registered)
 		}
 		if tc.ok && err != nil || !tc.ok && !apierrors.IsForbidden(err) {
 			t.Errorf("%s: %v", tc.name, err)

@@ -90,19 +90,31 @@ type Admitter interface {
 	AdmitCreate(ctx context.Context, obj runtime.Object) error
 	AdmitUpdate(ctx context.Context, obj, old runtime.Object) error
 	AdmitSubresourceUpdate(ctx context.Context, subresource string, obj, old runtime.Object) error
+	ValidateCreate(ctx context.Context, obj runtime.Object) error
+	ValidateUpdate(ctx context.Context, obj, old runtime.Object) error
 }
 
+// validateOnly is embedded by admitters that only validate: their mutating phase
+// admits everything, and their checks run in the validating phase (ValidateCreate,
+// ValidateUpdate), after every mutation, as upstream's validating plugins.
+type validateOnly struct{}
+
+func (validateOnly) AdmitCreate(context.Context, runtime.Object) error { return nil }
+
+func (validateOnly) AdmitUpdate(context.Context, runtime.Object, runtime.Object) error { return nil }
+
 type podSecurityAdmitter struct {
+	validateOnly
 	p    *PodSecurity
 	gvr  schema.GroupVersionResource
 	kind schema.GroupVersionKind
 }
 
-func (a podSecurityAdmitter) AdmitCreate(ctx context.Context, obj runtime.Object) error {
+func (a podSecurityAdmitter) ValidateCreate(ctx context.Context, obj runtime.Object) error {
 	return a.admit(ctx, admissionv1.Create, "", obj, nil)
 }
 
-func (a podSecurityAdmitter) AdmitUpdate(ctx context.Context, obj, old runtime.Object) error {
+func (a podSecurityAdmitter) ValidateUpdate(ctx context.Context, obj, old runtime.Object) error {
 	return a.admit(ctx, admissionv1.Update, "", obj, old)
 }
 

@@ -58,10 +58,7 @@ func (s *Server) proxyAggregated(w http.ResponseWriter, r *http.Request, gv sche
 	defer func() { s.metrics.observe(ri.Verb, ri.Resource, ri.Subresource, rw.code, s.clock.Since(start)) }()
 	gr := schema.GroupResource{Group: gv.Group, Resource: ri.Resource}
 	if az := s.cfg.Authorizer; az != nil && resource {
-		allowed, reason := az.Authorize(r.Context(), u, auth.Attributes{
-			Verb: ri.Verb, Group: ri.Group, Resource: ri.Resource, Subresource: ri.Subresource,
-			Namespace: ri.Namespace, Name: ri.Name,
-		})
+		allowed, reason := az.Authorize(r.Context(), u, ri.attributes(r))
 		if !allowed {
 			s.writeError(rw, r, apierrors.NewForbidden(gr, ri.Name, errorString(reason)), gr, ri.Name)
 			return

@@ -132,6 +132,11 @@ func (s *Server) createOne(ctx context.Context, res *resource, obj runtime.Objec
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(res.info.GroupVersionKind().GroupKind(), m.GetName(), errs)
 	}
+	if va, ok := res.admit.(ValidatingAdmitter); ok {
+		if err := va.ValidateCreate(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
 	stored, err := res.toStored(obj)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,11 @@ package apiserver
 import (
 	"net/http"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/podium/podium/internal/auth"
 )
 
 // requestInfo is what a resource URL names.
@@ -115,3 +120,21 @@ func withVerb(ri requestInfo, r *http.Request, watchPath bool) requestInfo {
 }
 
 func isTrue(s string) bool { return s == "true" || s == "1" }
+
+// attributes are what r asks, for authorization. A list or watch whose field selector
+// names one object (metadata.name=NAME) asks for that object, as upstream: a role
+// that grants list or watch of resourceNames [NAME] allows it.
+func (ri requestInfo) attributes(r *http.Request) auth.Attributes {
+	a := auth.Attributes{Verb: ri.Verb, Group: ri.Group, Resource: ri.Resource, Subresource: ri.Subresource,
+		Namespace: ri.Namespace, Name: ri.Name}
+	if a.Name == "" && (a.Verb == "list" || a.Verb == "watch") {
+		if fs := r.URL.Query().Get("fieldSelector"); fs != "" {
+			if sel, err := fields.ParseSelector(fs); err == nil {
+				if name, ok := sel.RequiresExactMatch("metadata.name"); ok && len(path.IsValidPathSegmentName(name)) == 0 {
+					a.Name = name
+				}
+			}
+		}
+	}
+	return a
+}

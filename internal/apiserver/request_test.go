@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -131,5 +132,27 @@ func TestParseRequest(t *testing.T) {
 				t.Errorf("parseRequest(%s %s) = %+v, want %+v", method, tt.url, got, tt.want)
 			}
 		})
+	}
+}
+
+// A list or watch for one name by field selector is authorized as a request for that
+// name; other field selectors and invalid names leave it a request for all.
+func TestAttributesNameFromFieldSelector(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"/api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%3Dextension-apiserver-authentication", "extension-apiserver-authentication"},
+		{"/api/v1/namespaces/kube-system/configmaps?watch=true&fieldSelector=metadata.name%3Dx", "x"},
+		{"/api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%21%3Dx", ""},
+		{"/api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%3Dx,metadata.namespace%3Dy", "x"},
+		{"/api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%3D..", ""},
+		{"/api/v1/namespaces/kube-system/configmaps", ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, tc.url, nil)
+		ri, ok := parseRequest(r)
+		if !ok {
+			t.Fatalf("%s: not a resource request", tc.url)
+		}
+		if a := ri.attributes(r); a.Name != tc.want || a.Resource != "configmaps" {
+			t.Errorf("%s: attributes %+v, want name %q", tc.url, a, tc.want)
+		}
 	}
 }

@@ -212,10 +212,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 
 	if az := s.cfg.Authorizer; az != nil {
 		u := userFrom(r.Context())
-		allowed, reason := az.Authorize(r.Context(), u, auth.Attributes{
-			Verb: ri.Verb, Group: ri.Group, Resource: ri.Resource, Subresource: ri.Subresource,
-			Namespace: ri.Namespace, Name: ri.Name,
-		})
+		allowed, reason := az.Authorize(r.Context(), u, ri.attributes(r))
 		if !allowed {
 			s.writeError(w, r, apierrors.NewForbidden(res.groupResource(), ri.Name, errorString(reason)), res.groupResource(), ri.Name)
 			return

@@ -120,11 +120,47 @@ type ConnectAdmitter interface {
 	AdmitConnect(ctx context.Context, subresource, namespace, name string, opts runtime.Object) error
 }
 
+// ValidatingAdmitter is implemented by Admitters with a validating phase, as upstream's
+// validating admission: it runs once every admitter's mutating phase (AdmitCreate,
+// AdmitUpdate) is done and the object is defaulted and valid, just before it is stored,
+// so that it judges the object as stored.
+type ValidatingAdmitter interface {
+	ValidateCreate(ctx context.Context, obj runtime.Object) error
+	ValidateUpdate(ctx context.Context, obj, old runtime.Object) error
+}
+
 // Admitters runs several admitters of one resource in order; the first refusal ends the
 // write.
 type Admitters []Admitter
 
-var _ SubresourceAdmitter = Admitters(nil)
+var (
+	_ SubresourceAdmitter = Admitters(nil)
+	_ ValidatingAdmitter  = Admitters(nil)
+)
+
+// ValidateCreate runs the validating phase of the admitters that have one.
+func (as Admitters) ValidateCreate(ctx context.Context, obj runtime.Object) error {
+	for _, a := range as {
+		if va, ok := a.(ValidatingAdmitter); ok {
+			if err := va.ValidateCreate(ctx, obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateUpdate runs the validating phase of the admitters that have one.
+func (as Admitters) ValidateUpdate(ctx context.Context, obj, old runtime.Object) error {
+	for _, a := range as {
+		if va, ok := a.(ValidatingAdmitter); ok {
+			if err := va.ValidateUpdate(ctx, obj, old); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // AdmitCreate implements Admitter.
 func (as Admitters) AdmitCreate(ctx context.Context, obj runtime.Object) error {

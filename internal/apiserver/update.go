@@ -213,5 +213,8 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, subresource s
 	if sa, ok := res.admit.(SubresourceAdmitter); ok && subresource != "" {
 		return sa.AdmitSubresourceUpdate(ctx, subresource, obj, cur)
 	}
+	if va, ok := res.admit.(ValidatingAdmitter); ok && subresource == "" {
+		return va.ValidateUpdate(ctx, obj, cur)
+	}
 	return nil
 }

@@ -16,7 +16,11 @@
 #   nonroot  registry.k8s.io/e2e-test-images/nonroot:1.5: the agnhost userland as user 1234.
 #   nonewprivs  (1.4): busybox with upstream's setuid nnp program.
 #   dnstest  registry.k8s.io/e2e-test-images/glibc-dns-testing:2.1.1: the agnhost userland.
-# Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, coredns, nnp and mkimage; MODDIR is the
+#   sampleapiserver  registry.k8s.io/e2e-test-images/sample-apiserver:1.29.2: k8s.io/sample-apiserver
+#            from the module e2e.test is built from, as /sample-apiserver.
+#   etcd     registry.k8s.io/etcd:3.7.0-0: etcd from podium's etcd module, /usr/local/bin/etcd.
+# Usage: images.sh OUT BIN MODDIR   (BIN holds agnhost, coredns, nnp, sample-apiserver, etcd and
+#        mkimage; MODDIR is the
 #        k8s.io/kubernetes module directory). Needs root, debootstrap, gcc, make, bzip2, curl.
 set -euo pipefail
 OUT=${1:?out dir}; BIN=${2:?bin dir}; MOD=${3:?k8s.io/kubernetes module dir}
@@ -155,5 +159,18 @@ build_dnstest() {
     -ref "$E2E/glibc-dns-testing:2.1.1" -cmd /bin/sh
 }
 
+# A static binary alone, with a /tmp: BINARY PATH-IN-IMAGE NAME REF.
+binary_image() {
+  local r=$WORK/$3
+  mkdir -p "$r/tmp" "$r/$(dirname "$2")" && chmod 1777 "$r/tmp"
+  install -m 0755 "$BIN/$1" "$r/$2"
+  pack "$r" "$WORK/$3.rootfs.tar"
+  "$BIN/mkimage" -rootfs "$WORK/$3.rootfs.tar" -o "$OUT/$3.tar" -ref "$4" -entrypoint "/$2"
+}
+
+# The Aggregator spec runs both in one pod: the sample API server on an etcd of its own.
+build_sampleapiserver() { binary_image sample-apiserver sample-apiserver sampleapiserver "$E2E/sample-apiserver:1.29.2"; }
+build_etcd() { binary_image etcd usr/local/bin/etcd etcd registry.k8s.io/etcd:3.7.0-0; }
+
 # Those built on another image come after it.
-for i in ${IMAGES:-agnhost busybox pause nginx kitten nautilus nonroot nonewprivs dnstest}; do image "$i"; done
+for i in ${IMAGES:-agnhost busybox pause nginx kitten nautilus nonroot nonewprivs dnstest sampleapiserver etcd}; do image "$i"; done

@@ -18,8 +18,8 @@ import (
 )
 
 // testWebhook is an admission webhook server on loopback: it adds the label
-// mutated=yes to every pod and refuses pods labelled deny=yes, and pods labelled
-// dry=check unless the request is a dry run.
+// mutated=yes to every pod, makes pods labelled escalate=yes privileged, and refuses
+// pods labelled deny=yes, and pods labelled dry=check unless the request is a dry run.
 func testWebhook(t *testing.T) (url string, caPEM []byte) {
 	t.Helper()
 	review := func(w http.ResponseWriter, r *http.Request, decide func(pod *corev1.Pod, req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse)) {
@@ -43,6 +43,9 @@ func testWebhook(t *testing.T) (url string, caPEM []byte) {
 			op := `[{"op":"add","path":"/metadata/labels","value":{"mutated":"yes"}}]`
 			if pod.Labels != nil {
 				op = `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
+			}
+			if pod.Labels["escalate"] == "yes" {
+				op = op[:len(op)-1] + `,{"op":"add","path":"/spec/containers/0/securityContext","value":{"privileged":true}}]`
 			}
 			pt := admissionv1.PatchTypeJSONPatch
 			resp.Patch, resp.PatchType = []byte(op), &pt
@@ -115,6 +118,14 @@ webhooks:
 	}
 	if _, errOut, err := c.kubectl("run", "dry", "--image=busybox", "--labels=dry=check"); err == nil || !strings.Contains(errOut, "not a dry run") {
 		t.Errorf("the same pod for real: %v %s", err, errOut)
+	}
+	// Pod security judges the pod as the webhooks left it: it validates after every
+	// mutation, as upstream's validating admission.
+	c.mustKubectl("create", "namespace", "restricted")
+	c.mustKubectl("label", "namespace", "restricted", "pod-security.kubernetes.io/enforce=baseline")
+	if _, errOut, err := c.kubectl("run", "sneaky", "-n", "restricted", "--image=busybox", "--labels=escalate=yes"); err == nil ||
+		!strings.Contains(errOut, `violates PodSecurity "baseline:latest": privileged (container "sneaky" must not set securityContext.privileged=true)`) {
+		t.Errorf("a pod a webhook made privileged: %v %s", err, errOut)
 	}
 	out, got := c.mustKubectl("get", "mutatingwebhookconfigurations"), "labeler"
 	if !strings.Contains(out, got) || !strings.Contains(out, "WEBHOOKS") {

@@ -14,7 +14,7 @@ import (
 
 // tools are the built upstream binaries and where their sources are.
 type tools struct {
-	bin     string // holds e2e.test, ginkgo, agnhost, nnp, mkimage
+	bin     string // holds e2e.test, ginkgo, agnhost, nnp, mkimage, sample-apiserver, etcd
 	e2e     string
 	ginkgo  string
 	kubeMod string // the k8s.io/kubernetes module directory
@@ -24,9 +24,9 @@ type tools struct {
 // and some specs compare it with the server's).
 const versionFlags = "-X k8s.io/component-base/version.gitVersion=v1.37.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37"
 
-// buildTools builds e2e.test, ginkgo, agnhost and nnp from the wrapper module, coredns
-// from its own, and mkimage from podium's, unless the cache holds them from the same
-// go.mod and go.sum.
+// buildTools builds e2e.test, ginkgo, agnhost, nnp and sample-apiserver from the wrapper
+// module, coredns from its own, and mkimage and etcd from podium's, unless the cache
+// holds them from the same go.mod and go.sum.
 func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 	mod := filepath.Join(repo, "test", "conformance", "build")
 	t := &tools{bin: filepath.Join(cache, "bin")}
@@ -49,11 +49,13 @@ func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 	stamp := filepath.Join(t.bin, "stamp")
 	coredns := filepath.Join(repo, "test", "conformance", "coredns")
 	want, err := hashFiles(filepath.Join(mod, "go.mod"), filepath.Join(mod, "go.sum"), filepath.Join(repo, "test", "conformance", "mkimage", "main.go"),
+		filepath.Join(repo, "test", "conformance", "etcd", "main.go"),
 		filepath.Join(coredns, "go.mod"), filepath.Join(coredns, "go.sum"), filepath.Join(coredns, "main.go"))
 	if err != nil {
 		return nil, err
 	}
-	if have, _ := os.ReadFile(stamp); string(have) == want && exists(t.e2e, t.ginkgo, filepath.Join(t.bin, "agnhost"), filepath.Join(t.bin, "nnp"), filepath.Join(t.bin, "mkimage"), filepath.Join(t.bin, "coredns")) {
+	if have, _ := os.ReadFile(stamp); string(have) == want && exists(t.e2e, t.ginkgo, filepath.Join(t.bin, "agnhost"), filepath.Join(t.bin, "nnp"), filepath.Join(t.bin, "mkimage"), filepath.Join(t.bin, "coredns"),
+		filepath.Join(t.bin, "sample-apiserver"), filepath.Join(t.bin, "etcd")) {
 		return t, nil
 	}
 	fmt.Println("building e2e.test, ginkgo and agnhost (about 10 minutes with a cold Go cache)")
@@ -65,7 +67,9 @@ func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 		{mod, []string{"build", "-trimpath", "-ldflags", "-s -w -X main.Version=2.66.1", "-o", filepath.Join(t.bin, "agnhost"), "k8s.io/kubernetes/test/images/agnhost"}},
 		{mod, []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(t.bin, "nnp"), "k8s.io/kubernetes/test/images/nonewprivs"}},
 		{mod, []string{"test", "-c", "-trimpath", "-ldflags", "-s -w " + versionFlags, "-o", t.e2e, "k8s.io/kubernetes/test/e2e"}},
+		{mod, []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(t.bin, "sample-apiserver"), "k8s.io/sample-apiserver"}},
 		{repo, []string{"build", "-trimpath", "-o", filepath.Join(t.bin, "mkimage"), "./test/conformance/mkimage"}},
+		{repo, []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(t.bin, "etcd"), "./test/conformance/etcd"}},
 		{coredns, []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(t.bin, "coredns"), "."}},
 	}
 	for _, s := range steps {
@@ -83,7 +87,8 @@ func buildTools(ctx context.Context, repo, cache string) (*tools, error) {
 // They are kept in a directory named for the script's and agnhost's contents.
 func buildImages(ctx context.Context, repo, cache string, t *tools) ([]string, error) {
 	script := filepath.Join(repo, "test", "conformance", "images.sh")
-	h, err := hashFiles(script, filepath.Join(t.bin, "agnhost"), filepath.Join(t.bin, "coredns"))
+	h, err := hashFiles(script, filepath.Join(t.bin, "agnhost"), filepath.Join(t.bin, "coredns"),
+		filepath.Join(t.bin, "sample-apiserver"), filepath.Join(t.bin, "etcd"))
 	if err != nil {
 		return nil, err
 	}
