@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/transport"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	"k8s.io/kube-aggregator/pkg/apis/apiregistration/v1/helper"
+	"k8s.io/kube-openapi/pkg/spec3"
 
 	"github.com/podium/podium/internal/auth"
 )
@@ -31,10 +32,19 @@ type Resolver interface {
 	ResolveEndpoint(namespace, name string, port int32) (*url.URL, error)
 }
 
+// Documents publishes the aggregated servers' OpenAPI v3 documents.
+type Documents interface {
+	// SetAggregated publishes doc at path, apis/GROUP/VERSION; RemoveAggregated
+	// withdraws it.
+	SetAggregated(path string, doc *spec3.OpenAPI)
+	RemoveAggregated(path string)
+}
+
 // Aggregator proxies to aggregated API servers. Its zero value is not usable: use New.
 type Aggregator struct {
 	certPEM, keyPEM []byte
 	resolver        Resolver
+	docs            Documents // or nil
 	log             *slog.Logger
 
 	// targets are the proxied group versions; a new map replaces the old one.
@@ -43,7 +53,10 @@ type Aggregator struct {
 	mu sync.Mutex
 	// discovery is what each proxied group version's server said of it.
 	discovery map[schema.GroupVersion]apidiscoveryv2.APIVersionDiscovery
-	dirty     chan struct{}
+	// etags are those of the OpenAPI documents published, by group version; only
+	// refresh uses them.
+	etags map[schema.GroupVersion]string
+	dirty chan struct{}
 }
 
 // target is one APIService backed by a Service.
@@ -55,8 +68,9 @@ type target struct {
 }
 
 // New returns an aggregator that authenticates with client (the front proxy's
-// certificate) and finds Services' endpoints with resolver.
-func New(client tls.Certificate, resolver Resolver, log *slog.Logger) (*Aggregator, error) {
+// certificate), finds Services' endpoints with resolver and publishes the servers'
+// OpenAPI documents to docs (nil for none).
+func New(client tls.Certificate, resolver Resolver, docs Documents, log *slog.Logger) (*Aggregator, error) {
 	if len(client.Certificate) == 0 || client.PrivateKey == nil {
 		return nil, errors.New("the front proxy needs a client certificate")
 	}
@@ -68,8 +82,10 @@ func New(client tls.Certificate, resolver Resolver, log *slog.Logger) (*Aggregat
 		certPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: client.Certificate[0]}),
 		keyPEM:    keyPEM,
 		resolver:  resolver,
+		docs:      docs,
 		log:       log,
 		discovery: map[schema.GroupVersion]apidiscoveryv2.APIVersionDiscovery{},
+		etags:     map[schema.GroupVersion]string{},
 		dirty:     make(chan struct{}, 1),
 	}
 	a.targets.Store(&map[schema.GroupVersion]*target{})
@@ -287,6 +303,67 @@ func (a *Aggregator) refresh(ctx context.Context) {
 	a.mu.Lock()
 	a.discovery = found
 	a.mu.Unlock()
+	a.refreshDocuments(ctx, targets)
+}
+
+// refreshDocuments publishes the OpenAPI v3 document of each available proxied group
+// version, fetched again when its server's has changed, and withdraws those of group
+// versions no longer proxied. A server that does not answer keeps what it published.
+func (a *Aggregator) refreshDocuments(ctx context.Context, targets map[schema.GroupVersion]*target) {
+	if a.docs == nil {
+		return
+	}
+	for gv := range a.etags {
+		if _, ok := targets[gv]; !ok {
+			a.docs.RemoveAggregated(documentPath(gv))
+			delete(a.etags, gv)
+		}
+	}
+	for gv, t := range targets {
+		if !t.available {
+			continue
+		}
+		doc, etag, err := a.fetchDocument(ctx, gv, a.etags[gv])
+		switch {
+		case err != nil:
+			a.log.Debug("the OpenAPI document of an aggregated API server", "apiservice", t.svc.Name, "err", err)
+		case doc != nil:
+			a.docs.SetAggregated(documentPath(gv), doc)
+			a.etags[gv] = etag
+		}
+	}
+}
+
+func documentPath(gv schema.GroupVersion) string { return "apis/" + gv.Group + "/" + gv.Version }
+
+// fetchDocument gets gv's OpenAPI v3 document from its server: nil when it has not
+// changed since etag.
+func (a *Aggregator) fetchDocument(ctx context.Context, gv schema.GroupVersion, etag string) (*spec3.OpenAPI, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	path := "/openapi/v3/" + documentPath(gv)
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	r.Header.Set("Accept", "application/json")
+	if etag != "" {
+		r.Header.Set("If-None-Match", etag)
+	}
+	rec := newRecorder()
+	a.Proxy(rec, r, gv, aggregatorUser)
+	switch rec.code {
+	case http.StatusNotModified:
+		return nil, etag, nil
+	case http.StatusOK:
+	default:
+		return nil, "", fmt.Errorf("GET %s: %d", path, rec.code)
+	}
+	doc := &spec3.OpenAPI{}
+	if err := decodeJSON(rec.body.Bytes(), doc); err != nil {
+		return nil, "", fmt.Errorf("GET %s: %w", path, err)
+	}
+	return doc, rec.header.Get("Etag"), nil
 }
 
 // errUnavailable is a server that is not available: its discovery is stale, without

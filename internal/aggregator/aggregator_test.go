@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	"k8s.io/kube-openapi/pkg/spec3"
 	"k8s.io/utils/ptr"
 
 	"github.com/podium/podium/internal/auth"
@@ -92,6 +93,13 @@ func startExtension(t *testing.T, frontCA *x509.Certificate, aggregated bool) *e
 				{Name: "flunders", Namespaced: true, Kind: "Flunder", Verbs: []string{"get", "list"}}}})
 		case r.URL.Path == "/apis":
 			http.NotFound(w, r)
+		case r.URL.Path == "/openapi/v3/apis/wardle.example.com/v1alpha1":
+			w.Header().Set("Etag", `"1"`)
+			if r.Header.Get("If-None-Match") == `"1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			_, _ = io.WriteString(w, `{"openapi":"3.0.0","info":{"title":"wardle","version":"v1alpha1"},"paths":{}}`)
 		default:
 			_, _ = io.WriteString(w, `{"kind":"FlunderList"}`)
 		}
@@ -116,12 +124,19 @@ func apiService(ca []byte, available bool) *apiregistrationv1.APIService {
 
 var wardle = schema.GroupVersion{Group: "wardle.example.com", Version: "v1alpha1"}
 
+// documents keeps what the aggregator publishes.
+type documents struct{ published map[string]*spec3.OpenAPI }
+
+func (d *documents) SetAggregated(path string, doc *spec3.OpenAPI) { d.published[path] = doc }
+func (d *documents) RemoveAggregated(path string)                  { delete(d.published, path) }
+
 func setup(t *testing.T, aggregated bool) (*Aggregator, *extension) {
 	t.Helper()
 	frontCA, frontCACert := pair(t, "front-proxy-ca", nil, 0)
 	client, _ := pair(t, "front-proxy-client", &frontCA, x509.ExtKeyUsageClientAuth)
 	ext := startExtension(t, frontCACert, aggregated)
-	a, err := New(client, fixedResolver{host: ext.srv.Listener.Addr().String()}, slog.New(slog.DiscardHandler))
+	docs := &documents{published: map[string]*spec3.OpenAPI{}}
+	a, err := New(client, fixedResolver{host: ext.srv.Listener.Addr().String()}, docs, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +225,28 @@ func TestDiscovery(t *testing.T) {
 		if legacy := a.Groups(); len(legacy) != 1 || legacy[0].PreferredVersion.Version != "v1alpha1" {
 			t.Fatalf("legacy discovery: %+v", legacy)
 		}
+		docs := a.docs.(*documents)
+		if doc := docs.published["apis/wardle.example.com/v1alpha1"]; doc == nil || doc.Info.Title != "wardle" {
+			t.Fatalf("the OpenAPI document published: %+v", docs.published)
+		}
+		// Unchanged, it is not fetched again; gone, it is withdrawn.
+		delete(docs.published, "apis/wardle.example.com/v1alpha1")
+		a.refresh(context.Background())
+		if len(docs.published) != 0 {
+			t.Fatal("an unchanged document was published again")
+		}
 
 		// Unavailable, it is stale, with what it said last.
 		a.Update([]*apiregistrationv1.APIService{apiService(ext.ca, false)})
 		a.refresh(context.Background())
 		if v := a.Discovery()[0].Versions[0]; v.Freshness != apidiscoveryv2.DiscoveryFreshnessStale || len(v.Resources) != 1 {
 			t.Fatalf("an unavailable APIService's discovery: %+v", v)
+		}
+		docs.published["apis/wardle.example.com/v1alpha1"] = &spec3.OpenAPI{}
+		a.Update(nil)
+		a.refresh(context.Background())
+		if len(docs.published) != 0 || len(a.Discovery()) != 0 {
+			t.Fatal("a deleted APIService's document or discovery is still published")
 		}
 	}
 }

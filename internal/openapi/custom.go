@@ -79,6 +79,9 @@ func (s *Service) republish(touched map[string]bool) error {
 		}
 	}
 	for name := range touched {
+		if s.aggregated[name] {
+			continue // an aggregated server's document takes its place
+		}
 		docs := byDoc[name]
 		if len(docs) == 0 {
 			if !s.builtinGroups[name] {

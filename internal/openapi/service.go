@@ -53,6 +53,7 @@ type Service struct {
 	groups        map[string]bool         // names of the v3 documents
 	builtinGroups map[string]bool         // those of the built-in resources
 	custom        map[string]*customSpecs // by definition name
+	aggregated    map[string]bool         // v3 documents of aggregated API servers
 }
 
 // v2Forms are the two serialized forms of one v2 document.
@@ -87,7 +88,7 @@ func New(resources []Resource) (*Service, error) {
 	if _, err := p.models(false); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	s := &Service{v3: handler3.NewOpenAPIService(), groups: map[string]bool{}, builtinGroups: map[string]bool{}, custom: map[string]*customSpecs{}}
+	s := &Service{v3: handler3.NewOpenAPIService(), groups: map[string]bool{}, builtinGroups: map[string]bool{}, custom: map[string]*customSpecs{}, aggregated: map[string]bool{}}
 	s.base = cached.Once(cached.Func(func() (*spec.Swagger, string, error) {
 		doc, err := p.swagger()
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/podium/podium/internal/aggregator"
 	"github.com/podium/podium/internal/controller/admissionpolicystatus"
+	"github.com/podium/podium/internal/controller/apfconfig"
 	"github.com/podium/podium/internal/controller/apiservice"
 	"github.com/podium/podium/internal/controller/authtrust"
 	"github.com/podium/podium/internal/controller/builtinservice"
@@ -242,6 +243,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		return err
 	}
 	trust := authtrust.New(client, authtrust.Data(cfg.caPEM, cfg.frontProxyCAPEM), cfg.log)
+	apf := apfconfig.New(client.FlowcontrolV1(), all, cfg.log)
 	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
@@ -306,7 +308,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

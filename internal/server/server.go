@@ -263,7 +263,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return err
 	}
 	resolver := serviceEndpoints{api: api}
-	agg, err := aggregator.New(creds.FrontProxyClient, resolver, log)
+	agg, err := aggregator.New(creds.FrontProxyClient, resolver, spec, log)
 	if err != nil {
 		return err
 	}

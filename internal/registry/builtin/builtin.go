@@ -15,6 +15,7 @@ import (
 	"github.com/podium/podium/internal/registry/endpointslice"
 	"github.com/podium/podium/internal/registry/event"
 	"github.com/podium/podium/internal/registry/eventsv1"
+	"github.com/podium/podium/internal/registry/flowcontrol"
 	"github.com/podium/podium/internal/registry/job"
 	"github.com/podium/podium/internal/registry/lease"
 	"github.com/podium/podium/internal/registry/namespace"
@@ -77,5 +78,7 @@ func Strategies() []registry.Strategy {
 		rbac.NewClusterRoleBindings(),
 		customresourcedefinition.New(),
 		apiservice.New(),
+		flowcontrol.NewFlowSchemas(),
+		flowcontrol.NewPriorityLevelConfigurations(),
 	}
 }
