@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -106,10 +107,14 @@ func NewExtensions(cfg ExtensionsConfig) (*Extensions, error) {
 			return nil, err
 		}
 		p.SetEnabled(true) // GA since v1.36
-		if err := initPolicies(p, cfg); err != nil {
+		seen := newPathsSeen(cfg.Client)
+		withSeen := cfg
+		withSeen.Client = seen
+		if err := initPolicies(p, withSeen); err != nil {
 			return nil, err
 		}
 		cfg.Informers.Start(cfg.Stop) // the informers it added
+		seen.wait(10 * time.Second)
 		return p, nil
 	})
 	return &Extensions{mutatingPolicies: mpol, mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), scheme: cfg.Scheme, any: cfg.Any}, nil

@@ -238,3 +238,44 @@ spec: {policyName: keep-protected, validationActions: [Deny]}
 	}
 	c.mustKubectl("delete", "configmap", "free")
 }
+
+// TestMutatingAdmissionPolicy: a policy that annotates Deployments comes into force
+// without failing a create meanwhile. (The plugin, made on first use, waits for its
+// first look at the server's OpenAPI; without that wait the first creates failed with
+// "Resource kind apps/v1, Kind=Deployment not found" on a loaded machine.)
+func TestMutatingAdmissionPolicy(t *testing.T) {
+	c := startCluster(t)
+	policy := `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata: {name: annotate}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]
+  reinvocationPolicy: Never
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: 'Object{metadata: Object.metadata{annotations: {"mutated-by": "admission-policy"}}}'
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata: {name: annotate}
+spec: {policyName: annotate}
+`
+	if _, errOut, err := c.kubectlIn(policy, "apply", "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, errOut)
+	}
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("d%d", i)
+		_, errOut, err := c.kubectl("create", "deployment", name, "--image=busybox")
+		if err != nil {
+			t.Fatalf("a create while the policy comes into force: %v %s", err, errOut)
+		}
+		if c.mustKubectl("get", "deployment", name, "-o", `jsonpath={.metadata.annotations.mutated-by}`) == "admission-policy" {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the policy never applied")
+		}
+	}
+}
