@@ -18,6 +18,7 @@ import (
 type aggregation struct {
 	cfg       controllerConfig
 	available *remote.AvailableConditionController
+	synced    []cache.InformerSynced
 }
 
 // startAggregation has the aggregator follow the APIServices, and returns what keeps
@@ -41,11 +42,18 @@ func startAggregation(cfg controllerConfig, apiServices apiregistrationinformers
 	if err != nil {
 		return nil, err
 	}
-	return &aggregation{cfg: cfg, available: available}, nil
+	synced := []cache.InformerSynced{apiServices.Informer().HasSynced, all.Core().V1().Services().Informer().HasSynced,
+		all.Discovery().V1().EndpointSlices().Informer().HasSynced}
+	return &aggregation{cfg: cfg, available: available, synced: synced}, nil
 }
 
 // Run works until ctx ends.
 func (a *aggregation) Run(ctx context.Context) {
 	go a.cfg.aggregator.Run(ctx)
+	// The availability controller reports an error when its informers have not synced
+	// by the time ctx ends, as on a quick stop; it starts once they have.
+	if !cache.WaitForCacheSync(ctx.Done(), a.synced...) {
+		return
+	}
 	a.available.Run(2, ctx.Done())
 }
