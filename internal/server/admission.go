@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -56,7 +57,16 @@ func admitPods(api *apiserver.Server, store *storage.Store) error {
 		}
 		return nil
 	}}
-	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, security.For(corev1.SchemeGroupVersion.WithResource("pods"), "Pod"), resize})
+	classes := func() []*schedulingv1.PriorityClass {
+		var out []*schedulingv1.PriorityClass
+		for _, obj := range api.Cached(schema.GroupResource{Group: schedulingv1.GroupName, Resource: "priorityclasses"}) {
+			out = append(out, obj.(*schedulingv1.PriorityClass))
+		}
+		return out
+	}
+	api.Admit(schema.GroupResource{Group: schedulingv1.GroupName, Resource: "priorityclasses"}, admission.PriorityClasses{Classes: classes})
+	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, admission.Priority{Classes: classes},
+		security.For(corev1.SchemeGroupVersion.WithResource("pods"), "Pod"), resize})
 	api.Admit(schema.GroupResource{Resource: "namespaces"}, security.For(corev1.SchemeGroupVersion.WithResource("namespaces"), "Namespace"))
 	for gvr, kind := range map[schema.GroupVersionResource]string{
 		corev1.SchemeGroupVersion.WithResource("replicationcontrollers"): "ReplicationController",

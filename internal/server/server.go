@@ -44,6 +44,7 @@ import (
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/internal/rbacpolicy"
 	"github.com/podium/podium/internal/registry/builtin"
+	"github.com/podium/podium/internal/registry/priorityclass"
 	"github.com/podium/podium/internal/servicealloc"
 	"github.com/podium/podium/internal/storage"
 )
@@ -429,6 +430,13 @@ func bootstrap(ctx context.Context, cfg *rest.Config) error {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	// The system PriorityClasses, as upstream's API server makes them at start.
+	for _, pc := range priorityclass.SystemPriorityClasses() {
+		_, err := cs.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating PriorityClass %s: %w", pc.Name, err)
 		}
 	}
 	return rbacpolicy.Reconcile(ctx, cs)

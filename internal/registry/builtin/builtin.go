@@ -16,6 +16,7 @@ import (
 	"github.com/podium/podium/internal/registry/event"
 	"github.com/podium/podium/internal/registry/eventsv1"
 	"github.com/podium/podium/internal/registry/flowcontrol"
+	"github.com/podium/podium/internal/registry/ingress"
 	"github.com/podium/podium/internal/registry/job"
 	"github.com/podium/podium/internal/registry/lease"
 	"github.com/podium/podium/internal/registry/namespace"
@@ -26,9 +27,11 @@ import (
 	"github.com/podium/podium/internal/registry/pod"
 	"github.com/podium/podium/internal/registry/poddisruptionbudget"
 	"github.com/podium/podium/internal/registry/podtemplate"
+	"github.com/podium/podium/internal/registry/priorityclass"
 	"github.com/podium/podium/internal/registry/rbac"
 	"github.com/podium/podium/internal/registry/replicaset"
 	"github.com/podium/podium/internal/registry/replicationcontroller"
+	"github.com/podium/podium/internal/registry/runtimeclass"
 	"github.com/podium/podium/internal/registry/secret"
 	"github.com/podium/podium/internal/registry/service"
 	"github.com/podium/podium/internal/registry/serviceaccount"
@@ -62,6 +65,8 @@ func Strategies() []registry.Strategy {
 		job.New(),
 		cronjob.New(),
 		networkpolicy.New(),
+		ingress.NewIngresses(),
+		ingress.NewIngressClasses(),
 		certificatesigningrequest.New(),
 		webhookconfiguration.NewValidating(),
 		webhookconfiguration.NewMutating(),
@@ -80,5 +85,7 @@ func Strategies() []registry.Strategy {
 		apiservice.New(),
 		flowcontrol.NewFlowSchemas(),
 		flowcontrol.NewPriorityLevelConfigurations(),
+		priorityclass.New(),
+		runtimeclass.New(),
 	}
 }
