@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -65,7 +66,13 @@ func admitPods(api *apiserver.Server, store *storage.Store) error {
 		return out
 	}
 	api.Admit(schema.GroupResource{Group: schedulingv1.GroupName, Resource: "priorityclasses"}, admission.PriorityClasses{Classes: classes})
-	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, admission.Priority{Classes: classes},
+	runtimeClasses := admission.RuntimeClasses{Get: func(name string) *nodev1.RuntimeClass {
+		if obj, ok := api.CachedObject(schema.GroupResource{Group: nodev1.GroupName, Resource: "runtimeclasses"}, "", name); ok {
+			return obj.(*nodev1.RuntimeClass)
+		}
+		return nil
+	}}
+	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, admission.Priority{Classes: classes}, runtimeClasses,
 		security.For(corev1.SchemeGroupVersion.WithResource("pods"), "Pod"), resize})
 	api.Admit(schema.GroupResource{Resource: "namespaces"}, security.For(corev1.SchemeGroupVersion.WithResource("namespaces"), "Namespace"))
 	for gvr, kind := range map[schema.GroupVersionResource]string{

@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPrioritiesRuntimeClassesAndIngresses: the system PriorityClasses exist, a pod
+// gets its class's priority or is refused for a class that does not exist, only one
+// class is the default; a RuntimeClass's overhead and node selector reach its pods; an
+// Ingress and its IngressClass are served with upstream's columns and validation.
+func TestPrioritiesRuntimeClassesAndIngresses(t *testing.T) {
+	c := startCluster(t)
+	if out := c.mustKubectl("get", "priorityclasses"); !strings.Contains(out, "system-node-critical") || !strings.Contains(out, "2000000000") {
+		t.Fatalf("kubectl get priorityclasses:\n%s", out)
+	}
+	c.mustKubectl("create", "priorityclass", "batch", "--value=100", "--global-default")
+	if _, errOut, err := c.kubectl("create", "priorityclass", "other", "--value=5", "--global-default"); err == nil ||
+		!strings.Contains(errOut, "PriorityClass batch is already marked as default. Only one default can exist") {
+		t.Errorf("a second default: %v %s", err, errOut)
+	}
+	c.mustKubectl("run", "plain", "--image=busybox")
+	if got := c.mustKubectl("get", "pod", "plain", "-o", "jsonpath={.spec.priorityClassName}/{.spec.priority}"); got != "batch/100" {
+		t.Errorf("a pod without a class got %q, want the default batch/100", got)
+	}
+	if _, errOut, err := c.kubectl("run", "nope", "--image=busybox", `--overrides={"spec":{"priorityClassName":"nope"}}`); err == nil ||
+		!strings.Contains(errOut, `pods "nope" is forbidden: no PriorityClass with name nope was found`) {
+		t.Errorf("a pod of a class that does not exist: %v %s", err, errOut)
+	}
+
+	rc := `apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: sandboxed}
+handler: runc
+overhead: {podFixed: {cpu: 250m, memory: 64Mi}}
+scheduling: {nodeSelector: {sandbox: "yes"}}
+`
+	if _, errOut, err := c.kubectlIn(rc, "apply", "-f", "-"); err != nil {
+		t.Fatalf("a RuntimeClass: %v %s", err, errOut)
+	}
+	c.mustKubectl("run", "sandboxed", "--image=busybox", `--overrides={"spec":{"runtimeClassName":"sandboxed"}}`)
+	if got := c.mustKubectl("get", "pod", "sandboxed", "-o", "jsonpath={.spec.overhead.cpu} {.spec.nodeSelector.sandbox}"); got != "250m yes" {
+		t.Errorf("a pod of RuntimeClass sandboxed got overhead and selector %q", got)
+	}
+	if _, errOut, err := c.kubectl("run", "ghost", "--image=busybox", `--overrides={"spec":{"runtimeClassName":"ghost"}}`); err == nil ||
+		!strings.Contains(errOut, `pod rejected: RuntimeClass "ghost" not found`) {
+		t.Errorf("a pod of a RuntimeClass that does not exist: %v %s", err, errOut)
+	}
+
+	ing := `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: nginx, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: example.com/ingress-nginx}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: web.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`
+	if _, errOut, err := c.kubectlIn(ing, "apply", "-f", "-"); err != nil {
+		t.Fatalf("an Ingress: %v %s", err, errOut)
+	}
+	if out := c.mustKubectl("get", "ingress", "web"); !strings.Contains(out, "CLASS") || !strings.Contains(out, "web.example.com") || !strings.Contains(out, "nginx") {
+		t.Errorf("kubectl get ingress:\n%s", out)
+	}
+	bad := strings.Replace(ing[strings.Index(ing, "---"):], "path: /,", "path: nowhere,", 1)
+	if _, errOut, err := c.kubectlIn(bad, "apply", "-f", "-"); err == nil || !strings.Contains(errOut, "spec.rules[0].http.paths[0].path") {
+		t.Errorf("an Ingress path without a leading slash: %v %s", err, errOut)
+	}
+}
