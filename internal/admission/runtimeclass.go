@@ -75,7 +75,9 @@ func (r RuntimeClasses) ValidateCreate(_ context.Context, obj runtime.Object) er
 }
 
 // ValidateUpdate admits every update.
-func (RuntimeClasses) ValidateUpdate(context.Context, runtime.Object, runtime.Object) error { return nil }
+func (RuntimeClasses) ValidateUpdate(context.Context, runtime.Object, runtime.Object) error {
+	return nil
+}
 
 // classOf returns a pod and the class it names (nil for none); nil pod for objects
 // that are not pods.

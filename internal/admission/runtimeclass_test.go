@@ -53,7 +53,9 @@ func TestRuntimeClasses(t *testing.T) {
 		want string
 	}{
 		{"an unknown class", pod("missing", nil), `pod rejected: RuntimeClass "missing" not found`},
-		{"another overhead", pod("gvisor", func(p *corev1.Pod) { p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: apiresource.MustParse("1")} }),
+		{"another overhead", pod("gvisor", func(p *corev1.Pod) {
+			p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: apiresource.MustParse("1")}
+		}),
 			"pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"},
 		{"an overhead without one in the class", pod("plain", func(p *corev1.Pod) { p.Spec.Overhead = overhead }),
 			"pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead"},
