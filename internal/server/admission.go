@@ -72,8 +72,16 @@ func admitPods(api *apiserver.Server, store *storage.Store) error {
 		}
 		return nil
 	}}
-	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, admission.Priority{Classes: classes}, runtimeClasses,
+	limits := admission.LimitRanges{In: func(namespace string) []*corev1.LimitRange {
+		var out []*corev1.LimitRange
+		for _, obj := range api.CachedIn(schema.GroupResource{Resource: "limitranges"}, namespace) {
+			out = append(out, obj.(*corev1.LimitRange))
+		}
+		return out
+	}}
+	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, limits, admission.Priority{Classes: classes}, runtimeClasses,
 		security.For(corev1.SchemeGroupVersion.WithResource("pods"), "Pod"), resize})
+	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, limits)
 	api.Admit(schema.GroupResource{Resource: "namespaces"}, security.For(corev1.SchemeGroupVersion.WithResource("namespaces"), "Namespace"))
 	for gvr, kind := range map[schema.GroupVersionResource]string{
 		corev1.SchemeGroupVersion.WithResource("replicationcontrollers"): "ReplicationController",

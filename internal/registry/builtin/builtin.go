@@ -16,9 +16,11 @@ import (
 	"github.com/podium/podium/internal/registry/event"
 	"github.com/podium/podium/internal/registry/eventsv1"
 	"github.com/podium/podium/internal/registry/flowcontrol"
+	"github.com/podium/podium/internal/registry/horizontalpodautoscaler"
 	"github.com/podium/podium/internal/registry/ingress"
 	"github.com/podium/podium/internal/registry/job"
 	"github.com/podium/podium/internal/registry/lease"
+	"github.com/podium/podium/internal/registry/limitrange"
 	"github.com/podium/podium/internal/registry/namespace"
 	"github.com/podium/podium/internal/registry/networkpolicy"
 	"github.com/podium/podium/internal/registry/node"
@@ -31,6 +33,7 @@ import (
 	"github.com/podium/podium/internal/registry/rbac"
 	"github.com/podium/podium/internal/registry/replicaset"
 	"github.com/podium/podium/internal/registry/replicationcontroller"
+	"github.com/podium/podium/internal/registry/resourcequota"
 	"github.com/podium/podium/internal/registry/runtimeclass"
 	"github.com/podium/podium/internal/registry/secret"
 	"github.com/podium/podium/internal/registry/service"
@@ -64,6 +67,8 @@ func Strategies() []registry.Strategy {
 		replicationcontroller.New(),
 		job.New(),
 		cronjob.New(),
+		horizontalpodautoscaler.NewV2(),
+		horizontalpodautoscaler.NewV1(),
 		networkpolicy.New(),
 		ingress.NewIngresses(),
 		ingress.NewIngressClasses(),
@@ -77,6 +82,8 @@ func Strategies() []registry.Strategy {
 		poddisruptionbudget.New(),
 		persistentvolumeclaim.New(),
 		persistentvolume.New(),
+		resourcequota.New(),
+		limitrange.New(),
 		rbac.NewRoles(),
 		rbac.NewClusterRoles(),
 		rbac.NewRoleBindings(),
