@@ -2,6 +2,9 @@ package admission
 
 import (
 	"context"
+	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
+	resourcequotaapi "k8s.io/apiserver/pkg/admission/plugin/resourcequota/apis/resourcequota"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"sync"
 	"time"
 
@@ -48,6 +51,8 @@ type Extensions struct {
 	objects          apiadmission.ObjectInterfaces
 	scheme           *runtime.Scheme
 	any              func(resource string) bool
+	quota            *resourcequota.QuotaAdmission // or nil
+	anyQuota         func() bool
 }
 
 // ExtensionsConfig is what the plugins need.
@@ -67,6 +72,10 @@ type ExtensionsConfig struct {
 	// exists: a plugin with nothing to apply is skipped (and not waited for while its
 	// informers start).
 	Any func(resource string) bool
+	// Quota, when set, is what ResourceQuotas count (package quota); AnyQuota reports
+	// whether any ResourceQuota exists (none: the plugin is skipped).
+	Quota    quotav1.Configuration
+	AnyQuota func() bool
 }
 
 // NewExtensions returns the admission.
@@ -117,7 +126,14 @@ func NewExtensions(cfg ExtensionsConfig) (*Extensions, error) {
 		seen.wait(10 * time.Second)
 		return p, nil
 	})
-	return &Extensions{mutatingPolicies: mpol, mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), scheme: cfg.Scheme, any: cfg.Any}, nil
+	e := &Extensions{mutatingPolicies: mpol, mutating: m, policies: pol, validating: v, objects: apiadmission.NewObjectInterfacesFromScheme(cfg.Scheme), scheme: cfg.Scheme, any: cfg.Any}
+	if cfg.Quota != nil {
+		if e.quota, err = newQuota(cfg); err != nil {
+			return nil, err
+		}
+		e.anyQuota = cfg.AnyQuota
+	}
+	return e, nil
 }
 
 // initPolicies sets up a policy plugin (validating or mutating) as the API server's
@@ -258,7 +274,13 @@ func (a extensionAdmitter) dispatch(ctx context.Context, ph phase, attrs apiadmi
 		}
 	}
 	if a.e.any("validatingwebhookconfigurations") {
-		return a.e.validating.Validate(ctx, attrs, a.e.objects)
+		if err := a.e.validating.Validate(ctx, attrs, a.e.objects); err != nil {
+			return err
+		}
+	}
+	// ResourceQuota last, as upstream's plugin order has it: it charges what is admitted.
+	if q := a.e.quota; q != nil && q.Handles(op) && a.e.anyQuota() {
+		return q.Validate(ctx, attrs, a.e.objects)
 	}
 	return nil
 }
@@ -301,4 +323,18 @@ func (a authorizerAdapter) Authorize(ctx context.Context, attrs authorizer.Attri
 		return authorizer.DecisionAllow, reason, nil
 	}
 	return authorizer.DecisionNoOpinion, reason, nil
+}
+
+// newQuota makes upstream's ResourceQuota plugin with podium's evaluators: it charges
+// each admitted object to the quotas of its namespace and writes their status.used.
+func newQuota(cfg ExtensionsConfig) (*resourcequota.QuotaAdmission, error) {
+	q, err := resourcequota.NewResourceQuota(&resourcequotaapi.Configuration{}, 5)
+	if err != nil {
+		return nil, err
+	}
+	q.SetDrainedNotification(cfg.Stop) // before the configuration, which starts its workers
+	q.SetExternalKubeClientSet(cfg.Client)
+	q.SetExternalKubeInformerFactory(cfg.Informers)
+	q.SetQuotaConfiguration(cfg.Quota)
+	return q, q.ValidateInitialization()
 }

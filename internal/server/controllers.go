@@ -12,6 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
+	"k8s.io/apiserver/pkg/quota/v1/generic"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/version"
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	aggregatorinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions"
@@ -44,6 +47,7 @@ import (
 	"github.com/podium/podium/internal/controller/namespace"
 	"github.com/podium/podium/internal/controller/nodelifecycle"
 	"github.com/podium/podium/internal/controller/replicaset"
+	"github.com/podium/podium/internal/controller/resourcequota"
 	"github.com/podium/podium/internal/controller/rootca"
 	"github.com/podium/podium/internal/controller/satokens"
 	"github.com/podium/podium/internal/controller/serviceaccount"
@@ -80,6 +84,8 @@ type controllerConfig struct {
 	resolver   aggregator.Resolver
 	// frontProxyCAPEM is the CA of the aggregator's client certificate.
 	frontProxyCAPEM []byte
+	// quotas is what ResourceQuotas count.
+	quotas quotav1.Configuration
 }
 
 // dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
@@ -244,6 +250,13 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	}
 	trust := authtrust.New(client, authtrust.Data(cfg.caPEM, cfg.frontProxyCAPEM), cfg.log)
 	apf := apfconfig.New(client.FlowcontrolV1(), all, cfg.log)
+	// The quota controller recounts a namespace's quotas when an object they count
+	// changes; the evaluators read the API server's watch cache.
+	core := all.Core().V1()
+	quotas := resourcequota.New(client, all, generic.NewRegistry(cfg.quotas.Evaluators()), []cache.SharedIndexInformer{
+		core.Pods().Informer(), core.Services().Informer(), core.PersistentVolumeClaims().Informer(),
+		core.ConfigMaps().Informer(), core.Secrets().Informer(), core.ReplicationControllers().Informer(),
+	}, cfg.log)
 	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
@@ -308,7 +321,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

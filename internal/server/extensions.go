@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -28,7 +29,7 @@ import (
 // and the namespaces through the returned informer factory, which the caller starts
 // once the server serves.
 func extensionAdmission(api *apiserver.Server, strats []registry.Strategy, scheme *runtime.Scheme, restCfg *rest.Config,
-	authorizer auth.Authorizer, stop <-chan struct{}) (informers.SharedInformerFactory, error) {
+	authorizer auth.Authorizer, quotas quotav1.Configuration, stop <-chan struct{}) (informers.SharedInformerFactory, error) {
 	rc := rest.CopyConfig(restCfg)
 	rc.UserAgent = "podium-admission"
 	client, err := kubernetes.NewForConfig(rc)
@@ -47,6 +48,8 @@ func extensionAdmission(api *apiserver.Server, strats []registry.Strategy, schem
 		Any: func(resource string) bool {
 			return len(api.Cached(schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: resource})) > 0
 		},
+		Quota:    quotas,
+		AnyQuota: func() bool { return len(api.Cached(schema.GroupResource{Resource: "resourcequotas"})) > 0 },
 	})
 	if err != nil {
 		return nil, err

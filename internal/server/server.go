@@ -42,6 +42,7 @@ import (
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
 	"github.com/podium/podium/internal/pki"
+	"github.com/podium/podium/internal/quota"
 	"github.com/podium/podium/internal/rbacpolicy"
 	"github.com/podium/podium/internal/registry/builtin"
 	"github.com/podium/podium/internal/registry/priorityclass"
@@ -319,7 +320,12 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	restCfg := &rest.Config{Host: url, BearerToken: creds.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAData: creds.CAPEM}, QPS: -1}
 	// The webhooks and policies go in before the server serves; their informers
 	// start after.
-	admissionInformers, err := extensionAdmission(api, strats, scheme, restCfg, authorizer, runCtx.Done())
+	// What ResourceQuotas count, from the watch cache: admission charges new objects,
+	// the resource quota controller recounts.
+	quotas := quota.NewConfiguration(func(gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error) {
+		return api.CachedIn(gvr.GroupResource(), namespace), nil
+	}, clock.RealClock{})
+	admissionInformers, err := extensionAdmission(api, strats, scheme, restCfg, authorizer, quotas, runCtx.Done())
 	if err != nil {
 		return err
 	}
@@ -357,7 +363,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
 		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions,
-		aggregator: agg, resolver: resolver, frontProxyCAPEM: creds.FrontProxyCAPEM}); err != nil {
+		aggregator: agg, resolver: resolver, frontProxyCAPEM: creds.FrontProxyCAPEM, quotas: quotas}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}

@@ -8,7 +8,9 @@ import (
 // TestPrioritiesRuntimeClassesAndIngresses: the system PriorityClasses exist, a pod
 // gets its class's priority or is refused for a class that does not exist, only one
 // class is the default; a RuntimeClass's overhead and node selector reach its pods; an
-// Ingress and its IngressClass are served with upstream's columns and validation.
+// Ingress and its IngressClass are served with upstream's columns and validation; a
+// LimitRange fills in a container's resources and a ResourceQuota refuses the pod that
+// would exceed it, with upstream's messages, and gives back what a deleted pod used.
 func TestPrioritiesRuntimeClassesAndIngresses(t *testing.T) {
 	c := startCluster(t)
 	if out := c.mustKubectl("get", "priorityclasses"); !strings.Contains(out, "system-node-critical") || !strings.Contains(out, "2000000000") {
@@ -71,4 +73,39 @@ spec:
 	if _, errOut, err := c.kubectlIn(bad, "apply", "-f", "-"); err == nil || !strings.Contains(errOut, "spec.rules[0].http.paths[0].path") {
 		t.Errorf("an Ingress path without a leading slash: %v %s", err, errOut)
 	}
+
+	c.mustKubectl("create", "namespace", "team")
+	limits := `apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: team}
+spec:
+  limits: [{type: Container, default: {cpu: 400m}, defaultRequest: {cpu: 200m}, max: {cpu: "1"}}]
+`
+	if _, errOut, err := c.kubectlIn(limits, "apply", "-f", "-"); err != nil {
+		t.Fatalf("a LimitRange: %v %s", err, errOut)
+	}
+	c.mustKubectl("create", "quota", "q", "-n", "team", "--hard=pods=2,requests.cpu=500m")
+	waitUntil(t, "the quota's status", func() bool {
+		out, _, _ := c.kubectl("get", "quota", "q", "-n", "team", "-o", "jsonpath={.status.used.pods}")
+		return out == "0"
+	})
+	c.mustKubectl("run", "one", "-n", "team", "--image=busybox")
+	if got := c.mustKubectl("get", "pod", "one", "-n", "team", "-o", "jsonpath={.spec.containers[0].resources.requests.cpu}/{.spec.containers[0].resources.limits.cpu}"); got != "200m/400m" {
+		t.Errorf("the LimitRange's defaults: %q", got)
+	}
+	c.mustKubectl("run", "two", "-n", "team", "--image=busybox")
+	if _, errOut, err := c.kubectl("run", "three", "-n", "team", "--image=busybox"); err == nil ||
+		!strings.Contains(errOut, `pods "three" is forbidden: exceeded quota: q, requested: pods=1,requests.cpu=200m, used: pods=2,requests.cpu=400m, limited: pods=2,requests.cpu=500m`) {
+		t.Errorf("a pod over the quota: %v %s", err, errOut)
+	}
+	if _, errOut, err := c.kubectl("run", "big", "-n", "team", "--image=busybox",
+		`--overrides={"spec":{"containers":[{"name":"big","image":"busybox","resources":{"limits":{"cpu":"2"}}}]}}`); err == nil ||
+		!strings.Contains(errOut, "maximum cpu usage per Container is 1, but limit is 2") {
+		t.Errorf("a pod over the LimitRange's max: %v %s", err, errOut)
+	}
+	c.mustKubectl("delete", "pod", "two", "-n", "team", "--grace-period=0", "--force")
+	waitUntil(t, "the quota gives back a deleted pod's share", func() bool {
+		out, _, _ := c.kubectl("get", "quota", "q", "-n", "team", "-o", "jsonpath={.status.used.pods}")
+		return out == "1"
+	})
 }

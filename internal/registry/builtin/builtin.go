@@ -39,6 +39,7 @@ import (
 	"github.com/podium/podium/internal/registry/service"
 	"github.com/podium/podium/internal/registry/serviceaccount"
 	"github.com/podium/podium/internal/registry/statefulset"
+	"github.com/podium/podium/internal/registry/storage"
 	"github.com/podium/podium/internal/registry/webhookconfiguration"
 )
 
@@ -94,5 +95,9 @@ func Strategies() []registry.Strategy {
 		flowcontrol.NewPriorityLevelConfigurations(),
 		priorityclass.New(),
 		runtimeclass.New(),
+		storage.NewStorageClasses(),
+		storage.NewCSIDrivers(),
+		storage.NewCSINodes(),
+		storage.NewVolumeAttachments(),
 	}
 }

@@ -72,6 +72,10 @@ func (*ingresses) PrepareForUpdate(obj, old runtime.Object) {
 	}
 }
 
+// StatusWritesMetadata lets a status write change labels and annotations too, as
+// upstream's status strategy keeps only the spec.
+func (*ingresses) StatusWritesMetadata() {}
+
 func (*ingresses) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*networkingv1.Ingress).Spec = old.(*networkingv1.Ingress).Spec
 }

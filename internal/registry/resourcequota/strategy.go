@@ -52,6 +52,10 @@ func (*strategy) PrepareForUpdate(obj, old runtime.Object) {
 	obj.(*corev1.ResourceQuota).Status = old.(*corev1.ResourceQuota).Status
 }
 
+// StatusWritesMetadata lets a status write change labels and annotations too, as
+// upstream's status strategy keeps only the spec.
+func (*strategy) StatusWritesMetadata() {}
+
 func (*strategy) PrepareForStatusUpdate(obj, old runtime.Object) {
 	obj.(*corev1.ResourceQuota).Spec = old.(*corev1.ResourceQuota).Spec
 }
