@@ -12,6 +12,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -84,8 +85,10 @@ type controllerConfig struct {
 	resolver   aggregator.Resolver
 	// frontProxyCAPEM is the CA of the aggregator's client certificate.
 	frontProxyCAPEM []byte
-	// quotas is what ResourceQuotas count.
-	quotas quotav1.Configuration
+	// quotas is what ResourceQuotas count; quotaCounter counts the objects of any other
+	// resource.
+	quotas       quotav1.Configuration
+	quotaCounter func(schema.GroupResource) quotav1.Evaluator
 }
 
 // dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
@@ -253,7 +256,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	// The quota controller recounts a namespace's quotas when an object they count
 	// changes; the evaluators read the API server's watch cache.
 	core := all.Core().V1()
-	quotas := resourcequota.New(client, all, generic.NewRegistry(cfg.quotas.Evaluators()), []cache.SharedIndexInformer{
+	quotas := resourcequota.New(client, all, generic.NewRegistry(cfg.quotas.Evaluators()), cfg.quotaCounter, []cache.SharedIndexInformer{
 		core.Pods().Informer(), core.Services().Informer(), core.PersistentVolumeClaims().Informer(),
 		core.ConfigMaps().Informer(), core.Secrets().Informer(), core.ReplicationControllers().Informer(),
 	}, cfg.log)

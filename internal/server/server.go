@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -322,9 +323,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	// start after.
 	// What ResourceQuotas count, from the watch cache: admission charges new objects,
 	// the resource quota controller recounts.
-	quotas := quota.NewConfiguration(func(gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error) {
+	cached := func(gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error) {
 		return api.CachedIn(gvr.GroupResource(), namespace), nil
-	}, clock.RealClock{})
+	}
+	quotas := quota.NewConfiguration(cached, clock.RealClock{})
 	admissionInformers, err := extensionAdmission(api, strats, scheme, restCfg, authorizer, quotas, runCtx.Done())
 	if err != nil {
 		return err
@@ -363,7 +365,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
 		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions,
-		aggregator: agg, resolver: resolver, frontProxyCAPEM: creds.FrontProxyCAPEM, quotas: quotas}); err != nil {
+		aggregator: agg, resolver: resolver, frontProxyCAPEM: creds.FrontProxyCAPEM, quotas: quotas,
+		quotaCounter: func(gr schema.GroupResource) quotav1.Evaluator {
+			return quota.NewObjectCountEvaluator(gr.WithVersion(""), cached)
+		}}); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}

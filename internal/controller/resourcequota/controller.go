@@ -3,6 +3,7 @@ package resourcequota
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	quota "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -30,16 +32,19 @@ type Controller struct {
 	quotas   corelisters.ResourceQuotaLister
 	synced   []cache.InformerSynced
 	registry quota.Registry
+	counter  func(schema.GroupResource) quota.Evaluator
 	loop     *reconcile.Loop
 }
 
-// New returns the controller, computing usage with registry's evaluators; informers
-// are those it watches for changes of the counted objects (the caller starts them, and
-// backs the evaluators' listers with them).
+// New returns the controller, computing usage with registry's evaluators, and with an
+// object count evaluator made by counter for any other count/RESOURCE.GROUP a quota
+// names; counted are the informers whose changes call for a recount (the caller starts
+// them).
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, registry quota.Registry,
-	counted []cache.SharedIndexInformer, log *slog.Logger) *Controller {
+	counter func(schema.GroupResource) quota.Evaluator, counted []cache.SharedIndexInformer, log *slog.Logger) *Controller {
 	inf := factory.Core().V1().ResourceQuotas()
-	c := &Controller{client: client, quotas: inf.Lister(), registry: registry, synced: []cache.InformerSynced{inf.Informer().HasSynced}}
+	c := &Controller{client: client, quotas: inf.Lister(), registry: registry, counter: counter,
+		synced: []cache.InformerSynced{inf.Informer().HasSynced}}
 	c.loop = reconcile.New("resourcequota", c.sync, log)
 	_, _ = inf.Informer().AddEventHandler(c.loop.Handler(func(obj any) string {
 		key, _ := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
@@ -94,6 +99,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
+	c.addCounters(q.Spec.Hard)
 	used, err := quota.CalculateUsage(ns, q.Spec.Scopes, q.Spec.Hard, c.registry, q.Spec.ScopeSelector)
 	if err != nil {
 		return 0, err
@@ -111,4 +117,19 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		return 0, err
 	}
 	return resync, nil
+}
+
+// addCounters adds an object count evaluator for each count/RESOURCE.GROUP of hard
+// that no evaluator covers yet, as upstream's controller does for every resource.
+func (c *Controller) addCounters(hard corev1.ResourceList) {
+	for name := range hard {
+		rest, ok := strings.CutPrefix(string(name), "count/")
+		if !ok || c.counter == nil {
+			continue
+		}
+		gr := schema.ParseGroupResource(rest)
+		if c.registry.Get(gr) == nil {
+			c.registry.Add(c.counter(gr))
+		}
+	}
 }
