@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -81,7 +82,14 @@ func admitPods(api *apiserver.Server, store *storage.Store) error {
 	}}
 	api.Admit(schema.GroupResource{Resource: "pods"}, apiserver.Admitters{accounts, limits, admission.Priority{Classes: classes}, runtimeClasses,
 		security.For(corev1.SchemeGroupVersion.WithResource("pods"), "Pod"), resize})
-	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, limits)
+	defaultClass := admission.DefaultStorageClass{Classes: func() []*storagev1.StorageClass {
+		var out []*storagev1.StorageClass
+		for _, obj := range api.Cached(schema.GroupResource{Group: storagev1.GroupName, Resource: "storageclasses"}) {
+			out = append(out, obj.(*storagev1.StorageClass))
+		}
+		return out
+	}}
+	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, apiserver.Admitters{defaultClass, limits})
 	api.Admit(schema.GroupResource{Resource: "namespaces"}, security.For(corev1.SchemeGroupVersion.WithResource("namespaces"), "Namespace"))
 	for gvr, kind := range map[schema.GroupVersionResource]string{
 		corev1.SchemeGroupVersion.WithResource("replicationcontrollers"): "ReplicationController",

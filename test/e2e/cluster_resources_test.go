@@ -10,7 +10,8 @@ import (
 // class is the default; a RuntimeClass's overhead and node selector reach its pods; an
 // Ingress and its IngressClass are served with upstream's columns and validation; a
 // LimitRange fills in a container's resources and a ResourceQuota refuses the pod that
-// would exceed it, with upstream's messages, and gives back what a deleted pod used.
+// would exceed it, with upstream's messages, and gives back what a deleted pod used; a
+// claim that names no class gets the default StorageClass.
 func TestPrioritiesRuntimeClassesAndIngresses(t *testing.T) {
 	c := startCluster(t)
 	if out := c.mustKubectl("get", "priorityclasses"); !strings.Contains(out, "system-node-critical") || !strings.Contains(out, "2000000000") {
@@ -108,4 +109,22 @@ spec:
 		out, _, _ := c.kubectl("get", "quota", "q", "-n", "team", "-o", "jsonpath={.status.used.pods}")
 		return out == "1"
 	})
+
+	// A claim that names no class gets the default StorageClass.
+	sc := `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+provisioner: example.com/fast
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`
+	if _, errOut, err := c.kubectlIn(sc, "apply", "-f", "-"); err != nil {
+		t.Fatalf("a StorageClass and a claim: %v %s", err, errOut)
+	}
+	if got := c.mustKubectl("get", "pvc", "data", "-o", "jsonpath={.spec.storageClassName}"); got != "fast" {
+		t.Errorf("a claim without a class got %q, want the default fast", got)
+	}
 }
