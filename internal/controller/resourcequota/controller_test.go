@@ -38,7 +38,9 @@ func TestSync(t *testing.T) {
 	cs := fake.NewClientset(q)
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	registry := generic.NewRegistry(quota.NewConfiguration(list, clock.RealClock{}).Evaluators())
-	counter := func(gr schema.GroupResource) quotav1.Evaluator { return quota.NewObjectCountEvaluator(gr.WithVersion(""), list) }
+	counter := func(gr schema.GroupResource) quotav1.Evaluator {
+		return quota.NewObjectCountEvaluator(gr.WithVersion(""), list)
+	}
 	c := New(cs, factory, registry, counter, nil, slog.New(slog.DiscardHandler))
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
