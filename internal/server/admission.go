@@ -89,7 +89,8 @@ func admitPods(api *apiserver.Server, store *storage.Store) error {
 		}
 		return out
 	}}
-	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, apiserver.Admitters{defaultClass, limits})
+	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, apiserver.Admitters{defaultClass, admission.StorageInUseProtection{}, limits})
+	api.Admit(schema.GroupResource{Resource: "persistentvolumes"}, admission.StorageInUseProtection{})
 	api.Admit(schema.GroupResource{Resource: "namespaces"}, security.For(corev1.SchemeGroupVersion.WithResource("namespaces"), "Namespace"))
 	for gvr, kind := range map[schema.GroupVersionResource]string{
 		corev1.SchemeGroupVersion.WithResource("replicationcontrollers"): "ReplicationController",

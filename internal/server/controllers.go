@@ -55,6 +55,7 @@ import (
 	"github.com/podium/podium/internal/controller/servicelb"
 	"github.com/podium/podium/internal/controller/statefulset"
 	"github.com/podium/podium/internal/controller/ttlafterfinished"
+	"github.com/podium/podium/internal/controller/volumeprotection"
 	"github.com/podium/podium/internal/dns"
 	"github.com/podium/podium/internal/scheduler"
 	"github.com/podium/podium/internal/servicealloc"
@@ -260,6 +261,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		core.Pods().Informer(), core.Services().Informer(), core.PersistentVolumeClaims().Informer(),
 		core.ConfigMaps().Informer(), core.Secrets().Informer(), core.ReplicationControllers().Informer(),
 	}, cfg.log)
+	protection := volumeprotection.New(client, all, cfg.log)
 	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
@@ -324,7 +326,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

@@ -127,4 +127,11 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 	if got := c.mustKubectl("get", "pvc", "data", "-o", "jsonpath={.spec.storageClassName}"); got != "fast" {
 		t.Errorf("a claim without a class got %q, want the default fast", got)
 	}
+
+	// The claim carries its protection finalizer, which the controller removes on
+	// deletion since no pod uses it.
+	if got := c.mustKubectl("get", "pvc", "data", "-o", "jsonpath={.metadata.finalizers}"); got != `["kubernetes.io/pvc-protection"]` {
+		t.Errorf("a claim's finalizers: %s", got)
+	}
+	c.mustKubectl("delete", "pvc", "data", "--wait=true", "--timeout=30s")
 }
