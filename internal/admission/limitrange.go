@@ -102,7 +102,7 @@ func defaultResources(c *corev1.Container, what string, requests, limits corev1.
 	return notes
 }
 
-// AdmitUpdate admits every update: upstream checks pods and claims on create only.
+// AdmitUpdate admits every update: defaults are for new pods only.
 func (LimitRanges) AdmitUpdate(context.Context, runtime.Object, runtime.Object) error { return nil }
 
 // ValidateCreate checks a new pod or claim against the bounds.
@@ -127,8 +127,14 @@ func (l LimitRanges) ValidateCreate(_ context.Context, obj runtime.Object) error
 	return nil
 }
 
-// ValidateUpdate admits every update.
-func (LimitRanges) ValidateUpdate(context.Context, runtime.Object, runtime.Object) error { return nil }
+// ValidateUpdate checks a claim's storage again (it may grow); a pod's resources do not
+// change in an update (resizes go through pods/resize, not checked here yet).
+func (l LimitRanges) ValidateUpdate(ctx context.Context, obj, _ runtime.Object) error {
+	if _, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+		return l.ValidateCreate(ctx, obj)
+	}
+	return nil
+}
 
 // podBounds checks each container of pod, and pod as a whole, against lr.
 func podBounds(lr *corev1.LimitRange, pod *corev1.Pod) []error {

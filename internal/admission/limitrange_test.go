@@ -75,6 +75,13 @@ func TestLimitRanges(t *testing.T) {
 		!strings.Contains(err.Error(), `persistentvolumeclaims "data" is forbidden: minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 100Mi`) {
 		t.Errorf("a small claim: %v", err)
 	}
+	// A claim that grows past the max is refused too.
+	lr.Spec.Limits[1].Max = corev1.ResourceList{corev1.ResourceStorage: q("2Gi")}
+	claim.Spec.Resources.Requests[corev1.ResourceStorage] = q("3Gi")
+	if err := l.ValidateUpdate(ctx, claim, nil); !apierrors.IsForbidden(err) ||
+		!strings.Contains(err.Error(), "maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 3Gi") {
+		t.Errorf("a claim grown past the max: %v", err)
+	}
 	// Other namespaces are not bound.
 	if err := admit(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "other"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}}}}); err != nil {
 		t.Errorf("a pod elsewhere: %v", err)

@@ -204,6 +204,9 @@ func (a *Aggregator) Proxy(w http.ResponseWriter, r *http.Request, gv schema.Gro
 		transport.SetAuthProxyHeaders(out, u.Name, u.UID, u.Groups, u.Extra)
 	}
 	h := proxy.NewUpgradeAwareHandler(loc, rt, true, upgrade, responder{w: w})
+	// A redirect from the server is not passed on (upstream's default since
+	// CVE-2022-3172: it could send the client's credentials elsewhere).
+	h.RejectForwardingRedirects = true
 	h.ServeHTTP(w, out)
 }
 

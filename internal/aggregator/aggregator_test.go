@@ -93,6 +93,8 @@ func startExtension(t *testing.T, frontCA *x509.Certificate, aggregated bool) *e
 				{Name: "flunders", Namespaced: true, Kind: "Flunder", Verbs: []string{"get", "list"}}}})
 		case r.URL.Path == "/apis":
 			http.NotFound(w, r)
+		case r.URL.Path == "/apis/wardle.example.com/v1alpha1/redirect":
+			http.Redirect(w, r, "https://example.com/elsewhere", http.StatusFound)
 		case r.URL.Path == "/openapi/v3/apis/wardle.example.com/v1alpha1":
 			w.Header().Set("Etag", `"1"`)
 			if r.Header.Get("If-None-Match") == `"1"` {
@@ -170,6 +172,13 @@ func TestProxy(t *testing.T) {
 	if got.Header.Get("X-Remote-User") != "alice" || got.Header.Get("X-Remote-Uid") != "u-1" ||
 		len(got.Header.Values("X-Remote-Group")) != 2 || got.Header.Get("X-Remote-Extra-Scopes.example%2fx") != "a" {
 		t.Fatalf("the user's headers: %v", got.Header)
+	}
+
+	// A redirect from the server is not passed on.
+	w = httptest.NewRecorder()
+	a.Proxy(w, httptest.NewRequest(http.MethodGet, "/apis/wardle.example.com/v1alpha1/redirect", nil), wardle, u)
+	if w.Code == http.StatusFound || w.Header().Get("Location") != "" {
+		t.Fatalf("a redirect was passed on: %d %v", w.Code, w.Header())
 	}
 
 	// Unavailable, unknown, or without an endpoint: not proxied.

@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	genericrequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/podium/podium/internal/auth"
 )
@@ -44,23 +46,36 @@ func (s *Server) aggregatedVersion(path string) (schema.GroupVersion, bool) {
 	return gv, s.agg.Proxies(gv)
 }
 
+// aggregatedRequests reads the requests proxied to aggregated servers as upstream's
+// API server does: any path under /apis/GROUP/VERSION/ is a resource request (what
+// follows the subresource included), its verb decoded as upstream decodes it, so that
+// what is authorized here is what the extension server will serve.
+var aggregatedRequests = &genericrequest.RequestInfoFactory{APIPrefixes: sets.NewString("api", "apis"), GrouplessAPIPrefixes: sets.NewString("api")}
+
 // proxyAggregated sends a request for gv to its aggregated server, once its user may
-// make it. Resource requests are authorized here, as any; the server authorizes again
-// (with a SubjectAccessReview) as it sees fit.
+// make it. Every request but the group version's discovery (/apis/GROUP/VERSION, which
+// every user may read) is authorized here on its resource attributes, as any; the
+// server authorizes again (with a SubjectAccessReview) as it sees fit.
 func (s *Server) proxyAggregated(w http.ResponseWriter, r *http.Request, gv schema.GroupVersion) {
 	u := userFrom(r.Context())
-	ri, resource := parseRequest(r)
-	if !resource {
-		ri = requestInfo{Verb: strings.ToLower(r.Method)}
+	info, err := aggregatedRequests.NewRequestInfo(r)
+	if err != nil {
+		s.writeError(w, r, apierrors.NewBadRequest(err.Error()), schema.GroupResource{}, "")
+		return
 	}
 	rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	start := s.clock.Now()
-	defer func() { s.metrics.observe(ri.Verb, ri.Resource, ri.Subresource, rw.code, s.clock.Since(start)) }()
-	gr := schema.GroupResource{Group: gv.Group, Resource: ri.Resource}
-	if az := s.cfg.Authorizer; az != nil && resource {
-		allowed, reason := az.Authorize(r.Context(), u, ri.attributes(r))
+	defer func() { s.metrics.observe(info.Verb, info.Resource, info.Subresource, rw.code, s.clock.Since(start)) }()
+	if !info.IsResourceRequest && strings.Trim(r.URL.Path, "/") != "apis/"+gv.Group+"/"+gv.Version {
+		s.writeError(rw, r, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		return
+	}
+	if az := s.cfg.Authorizer; az != nil && info.IsResourceRequest {
+		gr := schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}
+		allowed, reason := az.Authorize(r.Context(), u, auth.Attributes{Verb: info.Verb, Group: info.APIGroup, Resource: info.Resource,
+			Subresource: info.Subresource, Namespace: info.Namespace, Name: info.Name})
 		if !allowed {
-			s.writeError(rw, r, apierrors.NewForbidden(gr, ri.Name, errorString(reason)), gr, ri.Name)
+			s.writeError(rw, r, apierrors.NewForbidden(gr, info.Name, errorString(reason)), gr, info.Name)
 			return
 		}
 	}

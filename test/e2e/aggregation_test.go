@@ -205,7 +205,13 @@ spec: {type: ExternalName, externalName: localhost, ports: [{port: %s}]}
 	if err == nil || !strings.Contains(stderr, `cannot list resource "flunders" in API group "wardle.example.com"`) {
 		t.Fatalf("a list RBAC denies: %v\n%s", err, stderr)
 	}
-	if fs.asked("/apis/wardle.example.com/v1alpha1/namespaces/default/flunders") {
+	// A path the API server's own resources would not have is still authorized as the
+	// resource it names, as upstream reads it.
+	odd := "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders/x/status/more"
+	if _, stderr, err := c.kubectl("get", "--raw", odd, "--as=someone"); err == nil || !strings.Contains(stderr, "Forbidden") {
+		t.Fatalf("an odd path RBAC denies: %v\n%s", err, stderr)
+	}
+	if fs.asked("/apis/wardle.example.com/v1alpha1/namespaces/default/flunders") || fs.asked(odd) {
 		t.Fatal("a request RBAC denied reached the extension server")
 	}
 

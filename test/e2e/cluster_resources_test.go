@@ -94,6 +94,9 @@ spec:
 	if got := c.mustKubectl("get", "pod", "one", "-n", "team", "-o", "jsonpath={.spec.containers[0].resources.requests.cpu}/{.spec.containers[0].resources.limits.cpu}"); got != "200m/400m" {
 		t.Errorf("the LimitRange's defaults: %q", got)
 	}
+	if got := c.mustKubectl("get", "pod", "one", "-n", "team", "-o", "jsonpath={.status.qosClass}"); got != "Burstable" {
+		t.Errorf("the QoS class of a pod given resources by a LimitRange: %q, want Burstable", got)
+	}
 	c.mustKubectl("run", "two", "-n", "team", "--image=busybox")
 	if _, errOut, err := c.kubectl("run", "three", "-n", "team", "--image=busybox"); err == nil ||
 		!strings.Contains(errOut, `pods "three" is forbidden: exceeded quota: q, requested: pods=1,requests.cpu=200m, used: pods=2,requests.cpu=400m, limited: pods=2,requests.cpu=500m`) {

@@ -330,7 +330,9 @@ func TestQOSClass(t *testing.T) {
 			for i, r := range tt.containers {
 				pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: string(rune('a' + i)), Resources: r})
 			}
-			New().PrepareForCreate(pod)
+			s := New()
+			s.PrepareForCreate(pod)
+			s.Default(pod) // as the API server runs them, admission between
 			if pod.Status.QOSClass != tt.want {
 				t.Errorf("qosClass = %s, want %s", pod.Status.QOSClass, tt.want)
 			}

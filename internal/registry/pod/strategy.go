@@ -72,10 +72,9 @@ func (*strategy) ValidateName(name string, prefix bool) []string {
 func (*strategy) PrepareForCreate(obj runtime.Object) {
 	pod := asPod(obj)
 	pod.Generation = 1
-	pod.Status = corev1.PodStatus{
-		Phase:    corev1.PodPending,
-		QOSClass: qosOfDefaulted(pod),
-	}
+	// The QoS class is Default's to fill: mutating admission (LimitRanger's defaults)
+	// runs after this and may change the pod's resources.
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending}
 	if len(pod.Spec.SchedulingGates) > 0 {
 		pod.Status.Conditions = []corev1.PodCondition{{
 			Type:    corev1.PodScheduled,
@@ -84,15 +83,6 @@ func (*strategy) PrepareForCreate(obj runtime.Object) {
 			Message: "Scheduling is blocked due to non-empty scheduling gates",
 		}}
 	}
-}
-
-// qosOfDefaulted returns the QoS class pod will have once its requests are
-// defaulted from its limits; PrepareForCreate runs before Default.
-func qosOfDefaulted(pod *corev1.Pod) corev1.PodQOSClass {
-	view := &corev1.Pod{Spec: *pod.Spec.DeepCopy()}
-	defaultRequestsFromLimits(view.Spec.InitContainers)
-	defaultRequestsFromLimits(view.Spec.Containers)
-	return QOSClass(view)
 }
 
 // PrepareForUpdate keeps the stored status and generation, and bumps the generation

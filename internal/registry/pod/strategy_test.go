@@ -63,9 +63,9 @@ func TestPrepareForCreate(t *testing.T) {
 	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "1.2.3.4", QOSClass: corev1.PodQOSGuaranteed}
 	New().PrepareForCreate(pod)
 
+	// The QoS class is Default's to fill (mutating admission runs between).
 	want := corev1.PodStatus{
-		Phase:    corev1.PodPending,
-		QOSClass: corev1.PodQOSBestEffort,
+		Phase: corev1.PodPending,
 		Conditions: []corev1.PodCondition{{
 			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "SchedulingGated",
 			Message: "Scheduling is blocked due to non-empty scheduling gates",
