@@ -35,7 +35,14 @@ var resource = schema.GroupResource{Group: certificatesv1.GroupName, Resource: "
 func (c CertificateRequests) ValidateCreate(ctx context.Context, obj runtime.Object) error {
 	csr := obj.(*certificatesv1.CertificateSigningRequest)
 	if u := auth.UserFrom(ctx); u != nil {
-		csr.Spec.Username, csr.Spec.Groups = u.Name, slices.Clone(u.Groups)
+		// All four from the request's user, whatever the client wrote.
+		csr.Spec.Username, csr.Spec.UID, csr.Spec.Groups, csr.Spec.Extra = u.Name, u.UID, slices.Clone(u.Groups), nil
+		for k, v := range u.Extra {
+			if csr.Spec.Extra == nil {
+				csr.Spec.Extra = map[string]certificatesv1.ExtraValue{}
+			}
+			csr.Spec.Extra[k] = slices.Clone(v)
+		}
 	}
 	if csr.Spec.SignerName != certificatesv1.KubeAPIServerClientSignerName {
 		return nil
