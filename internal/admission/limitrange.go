@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/podium/podium/internal/resourcename"
 )
 
 // limitRangerAnnotation records the defaults LimitRanges gave a pod, as upstream's.
@@ -162,10 +164,10 @@ func claimBounds(lr *corev1.LimitRange, pvc *corev1.PersistentVolumeClaim) []err
 		if item.Type != corev1.LimitTypePersistentVolumeClaim {
 			continue
 		}
-		for _, k := range sortedNames(item.Min) {
+		for _, k := range resourcename.Sorted(item.Min) {
 			errs = appendErr(errs, minBound(string(item.Type), k, item.Min[k], pvc.Spec.Resources.Requests, nil))
 		}
-		for _, k := range sortedNames(item.Max) {
+		for _, k := range resourcename.Sorted(item.Max) {
 			errs = appendErr(errs, maxRequestBound(string(item.Type), k, item.Max[k], pvc.Spec.Resources.Requests))
 		}
 	}
@@ -176,13 +178,13 @@ func claimBounds(lr *corev1.LimitRange, pvc *corev1.PersistentVolumeClaim) []err
 func bounds(item corev1.LimitRangeItem, requests, limits corev1.ResourceList) []error {
 	var errs []error
 	kind := string(item.Type)
-	for _, k := range sortedNames(item.Min) {
+	for _, k := range resourcename.Sorted(item.Min) {
 		errs = appendErr(errs, minBound(kind, k, item.Min[k], requests, limits))
 	}
-	for _, k := range sortedNames(item.Max) {
+	for _, k := range resourcename.Sorted(item.Max) {
 		errs = appendErr(errs, maxBound(kind, k, item.Max[k], requests, limits))
 	}
-	for _, k := range sortedNames(item.MaxLimitRequestRatio) {
+	for _, k := range resourcename.Sorted(item.MaxLimitRequestRatio) {
 		errs = appendErr(errs, ratioBound(kind, k, item.MaxLimitRequestRatio[k], requests, limits))
 	}
 	return errs
@@ -193,15 +195,6 @@ func appendErr(errs []error, err error) []error {
 		errs = append(errs, err)
 	}
 	return errs
-}
-
-func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // compared returns request, limit and bound as integers of one scale: milli-units

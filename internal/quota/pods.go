@@ -18,6 +18,8 @@ import (
 	"k8s.io/apiserver/pkg/quota/v1/generic"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/resourcename"
 )
 
 // podCountName counts every stored pod, whatever its phase.
@@ -252,12 +254,6 @@ func computeUsage(requests, limits corev1.ResourceList) corev1.ResourceList {
 	return usage
 }
 
-// isNativeResource reports whether name is in the kubernetes.io/ namespace, as
-// unprefixed names implicitly are.
-func isNativeResource(name corev1.ResourceName) bool {
-	return !strings.Contains(string(name), "/") || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-}
-
 // isExtendedResource reports whether name, as a container requests it, is an extended
 // resource: outside kubernetes.io/ and a qualified name once prefixed with requests.,
 // or a device class's implicit one.
@@ -265,7 +261,7 @@ func isExtendedResource(name corev1.ResourceName) bool {
 	if strings.HasPrefix(string(name), resourcev1.ResourceDeviceClassPrefix) {
 		return true
 	}
-	if isNativeResource(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
+	if resourcename.IsNative(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
 		return false
 	}
 	return len(validation.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
@@ -276,7 +272,7 @@ func isExtendedResource(name corev1.ResourceName) bool {
 func isExtendedQuotaName(name corev1.ResourceName) bool {
 	s := string(name)
 	return strings.HasPrefix(s, corev1.DefaultResourceRequestsPrefix) &&
-		(!isNativeResource(name) || strings.HasPrefix(s, deviceClassRequestsPrefix))
+		(!resourcename.IsNative(name) || strings.HasPrefix(s, deviceClassRequestsPrefix))
 }
 
 // podMatchesScope reports whether the pod obj is in the scope of s. Only the

@@ -2,7 +2,6 @@ package limitrange
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/resourcename"
 )
 
 // standardResources are the unprefixed resource names Kubernetes knows (besides the
@@ -26,28 +27,11 @@ var standardResources = sets.New(
 
 func prefixed[T ~string](name T) bool { return strings.Contains(string(name), "/") }
 
-func isHugePages(name corev1.ResourceName) bool {
-	return strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
-}
-
-// isNative reports whether name belongs to Kubernetes: unprefixed, or in the
-// kubernetes.io domain.
-func isNative(name corev1.ResourceName) bool {
-	return !prefixed(name) || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-}
-
-// isExtended reports whether name is an extended resource: not native, not itself a
-// "requests." name, and still a qualified name with "requests." in front.
-func isExtended(name corev1.ResourceName) bool {
-	if isNative(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
-		return false
-	}
-	return len(content.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
-}
-
 // overcommitAllowed reports whether a request may be below the limit for name: native
 // resources but hugepages.
-func overcommitAllowed(name corev1.ResourceName) bool { return isNative(name) && !isHugePages(name) }
+func overcommitAllowed(name corev1.ResourceName) bool {
+	return resourcename.IsNative(name) && !resourcename.IsHugePages(name)
+}
 
 // validateType requires a qualified type name, and unprefixed, Pod, Container or
 // PersistentVolumeClaim.
@@ -75,7 +59,7 @@ func validateResourceName(t corev1.LimitType, name corev1.ResourceName, fldPath 
 		errs = append(errs, field.Invalid(fldPath, name, msg))
 	}
 	if len(errs) == 0 && !prefixed(name) && !standardResources.Has(name) &&
-		!isHugePages(name) && !strings.HasPrefix(string(name), corev1.ResourceRequestsHugePagesPrefix) {
+		!resourcename.IsHugePages(name) && !strings.HasPrefix(string(name), corev1.ResourceRequestsHugePagesPrefix) {
 		errs = append(errs, field.Invalid(fldPath, name, "must be a standard resource type or fully qualified"))
 	}
 	if t != corev1.LimitTypePod && t != corev1.LimitTypeContainer {
@@ -83,10 +67,10 @@ func validateResourceName(t corev1.LimitType, name corev1.ResourceName, fldPath 
 	}
 	switch {
 	case !prefixed(name):
-		if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage && !isHugePages(name) {
+		if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage && !resourcename.IsHugePages(name) {
 			errs = append(errs, field.Invalid(fldPath, name, "must be a standard resource for containers"))
 		}
-	case !isNative(name) && !isExtended(name):
+	case !resourcename.IsNative(name) && !resourcename.IsExtended(name):
 		errs = append(errs, field.Invalid(fldPath, name, "doesn't follow extended resource name standard"))
 	}
 	return errs
@@ -115,7 +99,7 @@ func validateItem(item *corev1.LimitRangeItem, fldPath *field.Path) field.ErrorL
 	var errs field.ErrorList
 	names := sets.New[corev1.ResourceName]()
 	checkNames := func(list corev1.ResourceList, child string) {
-		for _, name := range sortedNames(list) {
+		for _, name := range resourcename.Sorted(list) {
 			errs = append(errs, validateResourceName(item.Type, name, fldPath.Child(child).Key(string(name)))...)
 			names.Insert(name)
 		}
@@ -219,13 +203,4 @@ func ratios(ratio, min, max resource.Quantity) (float64, float64) {
 		r, lo, hi = float64(ratio.MilliValue())/1000, min.MilliValue(), max.MilliValue()
 	}
 	return r, float64(hi) / float64(lo)
-}
-
-func sortedNames(list corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(list))
-	for name := range list {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }

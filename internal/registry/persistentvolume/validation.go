@@ -15,6 +15,7 @@ import (
 
 	"github.com/podium/podium/internal/registry/persistentvolumeclaim"
 	"github.com/podium/podium/internal/registry/pod"
+	"github.com/podium/podium/internal/resourcename"
 )
 
 var (
@@ -82,7 +83,7 @@ func validateSpec(spec *corev1.PersistentVolumeSpec, fldPath *field.Path) field.
 	if _, ok := spec.Capacity[corev1.ResourceStorage]; !ok || len(spec.Capacity) > 1 {
 		errs = append(errs, field.NotSupported(capPath, spec.Capacity, storageOnly))
 	}
-	for _, name := range sortedNames(spec.Capacity) {
+	for _, name := range resourcename.Sorted(spec.Capacity) {
 		q := spec.Capacity[name]
 		if q.Value() < 0 {
 			errs = append(errs, field.Invalid(capPath.Key(string(name)), q.Value(), "must be a valid resource quantity"))
@@ -128,15 +129,6 @@ func validateSpec(spec *corev1.PersistentVolumeSpec, fldPath *field.Path) field.
 		}
 	}
 	return errs
-}
-
-func sortedNames(list corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(list))
-	for name := range list {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // validateSource checks the fields of the named source that podium knows: hostPath,

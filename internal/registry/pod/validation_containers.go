@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/resourcename"
 )
 
 const (
@@ -730,32 +732,15 @@ func validateResizePolicy(policies []corev1.ContainerResizePolicy, podRestart co
 
 // Resources.
 
-func isHugePages(name corev1.ResourceName) bool {
-	return strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
-}
-
-// isNativeResource reports whether name belongs to Kubernetes: unprefixed, or in
-// the kubernetes.io domain.
-func isNativeResource(name corev1.ResourceName) bool {
-	return !strings.Contains(string(name), "/") || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-}
-
-func isExtendedResource(name corev1.ResourceName) bool {
-	if isNativeResource(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
-		return false
-	}
-	return len(validation.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
-}
-
 func validateContainerResourceName(name corev1.ResourceName, fldPath *field.Path) field.ErrorList {
 	errs := validateQualifiedName(string(name), fldPath)
 	if !strings.Contains(string(name), "/") {
 		switch {
-		case name == corev1.ResourceCPU, name == corev1.ResourceMemory, name == corev1.ResourceEphemeralStorage, isHugePages(name):
+		case name == corev1.ResourceCPU, name == corev1.ResourceMemory, name == corev1.ResourceEphemeralStorage, resourcename.IsHugePages(name):
 		default:
 			errs = append(errs, field.Invalid(fldPath, name, "must be a standard resource for containers"))
 		}
-	} else if !isNativeResource(name) && !isExtendedResource(name) {
+	} else if !resourcename.IsNative(name) && !resourcename.IsExtended(name) {
 		errs = append(errs, field.Invalid(fldPath, name, "doesn't follow extended resource name standard"))
 	}
 	return errs
@@ -766,7 +751,7 @@ func validateQuantity(name corev1.ResourceName, q resource.Quantity, fldPath *fi
 	if q.Sign() < 0 {
 		errs = append(errs, field.Invalid(fldPath, q.String(), apivalidation.IsNegativeErrorMsg))
 	}
-	if isExtendedResource(name) && q.MilliValue()%1000 != 0 {
+	if resourcename.IsExtended(name) && q.MilliValue()%1000 != 0 {
 		errs = append(errs, field.Invalid(fldPath, q, "must be an integer"))
 	}
 	return errs
@@ -783,14 +768,14 @@ func validateResources(req corev1.ResourceRequirements, claims sets.Set[string],
 		p := limPath.Key(string(name))
 		errs = append(errs, validateContainerResourceName(name, p)...)
 		errs = append(errs, validateQuantity(name, q, p)...)
-		hugePages = hugePages || isHugePages(name)
+		hugePages = hugePages || resourcename.IsHugePages(name)
 		cpuOrMemory = cpuOrMemory || name == corev1.ResourceCPU || name == corev1.ResourceMemory
 	}
 	for name, q := range req.Requests {
 		p := reqPath.Key(string(name))
 		errs = append(errs, validateContainerResourceName(name, p)...)
 		errs = append(errs, validateQuantity(name, q, p)...)
-		overcommit := isNativeResource(name) && !isHugePages(name)
+		overcommit := resourcename.IsNative(name) && !resourcename.IsHugePages(name)
 		if limit, ok := req.Limits[name]; ok {
 			if q.Cmp(limit) != 0 && !overcommit {
 				errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be equal to %s limit of %s", name, limit.String())))
@@ -800,7 +785,7 @@ func validateResources(req corev1.ResourceRequirements, claims sets.Set[string],
 		} else if !overcommit {
 			errs = append(errs, field.Required(limPath, "Limit must be set for non overcommitable resources"))
 		}
-		hugePages = hugePages || isHugePages(name)
+		hugePages = hugePages || resourcename.IsHugePages(name)
 		cpuOrMemory = cpuOrMemory || name == corev1.ResourceCPU || name == corev1.ResourceMemory
 	}
 	if hugePages && !cpuOrMemory {

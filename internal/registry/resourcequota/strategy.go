@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podium/podium/internal/registry"
+	"github.com/podium/podium/internal/resourcename"
 )
 
 var _ registry.Strategy = (*strategy)(nil)
@@ -104,7 +105,7 @@ func (*strategy) Columns() []metav1.TableColumnDefinition {
 func (*strategy) Row(obj runtime.Object, now time.Time) []interface{} {
 	rq := obj.(*corev1.ResourceQuota)
 	var requests, limits []string
-	for _, name := range sortedNames(rq.Status.Hard) {
+	for _, name := range resourcename.Sorted(rq.Status.Hard) {
 		used, hard := rq.Status.Used[name], rq.Status.Hard[name]
 		entry := string(name) + ": " + used.String() + "/" + hard.String()
 		if strings.HasPrefix(string(name), "limits.") {

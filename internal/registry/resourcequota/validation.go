@@ -2,7 +2,6 @@ package resourcequota
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +10,8 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/resourcename"
 )
 
 // standardResources are the unprefixed resource names Kubernetes knows (besides the
@@ -50,26 +51,9 @@ var conflictingScopes = [][2]corev1.ResourceQuotaScope{
 	{corev1.ResourceQuotaScopeTerminating, corev1.ResourceQuotaScopeNotTerminating},
 }
 
-func isQuotaHugePages(name corev1.ResourceName) bool {
-	return strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) ||
-		strings.HasPrefix(string(name), corev1.ResourceRequestsHugePagesPrefix)
-}
-
-func prefixed(name corev1.ResourceName) bool { return strings.Contains(string(name), "/") }
-
-// isExtended reports whether name is an extended resource: outside kubernetes.io, not
-// itself a "requests." name, and still a qualified name with "requests." in front.
-func isExtended(name corev1.ResourceName) bool {
-	native := !prefixed(name) || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-	if native || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
-		return false
-	}
-	return len(content.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
-}
-
 // isQuotaResource reports whether quota tracks the unprefixed name.
 func isQuotaResource(name corev1.ResourceName) bool {
-	return quotaResources.Has(name) || isQuotaHugePages(name)
+	return quotaResources.Has(name) || resourcename.IsQuotaHugePages(name)
 }
 
 // scopeFits reports whether a quota with scope may limit resource.
@@ -106,10 +90,10 @@ func validateResourceName(name corev1.ResourceName, fldPath *field.Path) field.E
 	for _, msg := range content.IsQualifiedName(string(name)) {
 		errs = append(errs, field.Invalid(fldPath, name, msg))
 	}
-	if len(errs) == 0 && !prefixed(name) && !standardResources.Has(name) && !isQuotaHugePages(name) {
+	if len(errs) == 0 && !strings.Contains(string(name), "/") && !standardResources.Has(name) && !resourcename.IsQuotaHugePages(name) {
 		errs = append(errs, field.Invalid(fldPath, name, "must be a standard resource type or fully qualified"))
 	}
-	if !prefixed(name) && !isQuotaResource(name) {
+	if !strings.Contains(string(name), "/") && !isQuotaResource(name) {
 		errs = append(errs, field.Invalid(fldPath, name, "must be a standard resource for quota"))
 	}
 	return errs
@@ -122,7 +106,7 @@ func validateQuantity(name corev1.ResourceName, q resource.Quantity, fldPath *fi
 	if q.Sign() < 0 {
 		errs = append(errs, field.Invalid(fldPath, q.String(), apivalidation.IsNegativeErrorMsg))
 	}
-	if (integerResources.Has(name) || isExtended(name)) && q.MilliValue()%1000 != 0 {
+	if (integerResources.Has(name) || resourcename.IsExtended(name)) && q.MilliValue()%1000 != 0 {
 		errs = append(errs, field.Invalid(fldPath, q, "must be an integer"))
 	}
 	return errs
@@ -131,21 +115,12 @@ func validateQuantity(name corev1.ResourceName, q resource.Quantity, fldPath *fi
 // validateResourceList checks every name and amount of list, in name order.
 func validateResourceList(list corev1.ResourceList, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, name := range sortedNames(list) {
+	for _, name := range resourcename.Sorted(list) {
 		p := fldPath.Key(string(name))
 		errs = append(errs, validateResourceName(name, p)...)
 		errs = append(errs, validateQuantity(name, list[name], p)...)
 	}
 	return errs
-}
-
-func sortedNames(list corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(list))
-	for name := range list {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // validateSpec checks the hard limits, the scopes and the scope selector.
@@ -162,7 +137,7 @@ func validateSpec(spec *corev1.ResourceQuotaSpec, fldPath *field.Path) field.Err
 // not apply to.
 func unfitResources(scope corev1.ResourceQuotaScope, hard corev1.ResourceList, err func() *field.Error) field.ErrorList {
 	var errs field.ErrorList
-	for _, name := range sortedNames(hard) {
+	for _, name := range resourcename.Sorted(hard) {
 		if isQuotaResource(name) && !scopeFits(scope, name) {
 			errs = append(errs, err())
 		}

@@ -13,6 +13,8 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podium/podium/internal/resourcename"
 )
 
 var handlerPath = field.NewPath("handler")
@@ -69,11 +71,11 @@ func validateHandler(handler string) field.ErrorList {
 func validateOverhead(o *nodev1.Overhead, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	cpuOrMemory, hugePages := false, false
-	for _, name := range sortedNames(o.PodFixed) {
+	for _, name := range resourcename.Sorted(o.PodFixed) {
 		q, p := o.PodFixed[name], path.Child("limits").Key(string(name))
 		errs = append(errs, validateResourceName(name, p)...)
 		errs = append(errs, validateQuantity(name, q, p)...)
-		if isHugePages(name) {
+		if resourcename.IsHugePages(name) {
 			hugePages = true
 			if !hugePagesDivisible(name, q) {
 				errs = append(errs, field.Invalid(p, q.String(), fmt.Sprintf("%s is not positive integer multiple of %s", q.String(), name)))
@@ -85,15 +87,6 @@ func validateOverhead(o *nodev1.Overhead, path *field.Path) field.ErrorList {
 		errs = append(errs, field.Forbidden(path, "HugePages require cpu or memory"))
 	}
 	return errs
-}
-
-func sortedNames(list corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(list))
-	for name := range list {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // standardResources are the unprefixed resource names Kubernetes knows (hugepages and
@@ -126,15 +119,15 @@ func validateResourceName(name corev1.ResourceName, p *field.Path) field.ErrorLi
 		errs = append(errs, field.Invalid(p, name, msg))
 	}
 	prefixed := strings.Contains(string(name), "/")
-	if len(errs) == 0 && !prefixed && !standardResources.Has(name) && !isQuotaHugePages(name) {
+	if len(errs) == 0 && !prefixed && !standardResources.Has(name) && !resourcename.IsQuotaHugePages(name) {
 		errs = append(errs, field.Invalid(p, name, "must be a standard resource type or fully qualified"))
 	}
 	switch {
 	case !prefixed:
-		if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage && !isHugePages(name) {
+		if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage && !resourcename.IsHugePages(name) {
 			errs = append(errs, field.Invalid(p, name, "must be a standard resource for containers"))
 		}
-	case !isNative(name) && !isExtended(name):
+	case !resourcename.IsNative(name) && !resourcename.IsExtended(name):
 		errs = append(errs, field.Invalid(p, name, "doesn't follow extended resource name standard"))
 	}
 	return errs
@@ -147,18 +140,10 @@ func validateQuantity(name corev1.ResourceName, q resource.Quantity, p *field.Pa
 	if q.Sign() < 0 {
 		errs = append(errs, field.Invalid(p, q.String(), apivalidation.IsNegativeErrorMsg))
 	}
-	if (integerResources.Has(name) || isExtended(name)) && q.MilliValue()%1000 != 0 {
+	if (integerResources.Has(name) || resourcename.IsExtended(name)) && q.MilliValue()%1000 != 0 {
 		errs = append(errs, field.Invalid(p, q, "must be an integer"))
 	}
 	return errs
-}
-
-func isHugePages(name corev1.ResourceName) bool {
-	return strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
-}
-
-func isQuotaHugePages(name corev1.ResourceName) bool {
-	return isHugePages(name) || strings.HasPrefix(string(name), corev1.ResourceRequestsHugePagesPrefix)
 }
 
 // hugePagesDivisible reports whether q is a whole number of the pages name's size
@@ -169,20 +154,6 @@ func hugePagesDivisible(name corev1.ResourceName, q resource.Quantity) bool {
 		return false
 	}
 	return q.Value()%size.Value() == 0
-}
-
-// isNative reports whether name is Kubernetes': unprefixed, or in kubernetes.io.
-func isNative(name corev1.ResourceName) bool {
-	return !strings.Contains(string(name), "/") || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-}
-
-// isExtended reports whether name is a valid extended resource: not Kubernetes', not
-// starting with "requests.", and still a qualified name with that prefix added.
-func isExtended(name corev1.ResourceName) bool {
-	if isNative(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
-		return false
-	}
-	return len(content.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
 }
 
 // validateScheduling checks the node selector as labels (in key order) and the
