@@ -12,9 +12,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	apitypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/runtime"
@@ -26,6 +28,7 @@ func startAgent(t *testing.T) (*kubefake.Clientset, *fake.Runtime) {
 	t.Helper()
 	client := kubefake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Spec: corev1.NodeSpec{PodCIDR: "10.42.0.0/24"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
+	client.PrependReactor("update", "pods", statusOnly(client))
 	rt := fake.New(clock.RealClock{})
 	dataDir := t.TempDir()
 	dataDirs.Store(client, dataDir)
@@ -45,6 +48,29 @@ func startAgent(t *testing.T) (*kubefake.Clientset, *fake.Runtime) {
 		}
 	})
 	return client, rt
+}
+
+// statusOnly makes a pod's status update change its status alone, as the API server's
+// status subresource does; the fake would store the whole object, so a status written
+// from the agent's cache could undo a deletion the test has just made.
+func statusOnly(client *kubefake.Clientset) k8stesting.ReactionFunc {
+	return func(action k8stesting.Action) (bool, apiruntime.Object, error) {
+		update, ok := action.(k8stesting.UpdateAction)
+		if !ok || update.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		next := update.GetObject().(*corev1.Pod)
+		cur, err := client.Tracker().Get(update.GetResource(), next.Namespace, next.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		stored := cur.(*corev1.Pod).DeepCopy()
+		stored.Status = next.Status
+		if err := client.Tracker().Update(update.GetResource(), stored, next.Namespace); err != nil {
+			return true, nil, err
+		}
+		return true, stored, nil
+	}
 }
 
 // dataDirs maps a test's fake client to its agent's data directory.
