@@ -31,8 +31,18 @@ func (d DefaultStorageClass) AdmitCreate(_ context.Context, obj runtime.Object) 
 	if _, ok := pvc.Annotations[betaClassAnnotation]; ok {
 		return nil
 	}
+	if def := DefaultClass(d.Classes()); def != nil {
+		name := def.Name
+		pvc.Spec.StorageClassName = &name
+	}
+	return nil
+}
+
+// DefaultClass returns the default of classes: the newest marked default, the first by
+// name of those made at once; nil when none is.
+func DefaultClass(classes []*storagev1.StorageClass) *storagev1.StorageClass {
 	var def *storagev1.StorageClass
-	for _, sc := range d.Classes() {
+	for _, sc := range classes {
 		if !storage.IsDefaultClass(sc) {
 			continue
 		}
@@ -41,11 +51,7 @@ func (d DefaultStorageClass) AdmitCreate(_ context.Context, obj runtime.Object) 
 			def = sc
 		}
 	}
-	if def != nil {
-		name := def.Name
-		pvc.Spec.StorageClassName = &name
-	}
-	return nil
+	return def
 }
 
 // AdmitUpdate admits every update.

@@ -104,3 +104,6 @@ func (a *Agent) Pods() []*corev1.Pod {
 	}
 	return out
 }
+
+// NodeName returns the name of the agent's node.
+func (a *Agent) NodeName() string { return a.cfg.NodeName }

@@ -83,6 +83,14 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 			paths[v.Name] = v.HostPath.Path
 			continue
 		}
+		if name := claimName(pod, v); name != "" {
+			path, err := claimPath(ctx, src, pod, v, name, fsGroup)
+			if err != nil {
+				return nil, err
+			}
+			paths[v.Name] = path
+			continue
+		}
 		dir := dirs.volume(uid, volumePlugin(v), v.Name)
 		_, statErr := os.Stat(dir)
 		created := errors.Is(statErr, fs.ErrNotExist)

@@ -407,6 +407,13 @@ func (w *worker) execute(ctx context.Context, pod *corev1.Pod, rp *RuntimePod, p
 	if err == nil {
 		err = writeHostsFile(a.dirs.hostsFile(string(pod.UID)), pod, podIP)
 	}
+	var unmounted *mountError
+	if errors.As(err, &unmounted) {
+		// The containers wait in ContainerCreating, as the kubelet's do until their
+		// volumes are mounted.
+		w.event(pod, "", corev1.EventTypeWarning, "FailedMount", unmounted.Error())
+		return 2 * time.Second
+	}
 	if err != nil {
 		for _, s := range plan.Start {
 			w.failStart(pod, s.Spec.Name, "CreateContainerConfigError", err)
@@ -456,7 +463,7 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandboxID 
 		}
 	}
 	uid := string(pod.UID)
-	mounts, err := containerMounts(c, volumes, images, envMap(env), mountPaths{
+	mounts, err := containerMounts(readOnlyClaims(pod, c), volumes, images, envMap(env), mountPaths{
 		hostsFile: a.dirs.hostsFile(uid), terminationLog: a.dirs.terminationLog(uid, c.Name, s.Attempt), subPaths: a.dirs.subPaths(uid)})
 	if err != nil {
 		w.failStart(pod, c.Name, "CreateContainerConfigError", err)

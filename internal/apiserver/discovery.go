@@ -90,6 +90,11 @@ func (s *Server) apiResourceList(gv schema.GroupVersion) *metav1.APIResourceList
 		list.APIResources = append(list.APIResources, metav1.APIResource{Name: rv.resource, Namespaced: rv.namespaced, Kind: rv.kind,
 			Verbs: []string{"create"}, SingularName: strings.ToLower(rv.kind)})
 	}
+	for _, ro := range s.readOnlyOf(gv) {
+		i := ro.Info()
+		list.APIResources = append(list.APIResources, metav1.APIResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
+			Kind: i.Kind, Verbs: readOnlyVerbs, ShortNames: i.ShortNames, Categories: i.Categories})
+	}
 	return list
 }
 
@@ -151,6 +156,16 @@ func (s *Server) aggregated(core bool) *apidiscoveryv2.APIGroupDiscoveryList {
 			}
 			v.Resources = append(v.Resources, apidiscoveryv2.APIResourceDiscovery{Resource: rv.resource, SingularResource: strings.ToLower(rv.kind),
 				Scope: scope, Verbs: []string{"create"}, ResponseKind: &metav1.GroupVersionKind{Group: rv.gv.Group, Version: rv.gv.Version, Kind: rv.kind}})
+		}
+		for _, ro := range s.readOnlyOf(gv) {
+			i := ro.Info()
+			scope := apidiscoveryv2.ScopeCluster
+			if i.Namespaced {
+				scope = apidiscoveryv2.ScopeNamespace
+			}
+			v.Resources = append(v.Resources, apidiscoveryv2.APIResourceDiscovery{Resource: i.Resource, SingularResource: i.Singular,
+				Scope: scope, Verbs: readOnlyVerbs, ShortNames: i.ShortNames, Categories: i.Categories,
+				ResponseKind: &metav1.GroupVersionKind{Group: i.Group, Version: i.Version, Kind: i.Kind}})
 		}
 		group.Versions = append(group.Versions, v)
 	}

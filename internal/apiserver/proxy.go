@@ -281,6 +281,11 @@ func streamContainer(pod *corev1.Pod, name string) (string, error) {
 	return "", apierrors.NewBadRequest(msg)
 }
 
+// AgentAddress returns where node's agent listens (host:port), as the server reaches
+// it for logs, exec and the node proxy; the caller connects with the server's own
+// credentials for agents (Config.NodeTransport).
+func (s *Server) AgentAddress(node string) (string, error) { return s.agentAddress(node) }
+
 // agentAddress returns host:port of a node's agent, from the Node in the cache: its
 // first InternalIP (else ExternalIP, else Hostname) and status.daemonEndpoints'
 // kubelet port.

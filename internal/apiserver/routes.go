@@ -184,7 +184,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, ok := s.lookup(ri)
-	if !ok && s.serveReview(w, r, ri) {
+	if !ok && (s.serveReview(w, r, ri) || s.serveReadOnly(w, r, ri)) {
 		return
 	}
 	if !ok || (ri.Subresource != "" && !hasSubresource(res, ri.Subresource)) {

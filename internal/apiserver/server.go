@@ -72,6 +72,10 @@ type Config struct {
 	// issuer discovery; APIAudiences are the audiences of the API server's own tokens.
 	ServiceAccountTokens ServiceAccountTokens
 	APIAudiences         []string
+
+	// ReadOnly are resources served from memory, for get and list only (the resource
+	// metrics of metrics.k8s.io); their group versions are served as built-in ones.
+	ReadOnly []ReadOnlyResource
 }
 
 // resource is one served group/version/resource with its strategy.
@@ -285,6 +289,8 @@ type Server struct {
 	ready    atomic.Bool // set by MarkReady
 	fields   *fieldmanager.Managers
 	agg      Aggregator // set by Aggregate, or nil
+	// readOnly are Config.ReadOnly by name; fixed once New returns.
+	readOnly map[schema.GroupVersionResource]ReadOnlyResource
 }
 
 // New builds an API server from cfg.
@@ -313,6 +319,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:  newMetrics(),
 		inFlight: newInFlight(cfg.MaxReadOnlyInFlight, cfg.MaxMutatingInFlight, cfg.MaxAnonymousInFlight),
 		fields:   fieldmanager.New(cfg.Scheme),
+		readOnly: map[schema.GroupVersionResource]ReadOnlyResource{},
 	}
 	s.fields.Warm()
 	seen := map[schema.GroupVersion]bool{}
@@ -353,6 +360,18 @@ func New(cfg Config) (*Server, error) {
 		if !seen[rv.gv] {
 			seen[rv.gv] = true
 			s.builtin.groups = append(s.builtin.groups, rv.gv)
+		}
+	}
+	for _, ro := range cfg.ReadOnly {
+		info := ro.Info()
+		gvr := info.GroupVersionResource()
+		if _, dup := s.builtin.resources[gvr]; dup || s.readOnly[gvr] != nil {
+			return nil, fmt.Errorf("resource %v registered twice", gvr)
+		}
+		s.readOnly[gvr] = ro
+		if !seen[info.GroupVersion()] {
+			seen[info.GroupVersion()] = true
+			s.builtin.groups = append(s.builtin.groups, info.GroupVersion())
 		}
 	}
 	sort.SliceStable(s.builtin.groups, func(i, j int) bool {

@@ -2,10 +2,17 @@ package apiserver
 
 import (
 	"net/http"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
+
+// listRower is a strategy whose rows depend on the other objects listed with them (a
+// StorageClass is marked " (default)" when it is the effective default of the list).
+type listRower interface {
+	Rows(objs []runtime.Object, now time.Time) [][]interface{}
+}
 
 // table renders objects as a meta.k8s.io Table with the strategy's columns. Each row
 // carries the object's metadata, the whole object, or nothing, as the includeObject
@@ -24,8 +31,17 @@ func (s *Server) table(r *http.Request, res *resource, mt mediaType, items []run
 	}
 	now := s.clock.Now()
 	t.Rows = make([]metav1.TableRow, 0, len(items))
-	for _, obj := range items {
-		row := metav1.TableRow{Cells: res.strategy.Row(obj, now)}
+	var cells [][]interface{}
+	if lr, ok := res.strategy.(listRower); ok {
+		cells = lr.Rows(items, now)
+	}
+	for i, obj := range items {
+		var row metav1.TableRow
+		if cells != nil {
+			row.Cells = cells[i]
+		} else {
+			row.Cells = res.strategy.Row(obj, now)
+		}
 		switch include {
 		case metav1.IncludeMetadata:
 			row.Object.Object = partialMetadata(obj, res)

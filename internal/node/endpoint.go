@@ -23,13 +23,17 @@ const nodeLogDir = "/var/log"
 
 // agentMux is the agent's HTTPS endpoint: the streaming paths (logs, exec, attach,
 // port-forward) and, on the kubelet's paths, /healthz, /pods, /logs/ (the node's
-// /var/log), /metrics and /debug/pprof/. The guard in front of it has admitted every
-// request it gets.
+// /var/log), /metrics, the resource usage (/stats/summary, /metrics/resource) and
+// /debug/pprof/. The guard in front of it has admitted every request it gets.
 func agentMux(a *agent.Agent, r runtime.Runtime, metrics *prometheus.Registry, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	admitted := func(*http.Request) bool { return true }
 	mux.Handle("/", stream.NewHandler(stream.Config{Runtime: r, Pods: a.Lookup(r), Logger: log, Authorize: admitted}))
 	mux.Handle("/metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+	if h := statsHandler(a.NodeName(), r, log); h != nil {
+		mux.Handle("GET /stats/", h)
+		mux.Handle("GET /metrics/resource", h)
+	}
 	mux.Handle("/debug/pprof/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
 		case "/debug/pprof/profile":

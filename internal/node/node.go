@@ -27,6 +27,7 @@ import (
 	"github.com/podium/podium/internal/agent/prober"
 	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/image"
+	"github.com/podium/podium/internal/localpath"
 	"github.com/podium/podium/internal/network"
 	"github.com/podium/podium/internal/pki"
 	"github.com/podium/podium/internal/proxy"
@@ -173,7 +174,9 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return nil, nil, err
 			}
-			endpoint.set(newGuard(cfg.NodeName, client).wrap(agentMux(a, r, metrics, log)))
+			mux := agentMux(a, r, metrics, log)
+			mux.Handle("/localPath/", localpath.Handler(filepath.Join(cfg.DataDir, "storage")))
+			endpoint.set(newGuard(cfg.NodeName, client).wrap(mux))
 			return r, images, nil
 		},
 	})

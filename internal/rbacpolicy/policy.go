@@ -74,6 +74,10 @@ func ClusterRoles() []*rbacv1.ClusterRole {
 		}},
 		{ObjectMeta: meta("system:aggregate-to-edit", map[string]string{aggregateTo + "edit": "true"}), Rules: editRules()},
 		{ObjectMeta: meta("system:aggregate-to-view", map[string]string{aggregateTo + "view": "true"}), Rules: viewRules()},
+		// metrics.k8s.io is served by the API server itself; the role metrics-server
+		// ships lets view, edit and admin read it, as there.
+		{ObjectMeta: meta("system:aggregated-metrics-reader", map[string]string{aggregateTo + "view": "true", aggregateTo + "edit": "true", aggregateTo + "admin": "true"}),
+			Rules: []rbacv1.PolicyRule{rule(read, g("metrics.k8s.io"), "pods", "nodes")}},
 		{ObjectMeta: meta("system:node-bootstrapper", nil), Rules: []rbacv1.PolicyRule{
 			rule([]string{"create", "get", "list", "watch"}, g("certificates.k8s.io"), "certificatesigningrequests"),
 		}},

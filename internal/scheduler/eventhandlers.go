@@ -40,8 +40,9 @@ func asNode(obj any) (*corev1.Node, bool) {
 	return n, ok
 }
 
-// podHandler keeps bound pods in the cache and pending pods in the queue. The cache is
-// updated before the queue hears of the event, so pods the event moves see it.
+// podHandler keeps bound pods in the cache, pending pods in the queue and their
+// nominations in the nominator. The cache and the nominator are updated before the
+// queue hears of the event, so pods the event moves see it.
 func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
@@ -49,10 +50,12 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 			switch {
 			case !ok:
 			case assigned(pod):
+				s.nominator.forget(pod)
 				if !terminal(pod) {
 					s.addAssigned(pod)
 				}
 			case pending(pod):
+				s.nominator.observe(nil, pod)
 				s.queue.Add(pod)
 			}
 		},
@@ -63,6 +66,7 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 			case !ok1 || !ok2:
 			case assigned(pod) && !assigned(old):
 				s.queue.Delete(pod)
+				s.nominator.forget(pod)
 				if !terminal(pod) {
 					s.addAssigned(pod)
 				}
@@ -78,9 +82,11 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 					s.queue.MoveAll(framework.ClusterEvent{Kind: framework.AssignedPodUpdate, OldPod: old, Pod: pod})
 				}
 			case pending(pod):
+				s.nominator.observe(old, pod)
 				s.queue.Update(old, pod)
 			default:
 				s.queue.Delete(pod)
+				s.nominator.forget(pod)
 			}
 		},
 		DeleteFunc: func(obj any) {
@@ -89,6 +95,7 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 				return
 			}
 			s.queue.Delete(pod)
+			s.nominator.forget(pod)
 			if s.cache.Has(pod) {
 				s.removeAssigned(pod)
 			}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,10 +18,17 @@ import (
 // "fits nowhere".
 const reasonSchedulerError = "SchedulerError"
 
+// nomination is what a failed attempt does to the pod's status.nominatedNodeName:
+// nothing, unless set, when it becomes node ("" clears it).
+type nomination struct {
+	set  bool
+	node string
+}
+
 // fail puts a pod whose attempt failed back in the queue and records FailedScheduling
-// with err's message. It returns the write of PodScheduled=False with that message,
-// for the caller to run or hand to the binders.
-func (s *Scheduler) fail(qpi *queue.QueuedPodInfo, err error) func(context.Context) {
+// with err's message. It returns the write of PodScheduled=False with that message
+// (and of nom), for the caller to run or hand to the binders.
+func (s *Scheduler) fail(qpi *queue.QueuedPodInfo, err error, nom nomination) func(context.Context) {
 	var fit *framework.FitError
 	unschedulable := errors.As(err, &fit) || errors.Is(err, errNoNodes)
 	var rejectedBy []string
@@ -36,18 +44,19 @@ func (s *Scheduler) fail(qpi *queue.QueuedPodInfo, err error) func(context.Conte
 		s.log.Info("scheduling failed", "pod", qpi.Key(), "err", err)
 	}
 	pod := qpi.Pod
-	return func(ctx context.Context) { s.setUnscheduled(ctx, pod, reason, msg) }
+	return func(ctx context.Context) { s.setUnscheduled(ctx, pod, reason, msg, nom) }
 }
 
-// setUnscheduled writes PodScheduled=False with reason and msg unless the pod, as the
-// informer has it now, carries that already. A conflict retries once on a fresh read.
-func (s *Scheduler) setUnscheduled(ctx context.Context, pod *corev1.Pod, reason, msg string) {
+// setUnscheduled writes PodScheduled=False with reason and msg, and nom, unless the
+// pod, as the informer has it now, carries them already. A conflict retries once on a
+// fresh read.
+func (s *Scheduler) setUnscheduled(ctx context.Context, pod *corev1.Pod, reason, msg string, nom nomination) {
 	cur, err := s.pods.Pods(pod.Namespace).Get(pod.Name)
 	if err != nil || cur.UID != pod.UID || assigned(cur) {
 		return
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		next, ok := withCondition(cur, reason, msg)
+		next, ok := withUnscheduled(cur, reason, msg, nom)
 		if !ok {
 			return
 		}
@@ -64,35 +73,48 @@ func (s *Scheduler) setUnscheduled(ctx context.Context, pod *corev1.Pod, reason,
 	}
 }
 
-// withCondition returns a copy of pod with PodScheduled=False, reason and msg, or false
-// when pod has that condition already. The transition time moves only when the status
-// changes.
-func withCondition(pod *corev1.Pod, reason, msg string) (*corev1.Pod, bool) {
-	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg,
-		LastTransitionTime: metav1.Now()}
+// withUnscheduled returns a copy of pod with PodScheduled=False, reason and msg, and
+// nom applied, or false when pod has them already.
+func withUnscheduled(pod *corev1.Pod, reason, msg string, nom nomination) (*corev1.Pod, bool) {
+	status, changed := withCondition(pod, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg})
+	if nom.set && status.NominatedNodeName != nom.node {
+		if !changed {
+			status = pod.Status.DeepCopy()
+		}
+		status.NominatedNodeName, changed = nom.node, true
+	}
+	if !changed {
+		return nil, false
+	}
+	next := pod.DeepCopy()
+	next.Status = *status
+	return next, true
+}
+
+// withCondition returns a copy of pod's status with cond set, or false when the pod has
+// that condition already (same status, reason and message). The transition time is now,
+// or stays when the condition's status does not change; the observed generation is the
+// pod's.
+func withCondition(pod *corev1.Pod, cond corev1.PodCondition) (*corev1.PodStatus, bool) {
+	cond.LastTransitionTime = metav1.Now()
 	if pod.Generation > 0 {
 		cond.ObservedGeneration = pod.Generation
 	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type != corev1.PodScheduled {
-			continue
-		}
-		if c.Status == cond.Status && c.Reason == reason && c.Message == msg {
-			return nil, false
+	i := slices.IndexFunc(pod.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == cond.Type })
+	if i >= 0 {
+		c := pod.Status.Conditions[i]
+		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+			return &pod.Status, false
 		}
 		if c.Status == cond.Status {
 			cond.LastTransitionTime = c.LastTransitionTime
 		}
 	}
-	next := pod.DeepCopy()
-	replaced := false
-	for i := range next.Status.Conditions {
-		if next.Status.Conditions[i].Type == corev1.PodScheduled {
-			next.Status.Conditions[i], replaced = cond, true
-		}
-	}
-	if !replaced {
-		next.Status.Conditions = append(next.Status.Conditions, cond)
+	next := pod.Status.DeepCopy()
+	if i >= 0 {
+		next.Conditions[i] = cond
+	} else {
+		next.Conditions = append(next.Conditions, cond)
 	}
 	return next, true
 }

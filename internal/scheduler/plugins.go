@@ -14,12 +14,13 @@ import (
 	"github.com/podium/podium/internal/scheduler/plugins/nodeunschedulable"
 	"github.com/podium/podium/internal/scheduler/plugins/selectorspread"
 	"github.com/podium/podium/internal/scheduler/plugins/tainttoleration"
+	"github.com/podium/podium/internal/scheduler/plugins/volumebinding"
 )
 
 // defaultProfile returns the plugins podium runs: upstream's default filters in
 // upstream's order (the first rejection names a node's reason), and its default
 // scores with their weights.
-func defaultProfile(ns corelisters.NamespaceLister) *framework.Profile {
+func defaultProfile(ns corelisters.NamespaceLister, volumes *volumebinding.VolumeBinding) *framework.Profile {
 	fit, affinity, taints := noderesources.New(), nodeaffinity.New(), tainttoleration.New()
 	return framework.NewProfile(
 		[]framework.FilterPlugin{
@@ -29,6 +30,7 @@ func defaultProfile(ns corelisters.NamespaceLister) *framework.Profile {
 			affinity,
 			nodeports.New(),
 			fit,
+			volumes,
 			interpodaffinity.New(namespaces{ns}),
 		},
 		[]framework.WeightedScorePlugin{

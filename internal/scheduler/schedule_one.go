@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/podium/podium/internal/scheduler/framework"
+	"github.com/podium/podium/internal/scheduler/plugins/volumebinding"
+	"github.com/podium/podium/internal/scheduler/preemption"
 	"github.com/podium/podium/internal/scheduler/queue"
 )
 
@@ -36,8 +38,8 @@ func numFeasibleNodesToFind(all int) int {
 }
 
 // scheduleOne schedules the next pod of the queue: it picks a node, assumes the pod
-// there and hands the binding to the binders; or records why no node fits. It returns
-// false once the queue is closed.
+// there and hands the binding to the binders; or records why no node fits, after
+// trying preemption. It returns false once the queue is closed.
 func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	qpi, ok := s.queue.Pop()
 	if !ok {
@@ -49,10 +51,19 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		s.queue.Done(qpi.Key())
 		return true
 	}
+	if s.waitingForPreemption(pod) {
+		// Its victims are still being evicted: it waits for them to leave, as
+		// upstream's DefaultPreemption PreEnqueue has it, and is retried when the
+		// eviction is done.
+		s.queue.Requeue(qpi, qpi.UnschedulablePlugins, true)
+		s.queue.Done(qpi.Key())
+		return true
+	}
 	s.cache.UpdateSnapshot(s.snapshot)
-	host, err := s.schedulePod(qpi.PodInfo)
+	state := framework.NewCycleState()
+	host, err := s.schedulePod(state, qpi.PodInfo)
 	if err != nil {
-		s.failed(ctx, qpi, err)
+		s.failed(ctx, qpi, state, err)
 		return true
 	}
 	// The assumed pod shares everything but spec.nodeName with the informer's, which
@@ -60,12 +71,14 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	assumed := *pod
 	assumed.Spec.NodeName = host
 	if err := s.cache.AssumePod(qpi.PodInfo.WithPod(&assumed)); err != nil {
-		s.failed(ctx, qpi, err)
+		s.failed(ctx, qpi, nil, err)
 		return true
 	}
+	s.nominator.forget(pod)
 	s.queue.Scheduled(qpi.Key())
+	node := s.snapshot.Get(host).Node()
 	select {
-	case s.work <- func(ctx context.Context) { s.bind(ctx, qpi, &assumed) }:
+	case s.work <- func(ctx context.Context) { s.bind(ctx, qpi, state, node, &assumed) }:
 	case <-ctx.Done():
 		s.cache.ForgetPod(&assumed)
 		s.queue.Done(qpi.Key())
@@ -73,10 +86,34 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	return true
 }
 
-// failed ends a failed attempt of the scheduling goroutine; the binders write the
-// pod's condition.
-func (s *Scheduler) failed(ctx context.Context, qpi *queue.QueuedPodInfo, err error) {
-	write := s.fail(qpi, err)
+// failed ends a failed attempt of the scheduling goroutine. A pod that fit no node
+// (with state, the cycle's state) gets preemption: when it finds a node, the pod is
+// nominated there at once, the pods of lower priority nominated there lose their
+// nomination, and the binders write the pod's status, then evict the victims. The
+// binders write the pod's condition in any case.
+func (s *Scheduler) failed(ctx context.Context, qpi *queue.QueuedPodInfo, state *framework.CycleState, err error) {
+	var res *preemption.Result
+	var fit *framework.FitError
+	if state != nil && errors.As(err, &fit) {
+		r := s.preempt(state, qpi.PodInfo, fit)
+		res = &r
+	}
+	nom := nominationOf(res)
+	if nom.set {
+		s.nominator.nominate(qpi.PodInfo, nom.node)
+	}
+	write := s.fail(qpi, err, nom)
+	if nom.node != "" {
+		for _, p := range res.LowerNominated {
+			s.nominator.forget(p)
+		}
+		s.startPreemption(qpi.Pod)
+		setStatus, preemptor := write, qpi.Pod
+		write = func(ctx context.Context) {
+			setStatus(ctx)
+			s.endPreemption(preemptor, s.evict(ctx, preemptor, res))
+		}
+	}
 	s.queue.Done(qpi.Key())
 	select {
 	case s.work <- write:
@@ -85,19 +122,26 @@ func (s *Scheduler) failed(ctx context.Context, qpi *queue.QueuedPodInfo, err er
 }
 
 // schedulePod returns the node for pod, or why there is none: a *framework.FitError
-// when it fits no node, errNoNodes, or another error.
-func (s *Scheduler) schedulePod(pod *framework.PodInfo) (string, error) {
+// when it fits no node, errNoNodes, or another error. state is the cycle's, for
+// preemption to use. A pod nominated to a node (after preempting there) is tried there
+// first, and goes there if it fits, as upstream does.
+func (s *Scheduler) schedulePod(state *framework.CycleState, pod *framework.PodInfo) (string, error) {
 	nodes := s.snapshot.List()
 	if len(nodes) == 0 {
 		return "", errNoNodes
 	}
-	state := framework.NewCycleState()
 	if st := s.profile.RunPreFilter(state, pod, nodes); !st.IsSuccess() {
 		if st.IsRejected() {
 			return "", &framework.FitError{NumAllNodes: len(nodes), Diagnosis: framework.Diagnosis{
 				PreFilterStatus: st, UnschedulablePlugins: sets.New(st.Plugin())}}
 		}
 		return "", st.AsError()
+	}
+	if name := s.nominator.nominatedNode(pod.Pod); name != "" {
+		if ni := s.snapshot.Get(name); ni != nil && ni.Node() != nil &&
+			s.profile.RunFiltersWithNominatedPods(state, pod, ni, s.nominator).IsSuccess() {
+			return name, nil
+		}
 	}
 	feasible, diagnosis, err := s.findFeasible(state, pod, nodes)
 	if err != nil {
@@ -117,7 +161,8 @@ func (s *Scheduler) schedulePod(pod *framework.PodInfo) (string, error) {
 }
 
 // findFeasible filters the nodes, starting where the last cycle stopped, until enough
-// pass (all of them in clusters under 100 nodes). Filter errors fail the cycle.
+// pass (all of them in clusters under 100 nodes), counting the pods nominated to each
+// node. Filter errors fail the cycle.
 func (s *Scheduler) findFeasible(state *framework.CycleState, pod *framework.PodInfo, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, framework.Diagnosis, error) {
 	n := len(nodes)
 	want := numFeasibleNodesToFind(n)
@@ -129,7 +174,7 @@ func (s *Scheduler) findFeasible(state *framework.CycleState, pod *framework.Pod
 		feasible = make([]*framework.NodeInfo, 0, want)
 		for i := 0; i < n && len(feasible) < want; i++ {
 			j := (start + i) % n
-			if st := s.profile.RunFilters(state, pod, nodes[j]); st.IsSuccess() {
+			if st := s.profile.RunFiltersWithNominatedPods(state, pod, nodes[j], s.nominator); st.IsSuccess() {
 				feasible = append(feasible, nodes[j])
 			} else {
 				if statuses == nil {
@@ -181,7 +226,7 @@ func (s *Scheduler) filterParallel(state *framework.CycleState, pod *framework.P
 				}
 				for i := lo; i < min(lo+chunk, n); i++ {
 					j := (start + i) % n
-					if st := s.profile.RunFilters(state, pod, nodes[j]); st.IsSuccess() {
+					if st := s.profile.RunFiltersWithNominatedPods(state, pod, nodes[j], s.nominator); st.IsSuccess() {
 						pass[j] = true
 						found.Add(1)
 					} else {
@@ -219,10 +264,21 @@ func (s *Scheduler) selectHost(nodes []*framework.NodeInfo, totals []int64) stri
 	return nodes[best].Node().Name
 }
 
-// bind writes the binding of an assumed pod. On failure the assumption is forgotten and
-// the pod backs off, unless it is gone or was bound by someone else meanwhile.
-func (s *Scheduler) bind(ctx context.Context, qpi *queue.QueuedPodInfo, assumed *corev1.Pod) {
+// bind binds an assumed pod's waiting claims for its node (VolumeBinding's PreBind,
+// which waits until they are bound), then writes the pod's binding. On failure the
+// assumption is forgotten and the pod backs off, unless it is gone or was bound by
+// someone else meanwhile.
+func (s *Scheduler) bind(ctx context.Context, qpi *queue.QueuedPodInfo, state *framework.CycleState, node *corev1.Node, assumed *corev1.Pod) {
 	defer s.queue.Done(qpi.Key())
+	// PreBind: the pod's claims are bound for the node first.
+	if err := s.volumes.Bind(ctx, s.client, state, node); err != nil {
+		s.cache.ForgetPod(assumed)
+		s.queue.MoveAll(framework.ClusterEvent{Kind: framework.AssignedPodDelete, Pod: assumed})
+		if ctx.Err() == nil {
+			s.fail(qpi, fmt.Errorf("running PreBind plugin %q: %w", volumebinding.Name, err), nomination{})(ctx)
+		}
+		return
+	}
 	err := s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
@@ -237,5 +293,5 @@ func (s *Scheduler) bind(ctx context.Context, qpi *queue.QueuedPodInfo, assumed 
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || ctx.Err() != nil {
 		return
 	}
-	s.fail(qpi, fmt.Errorf("binding rejected: %w", err))(ctx)
+	s.fail(qpi, fmt.Errorf("binding rejected: %w", err), nomination{})(ctx)
 }

@@ -8,16 +8,21 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/scheduler/cache"
 	"github.com/podium/podium/internal/scheduler/framework"
+	"github.com/podium/podium/internal/scheduler/plugins/volumebinding"
+	"github.com/podium/podium/internal/scheduler/preemption"
 	"github.com/podium/podium/internal/scheduler/queue"
 )
 
@@ -33,6 +38,18 @@ type Scheduler struct {
 	queue   *queue.Queue
 	profile *framework.Profile
 	pods    corelisters.PodLister
+	pdbs    policylisters.PodDisruptionBudgetLister
+	// nominator holds the pending pods nominated to nodes; filters count them.
+	nominator *nominator
+	// volumes is the VolumeBinding plugin, whose claims the binders bind before the pod.
+	volumes *volumebinding.VolumeBinding
+	// preemption decides preemptions; the binders carry them out.
+	preemption *preemption.Evaluator
+
+	mu sync.Mutex // guards preempting
+	// preempting holds the preemptors whose preemption the binders are carrying
+	// out, by UID; such a pod is not retried until it is done.
+	preempting map[types.UID]*preemptionInFlight
 
 	// work carries bindings and status writes to the binders.
 	work chan func(context.Context)
@@ -72,25 +89,33 @@ func defaultOptions() options {
 	}
 }
 
-// New returns a scheduler on factory's informers (pods, nodes, namespaces), which the
-// caller starts.
+// New returns a scheduler on factory's informers (pods, nodes, namespaces,
+// PodDisruptionBudgets), which the caller starts.
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger) (*Scheduler, error) {
 	return newScheduler(client, factory, log, defaultOptions())
 }
 
 func newScheduler(client kubernetes.Interface, factory informers.SharedInformerFactory, log *slog.Logger, opts options) (*Scheduler, error) {
 	podInf, nodeInf, nsInf := factory.Core().V1().Pods(), factory.Core().V1().Nodes(), factory.Core().V1().Namespaces()
+	pdbInf := factory.Policy().V1().PodDisruptionBudgets()
+	claimInf, volumeInf, classInf := factory.Core().V1().PersistentVolumeClaims(), factory.Core().V1().PersistentVolumes(), factory.Storage().V1().StorageClasses()
+	volumes := volumebinding.New(volumebinding.Listers{Claims: claimInf.Lister(), Volumes: volumeInf.Lister(), Classes: classInf.Lister()})
 	s := &Scheduler{
-		client:   client,
-		log:      log.With("controller", "scheduler"),
-		opts:     opts,
-		cache:    cache.New(),
-		profile:  defaultProfile(nsInf.Lister()),
-		pods:     podInf.Lister(),
-		work:     make(chan func(context.Context), 4*opts.binders),
-		snapshot: cache.NewSnapshot(),
-		rand:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		client:     client,
+		log:        log.With("controller", "scheduler"),
+		opts:       opts,
+		cache:      cache.New(),
+		profile:    defaultProfile(nsInf.Lister(), volumes),
+		volumes:    volumes,
+		pods:       podInf.Lister(),
+		pdbs:       pdbInf.Lister(),
+		nominator:  newNominator(),
+		preempting: map[types.UID]*preemptionInFlight{},
+		work:       make(chan func(context.Context), 4*opts.binders),
+		snapshot:   cache.NewSnapshot(),
+		rand:       rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	s.preemption = preemption.New(s.profile, s.nominator, opts.clock)
 	qopts := opts.queue
 	qopts.Clock = opts.clock
 	s.queue = queue.New(s.profile.QueueingHint, qopts)
@@ -100,7 +125,20 @@ func newScheduler(client kubernetes.Interface, factory informers.SharedInformerF
 	if _, err := nodeInf.Informer().AddEventHandler(s.nodeHandler()); err != nil {
 		return nil, err
 	}
-	nsInf.Informer() // registered with the factory, so that it is started and synced
+	// Claims, volumes and classes that change may let pods waiting for their volumes
+	// fit.
+	storageChanged := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.queue.MoveAll(framework.ClusterEvent{Kind: framework.StorageChange}) },
+		UpdateFunc: func(any, any) { s.queue.MoveAll(framework.ClusterEvent{Kind: framework.StorageChange}) },
+	}
+	for _, inf := range []toolscache.SharedIndexInformer{claimInf.Informer(), volumeInf.Informer(), classInf.Informer()} {
+		if _, err := inf.AddEventHandler(storageChanged); err != nil {
+			return nil, err
+		}
+	}
+	// Registered with the factory, so that they are started and synced.
+	nsInf.Informer()
+	pdbInf.Informer()
 	return s, nil
 }
 

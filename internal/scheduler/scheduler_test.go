@@ -25,7 +25,7 @@ import (
 var podsResource = corev1.SchemeGroupVersion.WithResource("pods")
 
 // cluster is a scheduler running against a fake clientset whose pods/binding sets
-// spec.nodeName as the API server does.
+// spec.nodeName, and pods/status the status alone, as the API server does.
 type cluster struct {
 	t  *testing.T
 	cs *fake.Clientset
@@ -52,6 +52,22 @@ func startCluster(t *testing.T, objs ...runtime.Object) *cluster {
 		}
 		pod.Spec.NodeName = b.Target.Name
 		return true, b, cs.Tracker().Update(podsResource, pod, pod.Namespace)
+	})
+	// A status write changes the status alone, as the API server's subresource does,
+	// so that a late one cannot undo a binding.
+	cs.PrependReactor("update", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		ua := action.(k8stesting.UpdateAction)
+		if ua.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		pod := ua.GetObject().(*corev1.Pod)
+		obj, err := cs.Tracker().Get(podsResource, pod.Namespace, pod.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		cur := obj.(*corev1.Pod).DeepCopy()
+		cur.Status = pod.Status
+		return true, cur, cs.Tracker().Update(podsResource, cur, cur.Namespace)
 	})
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	opts := defaultOptions()
@@ -221,7 +237,7 @@ func TestSchedulerUnschedulableUntilAFittingNodeAppears(t *testing.T) {
 	p.Spec.NodeSelector = map[string]string{"disk": "ssd"}
 	c.create(p)
 	const want = "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector. " +
-		"preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+		"preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
 	c.eventually("FailedScheduling event", func() (bool, string) {
 		ev := c.events("big", "FailedScheduling")
 		if len(ev) == 0 {
@@ -309,7 +325,7 @@ func TestSchedulerPodAntiAffinity(t *testing.T) {
 	}
 	c.create(replica("r-4"))
 	const want = "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. " +
-		"preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+		"preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
 	c.eventually("FailedScheduling event", func() (bool, string) {
 		ev := c.events("r-4", "FailedScheduling")
 		if len(ev) == 0 {

@@ -43,10 +43,14 @@ import (
 	"github.com/podium/podium/internal/controller/endpoints"
 	"github.com/podium/podium/internal/controller/endpointslice"
 	"github.com/podium/podium/internal/controller/endpointslicemirroring"
+	"github.com/podium/podium/internal/controller/ephemeral"
 	"github.com/podium/podium/internal/controller/garbagecollector"
 	"github.com/podium/podium/internal/controller/job"
+	"github.com/podium/podium/internal/controller/localpath"
 	"github.com/podium/podium/internal/controller/namespace"
 	"github.com/podium/podium/internal/controller/nodelifecycle"
+	"github.com/podium/podium/internal/controller/persistentvolume"
+	"github.com/podium/podium/internal/controller/podautoscaler"
 	"github.com/podium/podium/internal/controller/replicaset"
 	"github.com/podium/podium/internal/controller/resourcequota"
 	"github.com/podium/podium/internal/controller/rootca"
@@ -262,6 +266,13 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		core.ConfigMaps().Informer(), core.Secrets().Informer(), core.ReplicationControllers().Informer(),
 	}, cfg.log)
 	protection := volumeprotection.New(client, all, cfg.log)
+	autoscalers, err := podautoscaler.NewForConfig(jsonCfg, client, all, cfg.log)
+	if err != nil {
+		return err
+	}
+	binder := persistentvolume.New(client, all, cfg.log)
+	ephemeralClaims := ephemeral.New(client, all, cfg.log)
+	localPaths := localpath.New(client, localpath.ProxyNodes{Client: client}, all, cfg.log)
 	policyStatus := admissionpolicystatus.New(client, client.Discovery(),
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())), all, cfg.log)
 	var sched *scheduler.Scheduler
@@ -326,7 +337,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection} {
+		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection, binder, localPaths, ephemeralClaims, autoscalers} {
 			controllers.Go(func() { c.Run(ctx) })
 		}
 		if sched != nil {

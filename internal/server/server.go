@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	"k8s.io/utils/clock"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -38,7 +39,9 @@ import (
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
 	"github.com/podium/podium/internal/connlimit"
+	"github.com/podium/podium/internal/controller/localpath"
 	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/metrics"
 	"github.com/podium/podium/internal/node"
 	"github.com/podium/podium/internal/nodeipam"
 	"github.com/podium/podium/internal/openapi"
@@ -172,11 +175,22 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err := apiregistrationv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := metricsv1beta1.AddToScheme(scheme); err != nil {
+		return err
+	}
 	store := storage.New(client, scheme)
 	strats := builtin.Strategies()
+	var api *apiserver.Server
+	// metrics.k8s.io, served from what the scraper reads off the agents.
+	usage := metrics.NewStore(metrics.DefaultResolution)
+	cluster := cachedCluster{api: func() *apiserver.Server { return api }}
+	readOnly := []apiserver.ReadOnlyResource{metrics.NewNodeMetrics(usage, cluster, clock.RealClock{}), metrics.NewPodMetrics(usage, cluster, clock.RealClock{})}
 	var oa []openapi.Resource
 	for _, st := range strats {
 		oa = append(oa, openapi.Resource{Info: st.Info(), Object: st.New(), List: st.NewList(), Verbs: apiserver.Verbs()})
+	}
+	for _, ro := range readOnly {
+		oa = append(oa, openapi.Resource{Info: ro.Info(), Object: ro.New(), List: ro.NewList(), Verbs: apiserver.ReadOnlyVerbs()})
 	}
 	spec, err := openapi.New(oa)
 	if err != nil {
@@ -190,7 +204,6 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
-	var api *apiserver.Server
 	tokens, err := serviceAccountTokens(creds, func() *apiserver.Server { return api })
 	if err != nil {
 		return err
@@ -232,6 +245,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		WriteGuard:           writeGuard(cfg),
 		NodeTransport:        toAgents.transport,
 		NodeDialer:           toAgents.dial,
+		ReadOnly:             readOnly,
 	})
 	if err != nil {
 		return err
@@ -372,6 +386,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return fmt.Errorf("controllers: %w", err)
 	}
+	running.Go(func() {
+		metrics.NewScraper(metrics.ScraperConfig{Nodes: cluster.Nodes, Store: usage, Logger: log,
+			Fetch: resourceMetricsFetcher(api, toAgents)}).Run(runCtx)
+	})
 	api.MarkReady()
 	log.Info("podium server is ready", "url", url, "kubeconfig", kcPath)
 	if ready != nil {
@@ -449,6 +467,11 @@ func bootstrap(ctx context.Context, cfg *rest.Config) error {
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating PriorityClass %s: %w", pc.Name, err)
 		}
+	}
+	// The local-path StorageClass, the default, as k3s ships it; one that exists is
+	// left as the user made it.
+	if _, err := cs.StorageV1().StorageClasses().Create(ctx, localpath.DefaultClass(), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating StorageClass %s: %w", localpath.ClassName, err)
 	}
 	return rbacpolicy.Reconcile(ctx, cs)
 }

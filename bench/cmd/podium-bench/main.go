@@ -71,7 +71,9 @@ func main() {
 	flag.IntVar(&ext.Runs, "apply-runs", 5, "applies timed per mode")
 	flag.IntVar(&ext.Creates, "ext-creates", 5000, "objects created for the creates-per-second figures")
 	flag.IntVar(&ext.Workers, "ext-workers", 16, "concurrent creators")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access, extensions or dos")
+	storage := bench.StorageOptions{Timeout: 5 * time.Minute}
+	flag.IntVar(&storage.Claims, "storage-claims", 100, "local-path claims timed to Bound")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access, extensions, storage or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -134,6 +136,13 @@ func main() {
 	if *only == "" || *only == "extensions" {
 		fmt.Println("== extensions (issue: extending the API) ==")
 		if err := bench.Extensions(bin, ext, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "storage" {
+		fmt.Println("== storage (issue: storage and resource management) ==")
+		if err := bench.Storage(bin, ".", storage, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -92,6 +92,10 @@ func (*strategy) Default(obj runtime.Object) { setDefaults(obj.(*appsv1.Stateful
 // defaults, apiVersion and kind included, as upstream's v1 output carries them.
 func setDefaults(ss *appsv1.StatefulSet) {
 	spec := &ss.Spec
+	// Upstream's apps/v1 output names each claim template's kind.
+	for i := range spec.VolumeClaimTemplates {
+		spec.VolumeClaimTemplates[i].APIVersion, spec.VolumeClaimTemplates[i].Kind = "v1", "PersistentVolumeClaim"
+	}
 	if spec.PodManagementPolicy == "" {
 		spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
 	}
@@ -166,9 +170,20 @@ func (*strategy) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	}
 	errs := validateSpec(&ss.Spec, specPath, opts)
 	errs = append(errs, apivalidation.ValidateImmutableField(ss.Spec.Selector, oldSS.Spec.Selector, specPath.Child("selector"))...)
-	errs = append(errs, apivalidation.ValidateImmutableField(ss.Spec.VolumeClaimTemplates, oldSS.Spec.VolumeClaimTemplates, specPath.Child("volumeClaimTemplates"))...)
+	errs = append(errs, apivalidation.ValidateImmutableField(withoutTypeMeta(ss.Spec.VolumeClaimTemplates), withoutTypeMeta(oldSS.Spec.VolumeClaimTemplates), specPath.Child("volumeClaimTemplates"))...)
 	errs = append(errs, apivalidation.ValidateImmutableField(ss.Spec.ServiceName, oldSS.Spec.ServiceName, specPath.Child("serviceName"))...)
 	return append(errs, apivalidation.ValidateImmutableField(ss.Spec.PodManagementPolicy, oldSS.Spec.PodManagementPolicy, specPath.Child("podManagementPolicy"))...)
+}
+
+// withoutTypeMeta returns claim templates without their apiVersion and kind, which
+// upstream keeps out of the comparison (its internal form has none).
+func withoutTypeMeta(templates []corev1.PersistentVolumeClaim) []corev1.PersistentVolumeClaim {
+	out := make([]corev1.PersistentVolumeClaim, len(templates))
+	for i := range templates {
+		out[i] = templates[i]
+		out[i].TypeMeta = metav1.TypeMeta{}
+	}
+	return out
 }
 
 func (*strategy) ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {

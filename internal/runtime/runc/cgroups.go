@@ -66,3 +66,24 @@ func podCgroupName(uid, sandboxID string) string {
 	}, uid)
 	return "pod" + uid
 }
+
+// CgroupParent returns the cgroup under which pods get theirs.
+func (r *Runtime) CgroupParent() string { return r.cfg.CgroupParent }
+
+// PodCgroup returns the cgroup of a sandbox's pod, absolute in every hierarchy.
+func (r *Runtime) PodCgroup(sandboxID string) (string, error) {
+	sb, err := r.getSandbox(sandboxID)
+	if err != nil {
+		return "", err
+	}
+	return sb.snapshot().CgroupParent, nil
+}
+
+// ContainerCgroup returns a container's cgroup, absolute in every hierarchy.
+func (r *Runtime) ContainerCgroup(containerID string) (string, error) {
+	c, _, err := r.getContainer(containerID)
+	if err != nil {
+		return "", err
+	}
+	return c.meta.CgroupsPath, nil
+}

@@ -294,6 +294,16 @@ func TestResourcesAndOOM(t *testing.T) {
 	cid := e.start(sid, pod, limited)
 	waitState(t, e.r, cid, runtimeapi.ContainerState_CONTAINER_RUNNING, 5*time.Second)
 	cg := facts.cgroup + "/" + cid
+	// Where the agent's resource stats read the pod and the container.
+	if got, err := e.r.PodCgroup(sid); err != nil || got != facts.cgroup {
+		t.Errorf("PodCgroup = %q, %v; want %q", got, err, facts.cgroup)
+	}
+	if got, err := e.r.ContainerCgroup(cid); err != nil || got != cg {
+		t.Errorf("ContainerCgroup = %q, %v; want %q", got, err, cg)
+	}
+	if _, err := e.r.ContainerCgroup("nope"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("ContainerCgroup of no container: %v", err)
+	}
 	checkCgroup(t, cg, "", map[string]string{
 		"memory/memory.limit_in_bytes": "67108864",
 		"cpu/cpu.shares":               "512",

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podium/podium/internal/scheduler/framework"
+	"github.com/podium/podium/internal/scheduler/plugins/noderesources"
 	st "github.com/podium/podium/internal/scheduler/schedtest"
 )
 
@@ -55,15 +56,25 @@ func TestFitErrorMessage(t *testing.T) {
 			"n1": framework.NewStatus(framework.Unschedulable, "Insufficient cpu"),
 			"n2": framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't match Pod's node affinity/selector"),
 			"n3": framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't match Pod's node affinity/selector"),
-		}}}, "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector. " +
-			"preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."},
+		}, PostFilterMsg: "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."}},
+			"0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector. " +
+				"preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."},
 		// Reasons are counted per reason and sorted as strings: "12 ..." before "2 ...".
 		{"counted and sorted", &framework.FitError{NumAllNodes: 14, Diagnosis: framework.Diagnosis{NodeStatuses: statuses}},
-			"0/14 nodes are available: 1 Insufficient memory, 12 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu. " +
-				"preemption: 0/14 nodes are available: 14 Preemption is not helpful for scheduling."},
+			"0/14 nodes are available: 1 Insufficient memory, 12 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu."},
 		{"rejected by a PreFilter", &framework.FitError{NumAllNodes: 2, Diagnosis: framework.Diagnosis{
-			PreFilterStatus: framework.NewStatus(framework.UnschedulableAndUnresolvable, "pod has unbound claims")}},
+			PreFilterStatus: framework.NewStatus(framework.UnschedulableAndUnresolvable, "pod has unbound claims"),
+			PostFilterMsg:   "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."}},
 			"0/2 nodes are available: pod has unbound claims. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."},
+		// Preemption's own message: nodes it did not try count with the absent status.
+		{"absent nodes", &framework.FitError{NumAllNodes: 3, Diagnosis: framework.Diagnosis{
+			NodeStatuses: map[string]*framework.Status{"n1": framework.NewStatus(framework.UnschedulableAndUnresolvable, "No preemption victims found for incoming pod")},
+			AbsentStatus: framework.NewStatus(framework.UnschedulableAndUnresolvable, "Preemption is not helpful for scheduling")}},
+			"0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."},
+		{"preemption not eligible", &framework.FitError{NumAllNodes: 1, Diagnosis: framework.Diagnosis{
+			NodeStatuses:  map[string]*framework.Status{"n1": framework.NewStatus(framework.Unschedulable, "Insufficient cpu")},
+			PostFilterMsg: "preemption: not eligible due to preemptionPolicy=Never."}},
+			"0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,5 +180,59 @@ func TestNodeInfoAccounting(t *testing.T) {
 	}
 	if clone.Requested.MilliCPU != 3000 || len(clone.Pods) != 2 || clone.SpreadCounts["labels:default/app=x"] != 1 {
 		t.Errorf("the clone changed with the original: %+v", clone)
+	}
+}
+
+// nominated lists nominated pods by node.
+type nominated map[string][]*framework.PodInfo
+
+func (n nominated) NominatedPodsForNode(node string) []*framework.PodInfo { return n[node] }
+
+// needsCompany passes a node only where a pod labelled app=db is placed, like pod
+// affinity: a filter that may pass only with the nominated pods.
+type needsCompany struct{}
+
+func (needsCompany) Name() string { return "NeedsCompany" }
+func (needsCompany) Filter(_ *framework.CycleState, _ *framework.PodInfo, n *framework.NodeInfo) *framework.Status {
+	for _, p := range n.Pods {
+		if p.Pod.Labels["app"] == "db" {
+			return nil
+		}
+	}
+	return framework.NewStatus(framework.UnschedulableAndUnresolvable, "lonely")
+}
+
+func TestRunFiltersWithNominatedPods(t *testing.T) {
+	held := st.Pod("held").Priority(10).Req("cpu", "2").Labels("app", "db").Info()
+	tests := []struct {
+		name    string
+		filters []framework.FilterPlugin
+		pod     *framework.PodInfo
+		want    string
+	}{
+		{"lower priority: the nominated pod holds its room", []framework.FilterPlugin{noderesources.New()},
+			st.Pod("p").Priority(5).Req("cpu", "1").Info(), noderesources.ReasonCPU},
+		{"same priority: the nominated pod holds its room", []framework.FilterPlugin{noderesources.New()},
+			st.Pod("p").Priority(10).Req("cpu", "1").Info(), noderesources.ReasonCPU},
+		{"higher priority may take the room", []framework.FilterPlugin{noderesources.New()},
+			st.Pod("p").Priority(20).Req("cpu", "1").Info(), ""},
+		{"the nominated pod itself", []framework.FilterPlugin{noderesources.New()}, held, ""},
+		{"a filter passing only with the nominated pod must pass without it too", []framework.FilterPlugin{needsCompany{}},
+			st.Pod("p").Priority(5).Info(), "lonely"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := framework.NewProfile(tc.filters, nil)
+			node := st.Node("n").Info(st.Pod("placed").Req("cpu", "2").Obj())
+			state := framework.NewCycleState()
+			p.RunPreFilter(state, tc.pod, []*framework.NodeInfo{node})
+			got := p.RunFiltersWithNominatedPods(state, tc.pod, node, nominated{"n": {held}})
+			if got.Message() != tc.want {
+				t.Errorf("status %v, want %q", got, tc.want)
+			}
+			if len(node.Pods) != 1 || node.Requested.MilliCPU != 2000 {
+				t.Errorf("the node changed: %d pods, %dm", len(node.Pods), node.Requested.MilliCPU)
+			}
+		})
 	}
 }

@@ -21,6 +21,30 @@ type PreFilterPlugin interface {
 	PreFilter(state *CycleState, pod *PodInfo, nodes []*NodeInfo) *Status
 }
 
+// PreFilterExtensions is a PreFilterPlugin whose cycle state can follow a pod added to
+// or removed from a node, so that filters can judge "what if" without PreFilter running
+// again over every node: preemption removing victims, nominated pods counted as placed.
+// AddPod and RemovePod change the state in place; they are only called on a clone
+// (CycleState.Clone) that belongs to the caller, never concurrently on one state.
+type PreFilterExtensions interface {
+	PreFilterPlugin
+	// AddPod updates state, worked out for pod, as if added were placed on node
+	// (node already holds it).
+	AddPod(state *CycleState, pod, added *PodInfo, node *NodeInfo) *Status
+	// RemovePod updates state, worked out for pod, as if removed had left node (node
+	// no longer holds it).
+	RemovePod(state *CycleState, pod, removed *PodInfo, node *NodeInfo) *Status
+}
+
+// PodNominator lists the pending pods nominated to a node: preemptors waiting there
+// for their victims to leave. Filters count the ones of at least the priority of the
+// pod being filtered as if they were placed (Profile.RunFiltersWithNominatedPods).
+type PodNominator interface {
+	// NominatedPodsForNode returns the pods nominated to node, in no particular order.
+	// It may be called concurrently; the caller may keep the slice.
+	NominatedPodsForNode(node string) []*PodInfo
+}
+
 // FilterPlugin decides whether pod may go on node. Filter is called concurrently for
 // different nodes and must only read its arguments.
 type FilterPlugin interface {
@@ -79,9 +103,12 @@ const (
 	// AssignedPodDelete is a pod leaving a node: deleted, finished, bound elsewhere
 	// than assumed, or an assumption forgotten (Pod set, with its node).
 	AssignedPodDelete
+	// StorageChange is a PersistentVolumeClaim, PersistentVolume or StorageClass
+	// added or changed (nothing set).
+	StorageChange
 )
 
-var kindNames = [...]string{"NodeAdd", "NodeUpdate", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete"}
+var kindNames = [...]string{"NodeAdd", "NodeUpdate", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete", "StorageChange"}
 
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -99,12 +126,22 @@ type ClusterEvent struct {
 
 // CycleState is what plugins work out for one pod in one cycle. Write is called only
 // from PreFilter and PreScore, which run one at a time; Read may be called
-// concurrently from Filter.
+// concurrently from Filter. PreFilterExtensions change what they stored only in a
+// clone.
 type CycleState struct {
 	data map[string]any
 	// filters are the filters not skipped by their PreFilter, once RunPreFilter ran.
 	filters    []FilterPlugin
 	filtersSet bool
+	// skipped names the PreFilter plugins that returned Skip.
+	skipped map[string]bool
+}
+
+// StateData is a value in a CycleState that a PreFilterExtensions plugin changes: a
+// clone of the state holds a clone of it. Other values are shared by clones and must
+// not change once written.
+type StateData interface {
+	Clone() StateData
 }
 
 // NewCycleState returns an empty state.
@@ -119,4 +156,18 @@ func (c *CycleState) Write(key string, v any) { c.data[key] = v }
 func (c *CycleState) Read(key string) (any, bool) {
 	v, ok := c.data[key]
 	return v, ok
+}
+
+// Clone returns a copy whose StateData values are cloned, for a "what if" that must
+// not change c. It may be called concurrently with Read and other Clones.
+func (c *CycleState) Clone() *CycleState {
+	out := *c
+	out.data = make(map[string]any, len(c.data))
+	for k, v := range c.data {
+		if sd, ok := v.(StateData); ok {
+			v = sd.Clone()
+		}
+		out.data[k] = v
+	}
+	return &out
 }

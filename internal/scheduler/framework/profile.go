@@ -21,8 +21,8 @@ type Profile struct {
 }
 
 // NewProfile builds a profile from filter plugins (each a FilterPlugin, and a
-// PreFilterPlugin or QueueingHinter when it is one) and weighted score plugins (each a
-// PreScorePlugin too when it is one).
+// PreFilterPlugin, PreFilterExtensions or QueueingHinter when it is one) and weighted
+// score plugins (each a PreScorePlugin too when it is one).
 func NewProfile(filters []FilterPlugin, scores []WeightedScorePlugin) *Profile {
 	p := &Profile{filters: filters, scores: scores, hinters: map[string]QueueingHinter{}}
 	for _, f := range filters {
@@ -57,7 +57,7 @@ func (p *Profile) RunPreFilter(state *CycleState, pod *PodInfo, nodes []*NodeInf
 			return s.WithPlugin(pl.Name())
 		}
 	}
-	state.filters, state.filtersSet = p.filters, true
+	state.filters, state.filtersSet, state.skipped = p.filters, true, skip
 	if skip != nil {
 		state.filters = make([]FilterPlugin, 0, len(p.filters))
 		for _, f := range p.filters {
@@ -83,6 +83,83 @@ func (p *Profile) RunFilters(state *CycleState, pod *PodInfo, node *NodeInfo) *S
 		}
 	}
 	return nil
+}
+
+// RunPreFilterExtensionAddPod tells each PreFilterExtensions plugin not skipped in this
+// cycle that added was placed on node. state must be the caller's own clone.
+func (p *Profile) RunPreFilterExtensionAddPod(state *CycleState, pod, added *PodInfo, node *NodeInfo) *Status {
+	for _, pl := range p.preFilters {
+		ext, ok := pl.(PreFilterExtensions)
+		if !ok || state.skipped[pl.Name()] {
+			continue
+		}
+		if s := ext.AddPod(state, pod, added, node); !s.IsSuccess() {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunPreFilterExtensionRemovePod tells each PreFilterExtensions plugin not skipped in
+// this cycle that removed left node. state must be the caller's own clone.
+func (p *Profile) RunPreFilterExtensionRemovePod(state *CycleState, pod, removed *PodInfo, node *NodeInfo) *Status {
+	for _, pl := range p.preFilters {
+		ext, ok := pl.(PreFilterExtensions)
+		if !ok || state.skipped[pl.Name()] {
+			continue
+		}
+		if s := ext.RemovePod(state, pod, removed, node); !s.IsSuccess() {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunFiltersWithNominatedPods is RunFilters as upstream runs it: when pods of at least
+// pod's priority are nominated to node, the filters run first as if those pods were
+// placed there (on clones of node and state), and, if pod passes, again without them,
+// since a filter such as pod affinity may pass only with them. pod must pass both:
+// the nominated pods may still land elsewhere. Pods of lower priority are ignored,
+// since pod may take room freed for them. nominator may be nil. It may be called
+// concurrently for different nodes.
+func (p *Profile) RunFiltersWithNominatedPods(state *CycleState, pod *PodInfo, node *NodeInfo, nominator PodNominator) *Status {
+	if nominator == nil || node.Node() == nil {
+		return p.RunFilters(state, pod, node)
+	}
+	withState, withNode, added, s := p.addNominated(state, pod, node, nominator)
+	if !s.IsSuccess() {
+		return s
+	}
+	if added {
+		if s := p.RunFilters(withState, pod, withNode); !s.IsSuccess() {
+			return s
+		}
+	}
+	return p.RunFilters(state, pod, node)
+}
+
+// addNominated returns clones of state and node with the pods nominated to node of at
+// least pod's priority added, and whether there were any.
+func (p *Profile) addNominated(state *CycleState, pod *PodInfo, node *NodeInfo, nominator PodNominator) (*CycleState, *NodeInfo, bool, *Status) {
+	nominated := nominator.NominatedPodsForNode(node.Node().Name)
+	if len(nominated) == 0 {
+		return state, node, false, nil
+	}
+	priority := PodPriority(pod.Pod)
+	added := false
+	for _, np := range nominated {
+		if np.Pod.UID == pod.Pod.UID || PodPriority(np.Pod) < priority {
+			continue
+		}
+		if !added {
+			state, node, added = state.Clone(), node.Clone(), true
+		}
+		node.AddPod(np)
+		if s := p.RunPreFilterExtensionAddPod(state, pod, np, node); !s.IsSuccess() {
+			return nil, nil, false, AsStatus(fmt.Errorf("adding nominated pod %s: %w", np.Key(), s.AsError())).WithPlugin(s.Plugin())
+		}
+	}
+	return state, node, added, nil
 }
 
 // RunScores scores the feasible nodes: each plugin's scores, normalized, times its

@@ -17,6 +17,7 @@
 //	              │ back-off over  ▼                                  │ says yes) or 5 min
 //	              └─────────── backoff ◄──────────────────────────────┘ (still backing off)
 //
-// A pod leaves the queue when it is deleted or bound (Delete) or scheduled (Done
-// without Requeue).
+// Activate moves an unschedulable pod back as an event would (the scheduler uses it for
+// a preemptor whose preemption finished while it waited). A pod leaves the queue when
+// it is deleted or bound (Delete) or scheduled (Done without Requeue).
 package queue

@@ -371,6 +371,25 @@ func (q *Queue) MoveAll(ev framework.ClusterEvent) {
 	}
 }
 
+// Activate retries a pod waiting in the unschedulable set as if an event had helped
+// it (after its back-off, if it is still backing off); a pod in its scheduling cycle is
+// retried when that attempt fails. Other pods are left as they are. The scheduler
+// activates a preemptor that was put back to wait while its preemption was being
+// carried out, since the events it waited for may have come meanwhile.
+func (q *Queue) Activate(pod *corev1.Pod) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	key := framework.PodKey(pod)
+	if p, ok := q.unschedulable[key]; ok {
+		delete(q.unschedulable, key)
+		q.requeueLocked(p)
+		return
+	}
+	if _, ok := q.inFlight[key]; ok {
+		q.recordLocked(recordedEvent{updated: key})
+	}
+}
+
 // FlushBackoff moves the pods whose back-off is over to active.
 func (q *Queue) FlushBackoff() {
 	q.mu.Lock()

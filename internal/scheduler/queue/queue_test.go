@@ -285,3 +285,22 @@ func TestEventsAreKeptOnlyForPodsInTheirCycle(t *testing.T) {
 	q.Done(b.Key())
 	q.wantCounts(t, 0, 1, 0)
 }
+
+func TestActivate(t *testing.T) {
+	q := newTestQueue(t)
+	q.Add(newPod("p", 0))
+	q.fail(t, "p")
+	q.Activate(newPod("p", 0))
+	q.wantCounts(t, 0, 1, 0) // still backing off
+	q.clock.Step(time.Second)
+	q.FlushBackoff()
+	// Activated during its attempt: retried when the attempt fails.
+	p := q.mustPop(t, "p")
+	q.Activate(p.Pod)
+	q.Requeue(p, []string{"NodeResourcesFit"}, true)
+	q.Done(p.Key())
+	q.wantCounts(t, 0, 1, 0)
+	// A pod the queue does not hold is not added.
+	q.Activate(newPod("other", 0))
+	q.wantCounts(t, 0, 1, 0)
+}

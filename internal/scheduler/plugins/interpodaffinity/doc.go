@@ -7,4 +7,8 @@
 //
 // The first pod of a group that has affinity to itself may go anywhere the topology
 // labels exist, when no pod in the cluster matches its terms yet.
+//
+// The plugin's PreFilter state follows pods added to or removed from a node (AddPod,
+// RemovePod), so that preemption and nominated pods can be judged without working it
+// out again over every node.
 package interpodaffinity

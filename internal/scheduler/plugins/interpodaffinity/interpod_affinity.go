@@ -1,6 +1,8 @@
 package interpodaffinity
 
 import (
+	"maps"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -31,9 +33,11 @@ type InterPodAffinity struct {
 }
 
 var (
-	_ framework.PreFilterPlugin = (*InterPodAffinity)(nil)
-	_ framework.FilterPlugin    = (*InterPodAffinity)(nil)
-	_ framework.QueueingHinter  = (*InterPodAffinity)(nil)
+	_ framework.PreFilterPlugin     = (*InterPodAffinity)(nil)
+	_ framework.PreFilterExtensions = (*InterPodAffinity)(nil)
+	_ framework.FilterPlugin        = (*InterPodAffinity)(nil)
+	_ framework.QueueingHinter      = (*InterPodAffinity)(nil)
+	_ framework.StateData           = (*State)(nil)
 )
 
 // New returns the plugin, which resolves namespace selectors through namespaces.
@@ -45,8 +49,13 @@ func (*InterPodAffinity) Name() string { return Name }
 // topologyPair is one topology domain: a node label and its value.
 type topologyPair struct{ key, value string }
 
-// State is what PreFilter works out over all nodes for one pod.
+// State is what PreFilter works out over all nodes for one pod. AddPod and RemovePod
+// keep it up to date as pods are added to or removed from a node in a "what if".
 type State struct {
+	// pod is the pod being scheduled, whose namespace has the labels nsLabels.
+	pod      *corev1.Pod
+	nsLabels labels.Set
+
 	affinity, antiAffinity []framework.AffinityTerm
 	// affinityCounts counts, per domain of each affinity term's key, the pods matching
 	// every affinity term.
@@ -63,7 +72,7 @@ type State struct {
 // Compute works out the State of pod (whose namespace has labels nsLabels) over nodes.
 // The pod's terms must have their namespace selectors resolved (see resolve).
 func Compute(pod *corev1.Pod, affinity, anti []framework.AffinityTerm, nsLabels labels.Set, nodes []*framework.NodeInfo) *State {
-	s := &State{affinity: affinity, antiAffinity: anti,
+	s := &State{pod: pod, nsLabels: nsLabels, affinity: affinity, antiAffinity: anti,
 		affinityCounts: map[topologyPair]int{}, antiCounts: map[topologyPair]int{}, existingAnti: map[topologyPair]int{}}
 	s.selfMatch = len(affinity) > 0 && matchesAll(affinity, pod, nsLabels)
 	for _, ni := range nodes {
@@ -72,32 +81,60 @@ func Compute(pod *corev1.Pod, affinity, anti []framework.AffinityTerm, nsLabels 
 			continue
 		}
 		for _, ep := range ni.PodsWithRequiredAntiAffinity {
-			for i := range ep.RequiredAntiAffinity {
-				t := &ep.RequiredAntiAffinity[i]
-				if v, ok := node.Labels[t.TopologyKey]; ok && t.Matches(pod, nsLabels) {
-					s.existingAnti[topologyPair{t.TopologyKey, v}]++
-				}
-			}
+			s.countExistingAnti(ep, node, 1)
 		}
 		if len(affinity) == 0 && len(anti) == 0 {
 			continue
 		}
 		for _, ep := range ni.Pods {
-			if len(affinity) > 0 && matchesAll(affinity, ep.Pod, nil) {
-				for i := range affinity {
-					if v, ok := node.Labels[affinity[i].TopologyKey]; ok {
-						s.affinityCounts[topologyPair{affinity[i].TopologyKey, v}]++
-					}
-				}
-			}
-			for i := range anti {
-				if v, ok := node.Labels[anti[i].TopologyKey]; ok && anti[i].Matches(ep.Pod, nil) {
-					s.antiCounts[topologyPair{anti[i].TopologyKey, v}]++
-				}
-			}
+			s.countMatches(ep, node, 1)
 		}
 	}
 	return s
+}
+
+// countExistingAnti adds delta for each required anti-affinity term of ep, placed on
+// node, that matches the pod.
+func (s *State) countExistingAnti(ep *framework.PodInfo, node *corev1.Node, delta int) {
+	for i := range ep.RequiredAntiAffinity {
+		t := &ep.RequiredAntiAffinity[i]
+		if v, ok := node.Labels[t.TopologyKey]; ok && t.Matches(s.pod, s.nsLabels) {
+			add(s.existingAnti, topologyPair{t.TopologyKey, v}, delta)
+		}
+	}
+}
+
+// countMatches adds delta where ep, placed on node, matches the pod's terms.
+func (s *State) countMatches(ep *framework.PodInfo, node *corev1.Node, delta int) {
+	if len(s.affinity) > 0 && matchesAll(s.affinity, ep.Pod, nil) {
+		for i := range s.affinity {
+			if v, ok := node.Labels[s.affinity[i].TopologyKey]; ok {
+				add(s.affinityCounts, topologyPair{s.affinity[i].TopologyKey, v}, delta)
+			}
+		}
+	}
+	for i := range s.antiAffinity {
+		if v, ok := node.Labels[s.antiAffinity[i].TopologyKey]; ok && s.antiAffinity[i].Matches(ep.Pod, nil) {
+			add(s.antiCounts, topologyPair{s.antiAffinity[i].TopologyKey, v}, delta)
+		}
+	}
+}
+
+// add adds delta to m[k], dropping the entry at zero: an affinity term with no match
+// left must look as if it never had one.
+func add(m map[topologyPair]int, k topologyPair, delta int) {
+	if m[k] += delta; m[k] == 0 {
+		delete(m, k)
+	}
+}
+
+// Clone returns a copy that AddPod and RemovePod may change.
+func (s *State) Clone() framework.StateData {
+	c := *s
+	c.affinityCounts = maps.Clone(s.affinityCounts)
+	c.antiCounts = maps.Clone(s.antiCounts)
+	c.existingAnti = maps.Clone(s.existingAnti)
+	return &c
 }
 
 func matchesAll(terms []framework.AffinityTerm, pod *corev1.Pod, nsLabels labels.Set) bool {
@@ -175,6 +212,29 @@ func (pl *InterPodAffinity) PreFilter(state *framework.CycleState, pod *framewor
 	}
 	nsLabels := pl.namespaces.Labels(pod.Pod.Namespace)
 	state.Write(Name, Compute(pod.Pod, pl.resolve(pod.RequiredAffinity), pl.resolve(pod.RequiredAntiAffinity), nsLabels, nodes))
+	return nil
+}
+
+// AddPod counts added, now placed on node, in the State.
+func (pl *InterPodAffinity) AddPod(state *framework.CycleState, _, added *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	return update(state, added, node, 1)
+}
+
+// RemovePod stops counting removed, gone from node, in the State.
+func (pl *InterPodAffinity) RemovePod(state *framework.CycleState, _, removed *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	return update(state, removed, node, -1)
+}
+
+func update(state *framework.CycleState, ep *framework.PodInfo, node *framework.NodeInfo, delta int) *framework.Status {
+	v, ok := state.Read(Name)
+	if !ok {
+		return framework.NewStatus(framework.Error, "InterPodAffinity: PreFilter did not run")
+	}
+	if n := node.Node(); n != nil {
+		s := v.(*State)
+		s.countExistingAnti(ep, n, delta)
+		s.countMatches(ep, n, delta)
+	}
 	return nil
 }
 

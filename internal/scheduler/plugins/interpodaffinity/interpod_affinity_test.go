@@ -108,3 +108,61 @@ func TestQueueingHint(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRemovePod follows pods leaving and joining a node in a clone of the state, as
+// preemption and nominated pods do, and leaves the original state alone.
+func TestAddRemovePod(t *testing.T) {
+	ns := fakeNamespaces{"default": {}}
+	db := st.Pod("db").Labels("app", "db").NodeName("n1").Info()
+	guard := st.Pod("guard").Labels("app", "guard").PodAntiAffinity(zone, "app", "web").NodeName("n2").Info()
+	n1 := st.Node("n1").Labels(zone, "a").Info(db.Pod)
+	n2 := st.Node("n2").Labels(zone, "b").Info(guard.Pod)
+	nodes := []*framework.NodeInfo{n1, n2}
+	tests := []struct {
+		name   string
+		pod    *framework.PodInfo
+		change func(pl *InterPodAffinity, state *framework.CycleState, pod *framework.PodInfo) *framework.Status
+		before [2]string // n1, n2 before the change
+		after  [2]string
+	}{
+		{"affinity loses its match", st.Pod("p").PodAffinity(zone, "app", "db").Info(),
+			func(pl *InterPodAffinity, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+				return pl.RemovePod(state, pod, db, n1)
+			}, [2]string{"", ReasonAffinity}, [2]string{ReasonAffinity, ReasonAffinity}},
+		{"anti-affinity loses its match", st.Pod("p").PodAntiAffinity(zone, "app", "db").Info(),
+			func(pl *InterPodAffinity, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+				return pl.RemovePod(state, pod, db, n1)
+			}, [2]string{ReasonAntiAffinity, ""}, [2]string{"", ""}},
+		{"an existing pod's anti-affinity goes", st.Pod("p").Labels("app", "web").Info(),
+			func(pl *InterPodAffinity, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+				return pl.RemovePod(state, pod, guard, n2)
+			}, [2]string{"", ReasonExistingAntiRule}, [2]string{"", ""}},
+		{"a pod with anti-affinity arrives", st.Pod("p").Labels("app", "web").Info(),
+			func(pl *InterPodAffinity, state *framework.CycleState, pod *framework.PodInfo) *framework.Status {
+				return pl.AddPod(state, pod, st.Pod("g2").PodAntiAffinity(zone, "app", "web").Info(), n1)
+			}, [2]string{"", ReasonExistingAntiRule}, [2]string{ReasonExistingAntiRule, ReasonExistingAntiRule}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pl, state := New(ns), framework.NewCycleState()
+			if s := pl.PreFilter(state, tc.pod, nodes); !s.IsSuccess() {
+				t.Fatalf("PreFilter = %v", s)
+			}
+			check := func(state *framework.CycleState, want [2]string) {
+				t.Helper()
+				for i, ni := range nodes {
+					if got := pl.Filter(state, tc.pod, ni).Message(); got != want[i] {
+						t.Errorf("%s: Filter = %q, want %q", ni.Node().Name, got, want[i])
+					}
+				}
+			}
+			check(state, tc.before)
+			clone := state.Clone()
+			if s := tc.change(pl, clone, tc.pod); !s.IsSuccess() {
+				t.Fatal(s)
+			}
+			check(clone, tc.after)
+			check(state, tc.before)
+		})
+	}
+}
