@@ -89,7 +89,15 @@ func admitPods(api *apiserver.Server, store *storage.Store) error {
 		}
 		return out
 	}}
-	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, apiserver.Admitters{defaultClass, admission.StorageInUseProtection{}, limits})
+	resizeClaims := admission.ClaimResize{Class: func(name string) *storagev1.StorageClass {
+		for _, sc := range defaultClass.Classes() {
+			if sc.Name == name {
+				return sc
+			}
+		}
+		return nil
+	}}
+	api.Admit(schema.GroupResource{Resource: "persistentvolumeclaims"}, apiserver.Admitters{defaultClass, admission.StorageInUseProtection{}, limits, resizeClaims})
 	api.Admit(schema.GroupResource{Resource: "persistentvolumes"}, admission.StorageInUseProtection{})
 	api.Admit(schema.GroupResource{Resource: "namespaces"}, security.For(corev1.SchemeGroupVersion.WithResource("namespaces"), "Namespace"))
 	for gvr, kind := range map[schema.GroupVersionResource]string{

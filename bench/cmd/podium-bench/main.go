@@ -71,6 +71,7 @@ func main() {
 	flag.IntVar(&ext.Runs, "apply-runs", 5, "applies timed per mode")
 	flag.IntVar(&ext.Creates, "ext-creates", 5000, "objects created for the creates-per-second figures")
 	flag.IntVar(&ext.Workers, "ext-workers", 16, "concurrent creators")
+	preempt := bench.PreemptionOptions{Nodes: 100, NodePods: 10, Pods: 1000, Workers: 16, Timeout: 5 * time.Minute}
 	storage := bench.StorageOptions{Timeout: 5 * time.Minute}
 	flag.IntVar(&storage.Claims, "storage-claims", 100, "local-path claims timed to Bound")
 	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access, extensions, storage or dos")
@@ -150,6 +151,10 @@ func main() {
 	if *only == "" || *only == "scheduler" {
 		fmt.Println("== scheduler (issue: scheduler and many nodes) ==")
 		if err := bench.Scheduler(bin, sched, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := bench.Preemption(bin, preempt, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
