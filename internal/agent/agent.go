@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/agent/prober"
+	"github.com/podium/podium/internal/resourcename"
 	"github.com/podium/podium/internal/runtime"
 )
 
@@ -226,10 +227,30 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	next := node.DeepCopy()
 	next.Status = a.cfg.Info.nodeStatus(metav1.NewTime(a.cfg.Clock.Now()), true, "")
 	next.Status.Images = node.Status.Images
+	keepExtendedResources(&next.Status, &node.Status)
 	mergeConditions(next.Status.Conditions, node.Status.Conditions)
 	if _, err := a.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
 		a.log.Warn("reporting node status", "err", err)
 	}
+}
+
+// keepExtendedResources carries over the extended resources (example.com/foo) that
+// others advertise in the node's capacity and allocatable, as the kubelet leaves those
+// it does not manage: the agent manages none.
+func keepExtendedResources(next, cur *corev1.NodeStatus) {
+	keep := func(dst *corev1.ResourceList, src corev1.ResourceList) {
+		for name, q := range src {
+			if _, ok := (*dst)[name]; ok || !resourcename.IsExtended(name) {
+				continue
+			}
+			if *dst == nil {
+				*dst = corev1.ResourceList{}
+			}
+			(*dst)[name] = q
+		}
+	}
+	keep(&next.Capacity, cur.Capacity)
+	keep(&next.Allocatable, cur.Allocatable)
 }
 
 // podChanged hands a pod's new state to its worker, starting one if needed.

@@ -629,3 +629,50 @@ func TestSandboxLost(t *testing.T) {
 		return cs.State.Running != nil && cs.RestartCount == 1 && last != nil && last.ExitCode == 255 && last.ContainerID == "runc://"+ids[0]
 	})
 }
+
+// TestExtendedResourcesKept: an extended resource someone else advertised in the
+// node's capacity and allocatable survives the agent's status reports.
+func TestExtendedResourcesKept(t *testing.T) {
+	client, _ := startAgent(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w, err := client.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	// Once the agent has reported, advertise the resource.
+	var node *corev1.Node
+	for node == nil {
+		select {
+		case ev := <-w.ResultChan():
+			if n, ok := ev.Object.(*corev1.Node); ok && len(n.Status.Conditions) > 0 {
+				node = n
+			}
+		case <-ctx.Done():
+			t.Fatal("the agent never reported the node's status")
+		}
+	}
+	foo := corev1.ResourceName("example.com/foo")
+	node.Status.Capacity[foo], node.Status.Allocatable[foo] = resource.MustParse("5"), resource.MustParse("5")
+	if _, err = client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Our write, then the agent's next two reports, keep it.
+	reports := 0
+	for reports < 3 {
+		select {
+		case ev := <-w.ResultChan():
+			n, ok := ev.Object.(*corev1.Node)
+			if !ok {
+				continue
+			}
+			if q := n.Status.Allocatable[foo]; q.String() != "5" {
+				t.Fatalf("after a report, allocatable %v", n.Status.Allocatable)
+			}
+			reports++
+		case <-ctx.Done():
+			t.Fatal("no report")
+		}
+	}
+}
