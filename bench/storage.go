@@ -44,9 +44,16 @@ func Storage(bin, moduleRoot string, opts StorageOptions, out io.Writer) (err er
 		return err
 	}
 	defer func() {
-		_ = cs.CoreV1().Pods("default").DeleteCollection(bg, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
+		// Graceful, so that the agent stops the containers before it is stopped; then
+		// the claims, whose directories the provisioner removes.
+		_ = cs.CoreV1().Pods("default").DeleteCollection(bg, metav1.DeleteOptions{}, metav1.ListOptions{})
 		waitGone(cs, 5*time.Minute)
 		_ = cs.CoreV1().PersistentVolumeClaims("default").DeleteCollection(bg, metav1.DeleteOptions{}, metav1.ListOptions{})
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if l, err := cs.CoreV1().PersistentVolumes().List(bg, metav1.ListOptions{}); err == nil && len(l.Items) == 0 {
+				break
+			}
+		}
 	}()
 	ctx, cancel := context.WithTimeout(bg, opts.Timeout)
 	defer cancel()
