@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/podium/podium/internal/mountinfo"
 )
 
 // Hierarchies says where the cgroup hierarchies the figures come from are mounted.
@@ -27,35 +28,23 @@ type Hierarchies struct {
 // first mount of each wins.
 func ParseMountinfo(r io.Reader) (Hierarchies, error) {
 	var h Hierarchies
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
-		point := unescapeMount(pf[4])
-		switch qf[0] {
+	mounts, err := mountinfo.Parse(r)
+	for _, m := range mounts {
+		switch m.FSType {
 		case "cgroup2":
 			if h.Unified == "" {
-				h.Unified = point
+				h.Unified = m.Point
 			}
 		case "cgroup":
-			opts := strings.Split(qf[2], ",")
-			if h.CPUAcct == "" && slices.Contains(opts, "cpuacct") {
-				h.CPUAcct = point
+			if h.CPUAcct == "" && slices.Contains(m.SuperOpts, "cpuacct") {
+				h.CPUAcct = m.Point
 			}
-			if h.Memory == "" && slices.Contains(opts, "memory") {
-				h.Memory = point
+			if h.Memory == "" && slices.Contains(m.SuperOpts, "memory") {
+				h.Memory = m.Point
 			}
 		}
 	}
-	return h, sc.Err()
+	return h, err
 }
 
 // DiscoverHierarchies finds the cgroup hierarchies mounted in this process's mount
@@ -67,23 +56,6 @@ func DiscoverHierarchies() (Hierarchies, error) {
 	}
 	defer f.Close()
 	return ParseMountinfo(f)
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // Usage is what a cgroup, or the node, used at one moment.

@@ -1,7 +1,6 @@
 package runc
 
 import (
-	"bufio"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,66 +9,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podium/podium/internal/mountinfo"
 )
 
 // mountEntry is one line of /proc/self/mountinfo.
-type mountEntry struct {
-	Point      string
-	FSType     string
-	SuperOpts  []string
-	MountRoot  string
-	MountOpts  string
-	SourceName string
-}
+type mountEntry = mountinfo.Entry
 
 // readMountinfo parses /proc/self/mountinfo.
-func readMountinfo() ([]mountEntry, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []mountEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 6 || len(qf) < 3 {
-			continue
-		}
-		out = append(out, mountEntry{
-			MountRoot:  unescapeMount(pf[3]),
-			Point:      unescapeMount(pf[4]),
-			MountOpts:  pf[5],
-			FSType:     qf[0],
-			SourceName: unescapeMount(qf[1]),
-			SuperOpts:  strings.Split(qf[2], ","),
-		})
-	}
-	return out, sc.Err()
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+func readMountinfo() ([]mountEntry, error) { return mountinfo.Read() }
 
 // mountsUnder returns the mount points at or below dir, deepest first.
 func mountsUnder(dir string) ([]string, error) {

@@ -8,6 +8,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podium/podium/internal/mountinfo"
 )
 
 func TestContainerArgs(t *testing.T) {
@@ -385,7 +387,7 @@ func TestSandboxFiles(t *testing.T) {
 }
 
 func TestUnescapeMount(t *testing.T) {
-	if got := unescapeMount(`/a\040b\011c`); got != "/a b\tc" {
+	if got := mountinfo.Unescape(`/a\040b\011c`); got != "/a b\tc" {
 		t.Errorf("unescapeMount = %q", got)
 	}
 }
