@@ -140,7 +140,8 @@ func TestCommandExpansion(t *testing.T) {
 }
 
 // TestFSGroupOwnership: with an fsGroup, a secret volume's files belong to that group
-// and are readable by it, whatever their mode; emptyDirs are group-writable with setgid.
+// and are readable by it, whatever their mode; emptyDirs are group-writable with setgid,
+// and stay so when the volumes are refreshed.
 func TestFSGroupOwnership(t *testing.T) {
 	gid := int64(os.Getgid()) // a group this test may give files to without root
 	client := kubefake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"},
@@ -178,6 +179,11 @@ func TestFSGroupOwnership(t *testing.T) {
 		}
 	}
 	check(filepath.Join(paths["sec"], "key"), 0o440)
+	check(paths["scratch"], 0o770|os.ModeSetgid)
+	// A refresh (the agent rewrites the secret's files) keeps the emptyDir's setgid.
+	if _, err := setUpVolumes(context.Background(), dirs, objectSource{client: client}, pod, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
 	check(paths["scratch"], 0o770|os.ModeSetgid)
 }
 

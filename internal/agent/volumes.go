@@ -97,15 +97,11 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.Chmod(dir, 0o755); err != nil { // readable by any container user
-			return nil, err
-		}
-		paths[v.Name] = dir
-		var files map[string]fileContent
-		var err error
-		switch {
-		case v.EmptyDir != nil:
-			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
+		if v.EmptyDir != nil {
+			// Set up once: a refresh must not undo the mode and group the pod's
+			// containers see (the setgid bit of an fsGroup's directory).
+			fresh := created
+			if v.EmptyDir.Medium == corev1.StorageMediumMemory && !mounted(dir) {
 				var size int64
 				if v.EmptyDir.SizeLimit != nil {
 					size = v.EmptyDir.SizeLimit.Value()
@@ -113,16 +109,28 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 				if err := mountTmpfs(dir, size); err != nil {
 					return nil, err
 				}
+				fresh = true
 			}
-			if err := os.Chmod(dir, 0o777); err != nil { // writable by any container user
-				return nil, err
-			}
-			if fsGroup != nil && created {
-				if err := setOwnership(dir, *fsGroup, false); err != nil {
-					return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			if fresh {
+				if err := os.Chmod(dir, 0o777); err != nil { // writable by any container user
+					return nil, err
+				}
+				if fsGroup != nil {
+					if err := setOwnership(dir, *fsGroup, false); err != nil {
+						return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+					}
 				}
 			}
+			paths[v.Name] = dir
 			continue
+		}
+		if err := os.Chmod(dir, 0o755); err != nil { // readable by any container user
+			return nil, err
+		}
+		paths[v.Name] = dir
+		var files map[string]fileContent
+		var err error
+		switch {
 		case v.ConfigMap != nil:
 			files, err = configMapFiles(ctx, src, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional)
 		case v.Secret != nil:
