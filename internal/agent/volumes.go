@@ -106,14 +106,23 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 				if v.EmptyDir.SizeLimit != nil {
 					size = v.EmptyDir.SizeLimit.Value()
 				}
-				if err := mountTmpfs(dir, size); err != nil {
+				// tmpfs's own mode for its root, 1777, as the kubelet's memory
+				// emptyDir has it.
+				if err := mountTmpfs(dir, size, "1777"); err != nil {
 					return nil, err
 				}
 				fresh = true
 			}
 			if fresh {
-				if err := os.Chmod(dir, 0o777); err != nil { // writable by any container user
+				// Writable by any container user; a sticky bit (a tmpfs's) stays.
+				fi, err := os.Stat(dir)
+				if err != nil {
 					return nil, err
+				}
+				if fi.Mode().Perm() != 0o777 {
+					if err := os.Chmod(dir, 0o777); err != nil {
+						return nil, err
+					}
 				}
 				if fsGroup != nil {
 					if err := setOwnership(dir, *fsGroup, false); err != nil {
@@ -134,7 +143,7 @@ func setUpVolumes(ctx context.Context, dirs podDirs, src objectSource, pod *core
 		case v.ConfigMap != nil:
 			files, err = configMapFiles(ctx, src, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional)
 		case v.Secret != nil:
-			if err := mountTmpfs(dir, 0); err != nil {
+			if err := mountTmpfs(dir, 0, "0755"); err != nil {
 				return nil, err
 			}
 			files, err = secretFiles(ctx, src, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.DefaultMode, v.Secret.Optional)
@@ -393,11 +402,13 @@ func hostPathCheck(h *corev1.HostPathVolumeSource) error {
 	return nil
 }
 
-func mountTmpfs(dir string, size int64) error {
+// mountTmpfs mounts a tmpfs of size bytes (0: the kernel's default) whose root has
+// mode (octal), unless dir is a mount point already.
+func mountTmpfs(dir string, size int64, mode string) error {
 	if mounted(dir) {
 		return nil
 	}
-	opts := "mode=0755"
+	opts := "mode=" + mode
 	if size > 0 {
 		opts += fmt.Sprintf(",size=%d", size)
 	}
