@@ -100,7 +100,7 @@ func (c *Controller) bestMatch(claim *corev1.PersistentVolumeClaim, delay bool) 
 		}
 	}
 	slices.SortFunc(candidates, func(a, b *corev1.PersistentVolume) int { return strings.Compare(a.Name, b.Name) })
-	return volume.FindMatchingVolume(claim, candidates, nil, nil, delay, false)
+	return volume.FindMatchingVolume(claim, candidates, nil, nil, delay, true)
 }
 
 // syncRequested binds a claim that names its volume.
@@ -271,8 +271,9 @@ func (c *Controller) bind(ctx context.Context, pv *corev1.PersistentVolume, clai
 }
 
 // setClaimPhase writes a claim's phase, and its access modes and capacity from the
-// volume it is bound to (none without one). The capacity is set when the claim
-// becomes Bound, not after: a later difference can be on purpose (an expansion).
+// volume it is bound to (none without one). The capacity (and the current volume
+// attributes class) is set when the claim becomes Bound, not after: a later difference
+// can be on purpose (an expansion, a modification).
 func (c *Controller) setClaimPhase(ctx context.Context, claim *corev1.PersistentVolumeClaim, phase corev1.PersistentVolumeClaimPhase, pv *corev1.PersistentVolume) (*corev1.PersistentVolumeClaim, error) {
 	next := claim.DeepCopy()
 	next.Status.Phase = phase
@@ -282,6 +283,11 @@ func (c *Controller) setClaimPhase(ctx context.Context, claim *corev1.Persistent
 		next.Status.AccessModes = pv.Spec.AccessModes
 		if claim.Status.Phase != phase {
 			next.Status.Capacity = pv.Spec.Capacity
+			// The volume's attributes class is the claim's current one from binding
+			// on; after that it is the resizer's to change.
+			if pv.Spec.VolumeAttributesClassName != nil {
+				next.Status.CurrentVolumeAttributesClassName = pv.Spec.VolumeAttributesClassName
+			}
 		}
 	}
 	if reflect.DeepEqual(next.Status, claim.Status) {

@@ -62,13 +62,19 @@ func events(rec *record.FakeRecorder) string {
 }
 
 // TestStaticBinding: a claim gets the smallest Available volume that fits it; both are
-// Bound, with upstream's annotations, the claim's capacity the volume's.
+// Bound, with upstream's annotations, the claim's capacity and current volume attributes
+// class the volume's.
 func TestStaticBinding(t *testing.T) {
-	c, cs, _ := start(t, pv("big", "5Gi", "manual", corev1.PersistentVolumeReclaimRetain, nil, corev1.VolumeAvailable),
-		pv("small", "2Gi", "manual", corev1.PersistentVolumeReclaimRetain, nil, corev1.VolumeAvailable),
+	small := pv("small", "2Gi", "manual", corev1.PersistentVolumeReclaimRetain, nil, corev1.VolumeAvailable)
+	small.Spec.VolumeAttributesClassName = ptr.To("gold")
+	big := pv("big", "5Gi", "manual", corev1.PersistentVolumeReclaimRetain, nil, corev1.VolumeAvailable)
+	big.Spec.VolumeAttributesClassName = ptr.To("gold")
+	gold := pvc("data", "1Gi", "manual")
+	gold.Spec.VolumeAttributesClassName = ptr.To("gold")
+	c, cs, _ := start(t, big, small,
 		pv("tiny", "512Mi", "manual", corev1.PersistentVolumeReclaimRetain, nil, corev1.VolumeAvailable),
 		pv("other", "2Gi", "fast", corev1.PersistentVolumeReclaimRetain, nil, corev1.VolumeAvailable),
-		pvc("data", "1Gi", "manual"))
+		gold)
 	ctx := context.Background()
 	if _, err := c.sync(ctx, "pvc/ns/data"); err != nil {
 		t.Fatal(err)
@@ -76,7 +82,8 @@ func TestStaticBinding(t *testing.T) {
 	claim, _ := cs.CoreV1().PersistentVolumeClaims("ns").Get(ctx, "data", metav1.GetOptions{})
 	vol, _ := cs.CoreV1().PersistentVolumes().Get(ctx, "small", metav1.GetOptions{})
 	if claim.Spec.VolumeName != "small" || claim.Status.Phase != corev1.ClaimBound || claim.Annotations[volume.AnnBindCompleted] != "yes" ||
-		claim.Annotations[volume.AnnBoundByController] != "yes" || claim.Status.Capacity.Storage().String() != "2Gi" {
+		claim.Annotations[volume.AnnBoundByController] != "yes" || claim.Status.Capacity.Storage().String() != "2Gi" ||
+		ptr.Deref(claim.Status.CurrentVolumeAttributesClassName, "") != "gold" {
 		t.Fatalf("claim: %s %s %v %v", claim.Spec.VolumeName, claim.Status.Phase, claim.Annotations, claim.Status.Capacity)
 	}
 	if vol.Spec.ClaimRef == nil || vol.Spec.ClaimRef.UID != "uid-data" || vol.Status.Phase != corev1.VolumeBound {

@@ -167,7 +167,7 @@ func (p *VolumeBinding) plan(claims []*corev1.PersistentVolumeClaim, node *corev
 	chosen := map[string]*corev1.PersistentVolume{}
 	out := make([]*corev1.PersistentVolume, len(claims))
 	for i, claim := range claims {
-		pv, err := volume.FindMatchingVolume(claim, all, node, chosen, true, false)
+		pv, err := volume.FindMatchingVolume(claim, all, node, chosen, true, true)
 		if err != nil {
 			return nil, false
 		}
