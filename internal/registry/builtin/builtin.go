@@ -99,5 +99,6 @@ func Strategies() []registry.Strategy {
 		storage.NewCSIDrivers(),
 		storage.NewCSINodes(),
 		storage.NewVolumeAttachments(),
+		storage.NewVolumeAttributesClasses(),
 	}
 }

@@ -1,14 +1,21 @@
 // Package storage provides the strategies for storage.k8s.io/v1 StorageClasses,
-// CSIDrivers, CSINodes and VolumeAttachments, all cluster-scoped with DNS subdomain
-// names: upstream's v1 defaults (a class's reclaim policy and binding mode, a driver's
-// flags, lifecycle modes and fsGroup policy), its checks and immutable fields, the
-// status subresources of CSINodes and VolumeAttachments, the generation of CSIDrivers
-// bumped on spec changes, and the Table columns kubectl shows.
+// CSIDrivers, CSINodes, VolumeAttachments and VolumeAttributesClasses, all
+// cluster-scoped with DNS subdomain names: upstream's v1 defaults (a class's reclaim
+// policy and binding mode, a driver's flags, lifecycle modes and fsGroup policy), its
+// checks and immutable fields, the status subresources of CSINodes and
+// VolumeAttachments, the generation of CSIDrivers bumped on spec changes, and the Table
+// columns kubectl shows.
 //
-// The checks upstream has moved to beta declarative validation (a class's provisioner,
-// parameters, reclaim policy and binding mode, an attachment's attacher and spec) report
-// as upstream's API server reports them with those rules enforced: after the other
-// errors, and a changed immutable field as "field is immutable" with no value.
+// A VolumeAttributesClass's driverName is checked as upstream checks it, like a
+// StorageClass's provisioner (a qualified name once lower-cased) rather than like a
+// CSIDriver's name; it needs at least one parameter. It has no declarative rules
+// upstream: a changed driverName or parameters is reported first, as upstream's
+// "updates to ... are forbidden." errors, before the checks of a new class.
+//
+// The checks upstream has moved to beta declarative validation (a StorageClass's
+// provisioner, parameters, reclaim policy and binding mode, an attachment's attacher and
+// spec) report as upstream's API server reports them with those rules enforced: after
+// the other errors, and a changed immutable field as "field is immutable" with no value.
 //
 // Feature gates are taken at their v1.37 defaults: a CSIDriver's seLinuxMount and
 // preventPodSchedulingIfMissing are defaulted and required, a CSINode driver's

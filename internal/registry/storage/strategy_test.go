@@ -92,6 +92,7 @@ func TestInfo(t *testing.T) {
 		{"csi drivers", NewCSIDrivers(), info("CSIDriver", "csidrivers", "csidriver", nil, nil), &storagev1.CSIDriver{}, &storagev1.CSIDriverList{}},
 		{"csi nodes", NewCSINodes(), info("CSINode", "csinodes", "csinode", nil, []string{"status"}), &storagev1.CSINode{}, &storagev1.CSINodeList{}},
 		{"volume attachments", NewVolumeAttachments(), info("VolumeAttachment", "volumeattachments", "volumeattachment", nil, []string{"status"}), &storagev1.VolumeAttachment{}, &storagev1.VolumeAttachmentList{}},
+		{"volume attributes classes", NewVolumeAttributesClasses(), info("VolumeAttributesClass", "volumeattributesclasses", "volumeattributesclass", []string{"vac"}, nil), &storagev1.VolumeAttributesClass{}, &storagev1.VolumeAttributesClassList{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +126,7 @@ func TestFields(t *testing.T) {
 		{NewCSIDrivers(), &storagev1.CSIDriver{ObjectMeta: meta}},
 		{NewCSINodes(), &storagev1.CSINode{ObjectMeta: meta}},
 		{NewVolumeAttachments(), &storagev1.VolumeAttachment{ObjectMeta: meta}},
+		{NewVolumeAttributesClasses(), &storagev1.VolumeAttributesClass{ObjectMeta: meta}},
 	} {
 		if got := tt.strategy.Fields(tt.obj); !reflect.DeepEqual(got, want) {
 			t.Errorf("%T Fields = %v, want %v", tt.obj, got, want)
