@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,27 @@ func TestSubPathSymlinks(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(vol, "data", "d", "e")); err != nil {
 		t.Fatalf("a missing directory behind an inner symlink: %v", err)
+	}
+}
+
+// TestSubPathMode: a missing subPath is made with the volume's mode, its setgid and
+// sticky bits included, as the kubelet makes it for an fsGroup's volume.
+func TestSubPathMode(t *testing.T) {
+	vol := t.TempDir()
+	mode := fs.FileMode(0o777) | fs.ModeSetgid | fs.ModeSticky
+	if err := os.Chmod(vol, mode); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openSubPath(vol, "new/dir", mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, p := range []string{"new", "new/dir"} {
+		fi, err := os.Stat(filepath.Join(vol, p))
+		if err != nil || fi.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky) != mode {
+			t.Errorf("%s: %v %v, want %v", p, fi.Mode(), err, mode)
+		}
 	}
 }
 

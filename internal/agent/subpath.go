@@ -63,7 +63,8 @@ func openSubPath(root, sub string, perm fs.FileMode) (*os.File, error) {
 }
 
 // mkdirBeneath makes each missing directory of rel in turn, each inside its parent as
-// opened below the root, and gives it exactly perm (whatever the umask).
+// opened below the root, and gives it exactly perm (whatever the umask), its setgid and
+// sticky bits included.
 func mkdirBeneath(rootFd int, rel string, perm fs.FileMode, open func(string, uint64) (int, error)) error {
 	parts := strings.Split(rel, string(filepath.Separator))
 	for i, name := range parts {
@@ -78,13 +79,13 @@ func mkdirBeneath(rootFd int, rel string, perm fs.FileMode, open func(string, ui
 			}
 			return &os.PathError{Op: "open", Path: parent, Err: err}
 		}
-		err = unix.Mkdirat(dirFd, name, uint32(perm.Perm()))
+		err = unix.Mkdirat(dirFd, name, unixMode(perm))
 		if err == nil {
 			// The new directory is opened without following anything: it was made just
 			// now, and a symlink in its place would be the container's doing.
 			var sub int
 			if sub, err = unix.Openat(dirFd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
-				err = unix.Fchmod(sub, uint32(perm.Perm()))
+				err = unix.Fchmod(sub, unixMode(perm))
 				unix.Close(sub)
 			}
 		} else if errors.Is(err, unix.EEXIST) {
@@ -96,6 +97,22 @@ func mkdirBeneath(rootFd int, rel string, perm fs.FileMode, open func(string, ui
 		}
 	}
 	return nil
+}
+
+// unixMode is perm's permission bits with its setuid, setgid and sticky bits, as
+// chmod(2) takes them.
+func unixMode(perm fs.FileMode) uint32 {
+	m := uint32(perm.Perm())
+	if perm&fs.ModeSetuid != 0 {
+		m |= unix.S_ISUID
+	}
+	if perm&fs.ModeSetgid != 0 {
+		m |= unix.S_ISGID
+	}
+	if perm&fs.ModeSticky != 0 {
+		m |= unix.S_ISVTX
+	}
+	return m
 }
 
 // bindSubPath bind-mounts what f refers to onto target (made as a directory or an empty

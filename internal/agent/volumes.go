@@ -505,7 +505,9 @@ func containerMounts(c *corev1.Container, volumes map[string]string, images map[
 			// may write the volume may write there too.
 			perm := fs.FileMode(0o755)
 			if fi, err := os.Stat(host); err == nil {
-				perm = fi.Mode().Perm()
+				// The volume's whole mode, as the kubelet's: an fsGroup's setgid
+				// bit (and a tmpfs's sticky bit) carry over.
+				perm = fi.Mode() & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky)
 			}
 			f, err := openSubPath(host, subPath, perm)
 			if err != nil {
