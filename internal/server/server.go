@@ -60,8 +60,11 @@ type Config struct {
 	BindAddress string
 	Port        int
 	// EtcdEndpoints, when set, is an external etcd cluster to use instead of the
-	// embedded one.
-	EtcdEndpoints []string
+	// embedded one. EtcdCAFile verifies its members' certificates (default: the
+	// system's roots), and EtcdCertFile and EtcdKeyFile are the client certificate
+	// the server presents to it.
+	EtcdEndpoints                          []string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
@@ -129,6 +132,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		log = slog.Default()
 	}
 	routeKlog(log)
+	if err := checkEtcdTLS(cfg); err != nil { // before anything is written
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
@@ -158,7 +164,13 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		}()
 		client = e.Client()
 	} else {
-		client, err = clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: quietZap()})
+		etcdCfg := clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: quietZap()}
+		if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" || cfg.EtcdKeyFile != "" {
+			if etcdCfg.TLS, err = etcd.ClientTLS(pki.EtcdFiles{CA: cfg.EtcdCAFile, ClientCert: cfg.EtcdCertFile, ClientKey: cfg.EtcdKeyFile}); err != nil {
+				return fmt.Errorf("etcd client TLS: %w", err)
+			}
+		}
+		client, err = clientv3.New(etcdCfg)
 		if err != nil {
 			return fmt.Errorf("connecting to etcd %v: %w", cfg.EtcdEndpoints, err)
 		}
@@ -474,4 +486,17 @@ func bootstrap(ctx context.Context, cfg *rest.Config) error {
 		return fmt.Errorf("creating StorageClass %s: %w", localpath.ClassName, err)
 	}
 	return rbacpolicy.Reconcile(ctx, cs)
+}
+
+// checkEtcdTLS refuses TLS files for the embedded etcd, and a client certificate
+// without its key or the other way round.
+func checkEtcdTLS(cfg Config) error {
+	tls := cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" || cfg.EtcdKeyFile != ""
+	switch {
+	case tls && len(cfg.EtcdEndpoints) == 0:
+		return errors.New("--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an external etcd: give --etcd-endpoints")
+	case (cfg.EtcdCertFile == "") != (cfg.EtcdKeyFile == ""):
+		return errors.New("--etcd-certfile and --etcd-keyfile go together")
+	}
+	return nil
 }

@@ -104,6 +104,39 @@ func TestExternalEtcd(t *testing.T) {
 	c.mustKubectl("get", "configmap", "on-external")
 }
 
+// TestExternalEtcdTLS runs the server on an external etcd that serves HTTPS and wants
+// client certificates: with the CA and a client certificate it works; a certificate
+// without its key, or TLS files without --etcd-endpoints, are refused before anything is
+// written.
+func TestExternalEtcdTLS(t *testing.T) {
+	bin := binDir(t)
+	e, files := etcdtest.TLSMember(t)
+	c := &cluster{t: t, bin: bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t), extraArgs: []string{"--etcd-endpoints", e.Endpoint(),
+		"--etcd-cafile", files.CA, "--etcd-certfile", files.ClientCert, "--etcd-keyfile", files.ClientKey}}
+	c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
+	c.start()
+	t.Cleanup(c.stop)
+	c.mustKubectl("create", "configmap", "over-tls", "--from-literal=a=b")
+	c.mustKubectl("get", "configmap", "over-tls")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--etcd-endpoints", e.Endpoint(), "--etcd-certfile", files.ClientCert}, "--etcd-certfile and --etcd-keyfile go together"},
+		{[]string{"--etcd-cafile", files.CA}, "give --etcd-endpoints"},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		out, err := exec.Command(filepath.Join(bin, "podium"), append([]string{"server", "--data-dir", dir, "--disable-agent"}, tc.args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("podium server %v: %v\n%s", tc.args, err, out)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("podium server %v wrote its data directory: %v", tc.args, err)
+		}
+	}
+}
+
 // TestOlderKubectl checks the kubectl versions from 1.27 on that the machine has.
 func TestOlderKubectl(t *testing.T) {
 	c := startCluster(t)

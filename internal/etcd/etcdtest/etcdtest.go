@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/pki"
 )
 
 // FreePort returns a loopback TCP port that was free a moment ago.
@@ -41,13 +42,30 @@ func Start(t testing.TB) *clientv3.Client {
 // Member runs an etcd member (plain HTTP on loopback) for the test, stopped at its end.
 func Member(t testing.TB) *etcd.Etcd {
 	t.Helper()
+	return member(t, nil)
+}
+
+// TLSMember runs an etcd member that serves HTTPS and asks its clients for certificates
+// of a CA of its own; files name the CA and a client certificate.
+func TLSMember(t testing.TB) (*etcd.Etcd, pki.EtcdFiles) {
+	t.Helper()
+	f := pki.Files{Dir: t.TempDir()}
+	if _, err := pki.Ensure(f, nil); err != nil {
+		t.Fatal(err)
+	}
+	files := f.Etcd()
+	return member(t, &files), files
+}
+
+func member(t testing.TB, files *pki.EtcdFiles) *etcd.Etcd {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var e *etcd.Etcd
 	var err error
 	for try := 0; try < 5; try++ {
 		// A port FreePort offered may be taken by another test process meanwhile.
-		e, err = etcd.Start(ctx, etcd.Config{DataDir: t.TempDir(), ClientPort: FreePort(t), PeerPort: FreePort(t)})
+		e, err = etcd.Start(ctx, etcd.Config{DataDir: t.TempDir(), ClientPort: FreePort(t), PeerPort: FreePort(t), TLS: files})
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
