@@ -63,7 +63,7 @@ type Config struct {
 	// embedded one. EtcdCAFile verifies its members' certificates (default: the
 	// system's roots), and EtcdCertFile and EtcdKeyFile are the client certificate
 	// the server presents to it.
-	EtcdEndpoints                          []string
+	EtcdEndpoints                         []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
 	EtcdClientPort, EtcdPeerPort int
