@@ -30,7 +30,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newAgentCommand(), newKubeconfigCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newKubeconfigCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand(), newEtcdSnapshotCommand())
 	return root
 }
 

@@ -33,6 +33,9 @@ type Config struct {
 	TLS *pki.EtcdFiles
 }
 
+// memberName is the embedded member's name.
+const memberName = "podium"
+
 // Etcd is a running embedded etcd member.
 type Etcd struct {
 	e        *embed.Etcd
@@ -59,7 +62,7 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 	peerURL := url.URL{Scheme: scheme, Host: "127.0.0.1:" + strconv.Itoa(cfg.PeerPort)}
 
 	ec := embed.NewConfig()
-	ec.Name = "podium"
+	ec.Name = memberName
 	ec.Dir = filepath.Clean(cfg.DataDir)
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,44 @@ func TestExternalEtcdTLS(t *testing.T) {
 			t.Errorf("podium server %v wrote its data directory: %v", tc.args, err)
 		}
 	}
+}
+
+// TestEtcdSnapshot: `podium etcd-snapshot save` takes a snapshot of the running
+// server's datastore, `ls` lists it, `restore` refuses while the server runs and, once it
+// is stopped, brings the datastore back to the snapshot: an object made after it is gone,
+// one made before is there, and the server and kubectl carry on.
+func TestEtcdSnapshot(t *testing.T) {
+	c := startCluster(t)
+	podium := func(args ...string) (string, error) {
+		out, err := exec.Command(filepath.Join(c.bin, "podium"), append([]string{"etcd-snapshot"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	c.mustKubectl("create", "configmap", "before", "--from-literal=a=b")
+	out, err := podium("save", "--data-dir", c.dataDir, "--etcd-client-port", strconv.Itoa(c.etcdPort))
+	if err != nil || !strings.Contains(out, "Snapshot ") || !strings.Contains(out, " saved.") {
+		t.Fatalf("save: %v\n%s", err, out)
+	}
+	out, err = podium("ls", "--data-dir", c.dataDir)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) != 2 || !strings.HasPrefix(lines[0], "Name") || !strings.HasPrefix(lines[1], "on-demand-") {
+		t.Fatalf("ls: %v\n%s", err, out)
+	}
+	name := strings.Fields(lines[1])[0]
+	c.mustKubectl("create", "configmap", "after", "--from-literal=a=b")
+	restore := []string{"restore", name, "--data-dir", c.dataDir, "--etcd-peer-port", strconv.Itoa(c.peerPort)}
+	if out, err := podium(restore...); err == nil || !strings.Contains(out, "stop the server first") {
+		t.Fatalf("restore under a running server: %v\n%s", err, out)
+	}
+	c.stop()
+	if out, err := podium(restore...); err != nil || !strings.Contains(out, "Restored ") {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	c.start()
+	c.mustKubectl("get", "configmap", "before")
+	if _, errOut, err := c.kubectl("get", "configmap", "after"); err == nil || !strings.Contains(errOut, "NotFound") {
+		t.Fatalf("the configmap made after the snapshot: %v %s", err, errOut)
+	}
+	c.mustKubectl("create", "configmap", "again", "--from-literal=a=b")
 }
 
 // TestOlderKubectl checks the kubectl versions from 1.27 on that the machine has.
