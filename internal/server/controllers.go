@@ -61,6 +61,7 @@ import (
 	"github.com/podium/podium/internal/controller/ttlafterfinished"
 	"github.com/podium/podium/internal/controller/volumeprotection"
 	"github.com/podium/podium/internal/dns"
+	"github.com/podium/podium/internal/leader"
 	"github.com/podium/podium/internal/scheduler"
 	"github.com/podium/podium/internal/servicealloc"
 )
@@ -94,6 +95,23 @@ type controllerConfig struct {
 	// resource.
 	quotas       quotav1.Configuration
 	quotaCounter func(schema.GroupResource) quotav1.Evaluator
+	// identity, when set, is this server's in leader elections: its datastore can be
+	// shared, and the controllers and the scheduler run only while it holds their
+	// Leases. lost ends the server when it loses one.
+	identity string
+	lost     func(error)
+}
+
+// lead runs fn: at once on a server alone on its datastore, else while this server
+// holds the Lease kube-system/name.
+func (cfg controllerConfig) lead(ctx context.Context, client kubernetes.Interface, name string, fn func(context.Context)) {
+	if cfg.identity == "" {
+		fn(ctx)
+		return
+	}
+	if err := leader.Run(ctx, client, name, cfg.identity, fn, cfg.lost, cfg.log); err != nil {
+		cfg.lost(fmt.Errorf("leader election for %s: %w", name, err))
+	}
 }
 
 // dnsConfig is the cluster DNS: its Service's cluster IP, its zone, and where the
@@ -337,11 +355,18 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		for _, c := range builtins {
 			controllers.Go(func() { c.Run(ctx) })
 		}
-		for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection, binder, localPaths, ephemeralClaims, autoscalers} {
-			controllers.Go(func() { c.Run(ctx) })
+		runControllers := func(ctx context.Context) {
+			var all sync.WaitGroup
+			for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection, binder, localPaths, ephemeralClaims, autoscalers} {
+				all.Go(func() { c.Run(ctx) })
+			}
+			all.Wait()
 		}
+		// The DNS server and the built-in Services run on every server; the controllers
+		// and the scheduler on one, when servers share their datastore.
+		controllers.Go(func() { cfg.lead(ctx, client, "kube-controller-manager", runControllers) })
 		if sched != nil {
-			controllers.Go(func() { sched.Run(ctx) })
+			controllers.Go(func() { cfg.lead(ctx, client, "kube-scheduler", sched.Run) })
 		}
 		controllers.Wait()
 	})

@@ -41,6 +41,7 @@ import (
 	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/controller/localpath"
 	"github.com/podium/podium/internal/etcd"
+	"github.com/podium/podium/internal/leader"
 	"github.com/podium/podium/internal/metrics"
 	"github.com/podium/podium/internal/node"
 	"github.com/podium/podium/internal/nodeipam"
@@ -387,7 +388,24 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return err
 	}
+	// Servers can share an external etcd: they elect who runs the controllers and the
+	// scheduler. A server on its own embedded etcd is alone by construction.
+	var identity string
+	if len(cfg.EtcdEndpoints) > 0 {
+		if identity, err = leader.Identity(cfg.DataDir); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("leader election identity: %w", err)
+		}
+	}
+	leaderLost := make(chan error, 1)
+	lost := func(err error) {
+		select {
+		case leaderLost <- err:
+		default:
+		}
+	}
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
+		identity: identity, lost: lost,
 		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
 		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions,
@@ -433,6 +451,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		if err != nil {
 			runErr = fmt.Errorf("node agent: %w", err)
 		}
+	case runErr = <-leaderLost:
 	}
 	log.Info("stopping")
 	stop() // ends watches, so Shutdown does not wait for them

@@ -215,3 +215,52 @@ func TestOlderKubectl(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderElection: two servers on one external etcd elect which runs the controllers
+// and the scheduler (Leases kube-system/kube-controller-manager and kube-scheduler);
+// when the leader is killed, the other takes both over within the lease's duration and
+// its controllers do their work.
+func TestLeaderElection(t *testing.T) {
+	bin := binDir(t)
+	e := etcdtest.Member(t)
+	newServer := func() *cluster {
+		c := &cluster{t: t, bin: bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t), extraArgs: []string{"--etcd-endpoints", e.Endpoint(), "--disable-agent"}}
+		c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
+		c.start()
+		t.Cleanup(c.stop)
+		return c
+	}
+	identity := func(c *cluster) string {
+		id, err := os.ReadFile(filepath.Join(c.dataDir, "server-id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, _ := os.Hostname()
+		return host + "_" + strings.TrimSpace(string(id))
+	}
+	holder := func(c *cluster, lease string) string {
+		out, _, _ := c.kubectl("get", "lease", "-n", "kube-system", lease, "-o", "jsonpath={.spec.holderIdentity}")
+		return out
+	}
+	a := newServer()
+	waitUntil(t, "the first server to lead", func() bool {
+		return holder(a, "kube-controller-manager") == identity(a) && holder(a, "kube-scheduler") == identity(a)
+	})
+	b := newServer()
+	if h := holder(b, "kube-controller-manager"); h != identity(a) {
+		t.Fatalf("with two servers the lease went to %q", h)
+	}
+	// The leader dies without a word.
+	_ = a.cmd.Process.Kill()
+	<-a.exited
+	a.cmd = nil
+	poll(t, "the second server to take the leases over", 40*time.Second, func() bool {
+		return holder(b, "kube-controller-manager") == identity(b) && holder(b, "kube-scheduler") == identity(b)
+	})
+	// Its controllers work: a new namespace gets its default ServiceAccount.
+	b.mustKubectl("create", "namespace", "after-failover")
+	waitUntil(t, "the default ServiceAccount of a namespace made after the failover", func() bool {
+		_, _, err := b.kubectl("get", "serviceaccount", "default", "-n", "after-failover")
+		return err == nil
+	})
+}
