@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,16 @@ func startAgentCluster(t *testing.T, args ...string) *cluster {
 			t.Errorf("mounts left on the host: %v", leftovers)
 			forceCleanUp(t, dataDir)
 		}
+	})
+	// Tests start from a Ready node without the not-ready taint: a DaemonSet made
+	// before would see no node to run on and report itself rolled out.
+	waitFor(t, one(c.client(), "nodes", "", "e2e-node"), "the node to be Ready", func(n *corev1.Node, ok bool) bool {
+		if !ok || slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeNotReady }) {
+			return false
+		}
+		return slices.ContainsFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool {
+			return c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+		})
 	})
 	return c
 }
