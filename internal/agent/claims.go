@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ephemeralvolume "k8s.io/component-helpers/storage/ephemeral"
 )
 
 // Volumes backed by PersistentVolumeClaims (and generic ephemeral volumes, whose claim
@@ -37,7 +38,7 @@ func claimName(pod *corev1.Pod, v *corev1.Volume) string {
 	case v.PersistentVolumeClaim != nil:
 		return v.PersistentVolumeClaim.ClaimName
 	case v.Ephemeral != nil:
-		return pod.Name + "-" + v.Name
+		return ephemeralvolume.VolumeClaimName(pod, v)
 	}
 	return ""
 }
@@ -50,9 +51,10 @@ func claimPath(ctx context.Context, src objectSource, pod *corev1.Pod, v *corev1
 	if err != nil {
 		return fail(fmt.Errorf("error processing PVC %s/%s: %w", pod.Namespace, name, err))
 	}
-	if v.Ephemeral != nil && !metav1.IsControlledBy(claim, pod) {
-		return fail(fmt.Errorf("error processing PVC %s/%s: PVC %s/%s was not created for pod %s/%s (pod is not owner)",
-			pod.Namespace, name, pod.Namespace, name, pod.Namespace, pod.Name))
+	if v.Ephemeral != nil {
+		if err := ephemeralvolume.VolumeIsForPod(pod, claim); err != nil {
+			return fail(fmt.Errorf("error processing PVC %s/%s: %w", pod.Namespace, name, err))
+		}
 	}
 	if claim.DeletionTimestamp != nil {
 		return fail(fmt.Errorf("error processing PVC %s/%s: can't start pod because PVC %s/%s is being deleted", pod.Namespace, name, pod.Namespace, name))

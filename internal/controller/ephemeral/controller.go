@@ -15,6 +15,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	ephemeralvolume "k8s.io/component-helpers/storage/ephemeral"
 	"k8s.io/utils/ptr"
 
 	"github.com/podium/podium/internal/controller/reconcile"
@@ -97,7 +98,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		if v.Ephemeral == nil || v.Ephemeral.VolumeClaimTemplate == nil {
 			continue
 		}
-		claimName := pod.Name + "-" + v.Name
+		claimName := ephemeralvolume.VolumeClaimName(pod, &v)
 		if existing, err := c.claims.PersistentVolumeClaims(ns).Get(claimName); err == nil {
 			if !metav1.IsControlledBy(existing, pod) {
 				c.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedBinding", "PVC %s/%s was not created for pod %s/%s (pod is not owner)", ns, claimName, ns, pod.Name)

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	ephemeralvolume "k8s.io/component-helpers/storage/ephemeral"
 	"k8s.io/component-helpers/storage/volume"
 
 	"github.com/podium/podium/internal/admission"
@@ -205,7 +206,7 @@ func claimOf(pod *corev1.Pod, v *corev1.Volume) string {
 	case v.PersistentVolumeClaim != nil:
 		return v.PersistentVolumeClaim.ClaimName
 	case v.Ephemeral != nil:
-		return pod.Name + "-" + v.Name
+		return ephemeralvolume.VolumeClaimName(pod, v)
 	}
 	return ""
 }

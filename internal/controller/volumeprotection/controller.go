@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	ephemeralvolume "k8s.io/component-helpers/storage/ephemeral"
 
 	"github.com/podium/podium/internal/admission"
 	"github.com/podium/podium/internal/controller/reconcile"
@@ -74,7 +75,7 @@ func (c *Controller) podClaims(obj any) {
 		case v.PersistentVolumeClaim != nil:
 			c.loop.Add(claimKey + pod.Namespace + "/" + v.PersistentVolumeClaim.ClaimName)
 		case v.Ephemeral != nil:
-			c.loop.Add(claimKey + pod.Namespace + "/" + pod.Name + "-" + v.Name)
+			c.loop.Add(claimKey + pod.Namespace + "/" + ephemeralvolume.VolumeClaimName(pod, &v))
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
+	ephemeralvolume "k8s.io/component-helpers/storage/ephemeral"
 	"k8s.io/component-helpers/storage/volume"
 
 	"github.com/podium/podium/internal/scheduler/framework"
@@ -78,7 +79,7 @@ func claimName(pod *corev1.Pod, v *corev1.Volume) string {
 	case v.PersistentVolumeClaim != nil:
 		return v.PersistentVolumeClaim.ClaimName
 	case v.Ephemeral != nil:
-		return pod.Name + "-" + v.Name
+		return ephemeralvolume.VolumeClaimName(pod, v)
 	}
 	return ""
 }
@@ -105,9 +106,10 @@ func (p *VolumeBinding) PreFilter(cs *framework.CycleState, pi *framework.PodInf
 		if claim.DeletionTimestamp != nil {
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf("persistentvolumeclaim %q is being deleted", name))
 		}
-		if v.Ephemeral != nil && !metav1.IsControlledBy(claim, pod) {
-			return framework.NewStatus(framework.UnschedulableAndUnresolvable,
-				fmt.Sprintf("PVC %s/%s was not created for pod %s/%s (pod is not owner)", pod.Namespace, name, pod.Namespace, pod.Name))
+		if v.Ephemeral != nil {
+			if err := ephemeralvolume.VolumeIsForPod(pod, claim); err != nil {
+				return framework.NewStatus(framework.UnschedulableAndUnresolvable, err.Error())
+			}
 		}
 		if claim.Spec.VolumeName != "" {
 			pv, err := p.listers.Volumes.Get(claim.Spec.VolumeName)
