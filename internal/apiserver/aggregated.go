@@ -67,7 +67,7 @@ func (s *Server) proxyAggregated(w http.ResponseWriter, r *http.Request, gv sche
 	start := s.clock.Now()
 	defer func() { s.metrics.observe(info.Verb, info.Resource, info.Subresource, rw.code, s.clock.Since(start)) }()
 	if !info.IsResourceRequest && strings.Trim(r.URL.Path, "/") != "apis/"+gv.Group+"/"+gv.Version {
-		s.writeError(rw, r, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		http.NotFound(rw, r)
 		return
 	}
 	if az := s.cfg.Authorizer; az != nil && info.IsResourceRequest {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/discovery"
@@ -229,7 +228,7 @@ func (s *Server) isRoot(w http.ResponseWriter, r *http.Request, root string) boo
 	if strings.TrimSuffix(r.URL.Path, "/") == root {
 		return true
 	}
-	s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+	http.NotFound(w, r)
 	return false
 }
 

@@ -180,7 +180,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		if s.serveGroupPath(w, r) {
 			return
 		}
-		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""), schema.GroupResource{}, "")
+		http.NotFound(w, r) // a path nothing serves: upstream's plain 404
 		return
 	}
 	res, ok := s.lookup(ri)
@@ -191,7 +191,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 		if ri.Name == "" && s.serveGroupPath(w, r) {
 			return
 		}
-		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name), schema.GroupResource{}, "")
+		http.NotFound(w, r)
 		return
 	}
 	if res.info.Namespaced && ri.Namespace == "" && ri.Verb != "list" && ri.Verb != "watch" {

@@ -9,11 +9,13 @@ import (
 	"unicode/utf8"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	extensionsapply "k8s.io/apiextensions-apiserver/pkg/client/applyconfiguration"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
+	aggregatorapply "k8s.io/kube-aggregator/pkg/client/applyconfiguration"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
@@ -23,7 +25,7 @@ type Managers struct {
 	scheme *runtime.Scheme
 
 	once sync.Once
-	tc   managedfields.TypeConverter
+	tcs  []managedfields.TypeConverter // client-go's, apiextensions-apiserver's, kube-aggregator's
 
 	mu   sync.Mutex
 	byID map[id]*managedfields.FieldManager
@@ -41,11 +43,32 @@ func New(scheme *runtime.Scheme) *Managers {
 }
 
 // Warm parses the schemas in the background, so that the first write does not wait.
-func (m *Managers) Warm() { go m.typeConverter() }
+func (m *Managers) Warm() { go m.typeConverters() }
 
-func (m *Managers) typeConverter() managedfields.TypeConverter {
-	m.once.Do(func() { m.tc = applyconfigurations.NewTypeConverter(m.scheme) })
-	return m.tc
+// typeConverters returns the schemas of the built-in kinds, from the applyconfigurations
+// of the modules that define them.
+func (m *Managers) typeConverters() []managedfields.TypeConverter {
+	m.once.Do(func() {
+		m.tcs = []managedfields.TypeConverter{
+			applyconfigurations.NewTypeConverter(m.scheme),
+			extensionsapply.NewTypeConverter(m.scheme),
+			aggregatorapply.NewTypeConverter(m.scheme),
+		}
+	})
+	return m.tcs
+}
+
+// typeConverterFor returns the first schema that describes example's kind, or deduced
+// types (maps merging key by key, lists atomic) for a kind none describes.
+func (m *Managers) typeConverterFor(kind schema.GroupVersionKind, example runtime.Object) managedfields.TypeConverter {
+	probe := example.DeepCopyObject()
+	probe.GetObjectKind().SetGroupVersionKind(kind)
+	for _, tc := range m.typeConverters() {
+		if _, err := tc.ObjectToTyped(probe); err == nil {
+			return tc
+		}
+	}
+	return managedfields.NewDeducedTypeConverter()
 }
 
 // For returns the FieldManager of writes to kind through subresource ("" for the
@@ -60,15 +83,7 @@ func (m *Managers) For(kind schema.GroupVersionKind, subresource string, example
 		return fm, nil
 	}
 	gv := kind.GroupVersion()
-	tc := m.typeConverter()
-	probe := example.DeepCopyObject()
-	probe.GetObjectKind().SetGroupVersionKind(kind)
-	if _, err := tc.ObjectToTyped(probe); err != nil {
-		// A kind the built-in schemas do not describe (apiextensions.k8s.io's): its
-		// fields are deduced, maps merging key by key and lists atomic.
-		tc = managedfields.NewDeducedTypeConverter()
-	}
-	fm, err := managedfields.NewDefaultFieldManager(tc, oneVersion{m.scheme, gv}, defaulter(defaults),
+	fm, err := managedfields.NewDefaultFieldManager(m.typeConverterFor(kind, example), oneVersion{m.scheme, gv}, defaulter(defaults),
 		m.scheme, kind, gv, subresource, resetFields(gv, example, subresource))
 	if err != nil {
 		return nil, err

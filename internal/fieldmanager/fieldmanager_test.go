@@ -103,21 +103,32 @@ func TestStatusIsReset(t *testing.T) {
 	}
 }
 
-// TestKindsWithoutSchema: apiextensions.k8s.io's kinds, which client-go's schemas do not
-// describe, get deduced fields.
-func TestKindsWithoutSchema(t *testing.T) {
+// TestExtensionKinds: apiextensions.k8s.io's kinds merge by their own schemas, so two
+// managers each applying a condition of their own to a CRD's status own one each,
+// where deduced types (a list is atomic) would make them conflict.
+func TestExtensionKinds(t *testing.T) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = apiextensionsv1.AddToScheme(scheme)
 	kind := apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition")
-	fm, err := New(scheme).For(kind, "", &apiextensionsv1.CustomResourceDefinition{}, nil)
+	fm, err := New(scheme).For(kind, "status", &apiextensionsv1.CustomResourceDefinition{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "things.example.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "example.com"}}
-	out := fm.UpdateNoErrors(&apiextensionsv1.CustomResourceDefinition{}, crd, "m")
-	if entries := out.(metav1.Object).GetManagedFields(); len(entries) != 1 || !strings.Contains(string(entries[0].FieldsV1.Raw), "f:group") {
-		t.Fatalf("a CRD's managed fields: %+v", entries)
+	applied := func(condition string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": "things.example.com"},
+			"status":   map[string]any{"conditions": []any{map[string]any{"type": condition, "status": "True"}}},
+		}}
+	}
+	var live runtime.Object = &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "things.example.com"}}
+	for _, step := range []struct{ manager, condition string }{{"a", "Established"}, {"b", "NamesAccepted"}} {
+		if live, err = fm.Apply(live, applied(step.condition), step.manager, false); err != nil {
+			t.Fatalf("apply of %s by %s: %v", step.condition, step.manager, err)
+		}
+	}
+	if conditions := live.(*apiextensionsv1.CustomResourceDefinition).Status.Conditions; len(conditions) != 2 {
+		t.Fatalf("conditions after both applies: %+v", conditions)
 	}
 }

@@ -51,7 +51,7 @@ func TestServerSideApply(t *testing.T) {
 	c.mustKubectl("scale", "deployment/web", "--replicas=4")
 	changed := strings.Replace(appliedDeployment, "replicas: 2", "replicas: 3", 1)
 	_, errOut, err = c.kubectlIn(changed, "apply", "--server-side", "-f", "-")
-	if err == nil || !strings.Contains(errOut, `Apply failed with 1 conflict: conflict with "podium-kubectl" with subresource "scale" using apps/v1: .spec.replicas`) {
+	if err == nil || !strings.Contains(errOut, `Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas`) {
 		t.Fatalf("apply of replicas after kubectl scale: err %v, stderr %q; want the conflict", err, errOut)
 	}
 	if got := c.mustKubectl("get", "deployment/web", "-o", "jsonpath={.spec.replicas}"); got != "4" {
