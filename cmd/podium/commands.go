@@ -63,6 +63,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.Port, "https-listen-port", 6443, "port of the HTTPS API")
 	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "address the API listens on")
 	f.StringVar(&etcdEndpoints, "etcd-endpoints", "", "comma-separated client URLs of an external etcd cluster (default: embedded etcd)")
+	f.StringVar(&cfg.Token, "token", "", "the cluster's token (as `podium server token` prints it on its first server): a server after the first takes the cluster's identity with it")
 	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA file that verifies the external etcd's members (default: the system's roots)")
 	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate file presented to the external etcd")
 	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "key file of --etcd-certfile")

@@ -108,6 +108,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	apiServers, err := newServers(cfg.ServerURL, log)
+	if err != nil {
+		return err
+	}
+	base.Dial = apiServers.DialContext
+	base.TLSClientConfig.ServerName = serverName
 	info := agent.HostNodeInfo(cfg.NodeName, cfg.DataDir)
 	if cfg.NodeIP != "" {
 		if ip := net.ParseIP(cfg.NodeIP); ip == nil || ip.To4() == nil {
@@ -125,6 +131,9 @@ func Run(ctx context.Context, cfg Config) error {
 	restCfg := certs.clientConfig(base)
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
+		return err
+	}
+	if err := apiServers.watch(ctx, client); err != nil {
 		return err
 	}
 	certs.startServing()

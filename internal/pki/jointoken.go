@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -76,4 +77,20 @@ func VerifyChainByHash(caHash []byte, found *[]byte) func(rawCerts [][]byte, _ [
 		}
 		return errors.New("server's CA does not match the join token's CA hash")
 	}
+}
+
+// CheckCAHash reports whether caPEM is the CA whose SHA-256 hash a full join token
+// carries; a nil hash (a bare secret) checks nothing.
+func CheckCAHash(caPEM, caHash []byte) error {
+	if caHash == nil {
+		return nil
+	}
+	block, _ := pem.Decode(caPEM)
+	if block == nil {
+		return errors.New("CA is not PEM")
+	}
+	if sum := sha256.Sum256(block.Bytes); !bytes.Equal(sum[:], caHash) {
+		return errors.New("the token's CA hash is not this cluster's CA: the token belongs to another cluster")
+	}
+	return nil
 }

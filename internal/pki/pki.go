@@ -30,7 +30,7 @@ func (f Files) path(name string) string { return filepath.Join(f.Dir, name) }
 
 // CACert and friends name the files.
 func (f Files) CACert() string     { return f.path("tls/ca.crt") }
-func (f Files) caKey() string      { return f.path("tls/ca.key") }
+func (f Files) CAKey() string      { return f.path("tls/ca.key") }
 func (f Files) ServerCert() string { return f.path("tls/server.crt") }
 func (f Files) ServerKey() string  { return f.path("tls/server.key") }
 func (f Files) AdminToken() string { return f.path("tls/admin.token") }
@@ -39,6 +39,12 @@ func (f Files) JoinToken() string  { return f.path("token") }
 // FrontProxyCACert names the certificate of the CA of the front proxy: the API server
 // when it proxies to an aggregated API server.
 func (f Files) FrontProxyCACert() string { return f.path("tls/front-proxy-ca.crt") }
+
+// FrontProxyCAKey is the front proxy CA's key.
+func (f Files) FrontProxyCAKey() string { return f.path("tls/front-proxy-ca.key") }
+
+// ServiceAccountKey is the key that signs service-account tokens.
+func (f Files) ServiceAccountKey() string { return f.path("tls/service-account.key") }
 
 // Credentials are what the API server serves and checks with.
 type Credentials struct {
@@ -74,11 +80,11 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err := os.MkdirAll(filepath.Dir(f.CACert()), 0o700); err != nil {
 		return nil, err
 	}
-	ca, caKey, err := ensureCA(f.CACert(), f.caKey(), "podium-ca")
+	ca, caKey, err := ensureCA(f.CACert(), f.CAKey(), "podium-ca")
 	if err != nil {
 		return nil, err
 	}
-	frontCA, frontCAKey, err := ensureCA(f.FrontProxyCACert(), f.path("tls/front-proxy-ca.key"), "podium-front-proxy-ca")
+	frontCA, frontCAKey, err := ensureCA(f.FrontProxyCACert(), f.FrontProxyCAKey(), "podium-front-proxy-ca")
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +105,7 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	saKey, err := ensureKey(f.path("tls/service-account.key"))
+	saKey, err := ensureKey(f.ServiceAccountKey())
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +143,28 @@ func ReadJoinToken(f Files) (string, error) {
 		return "", fmt.Errorf("the join token file %s is empty (start the server once to make a new one)", f.JoinToken())
 	}
 	return t, nil
+}
+
+// UseJoinToken keeps secret as the data directory's join secret, when it is not "". A
+// data directory that holds another one belongs to another cluster: that is an error,
+// not a change of token.
+func UseJoinToken(f Files, secret string) error {
+	if secret == "" {
+		return nil
+	}
+	data, err := os.ReadFile(f.JoinToken())
+	switch {
+	case err == nil && strings.TrimSpace(string(data)) == secret:
+		return nil
+	case err == nil:
+		return fmt.Errorf("the data directory %s holds another join token than --token gives", f.Dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return err
+	}
+	return writeSecret(f.JoinToken(), []byte(secret+"\n"))
 }
 
 func ensureToken(path string) (string, error) {
@@ -382,7 +410,7 @@ func IssueClient(f Files, user string, groups []string, validity time.Duration) 
 	if user == "" {
 		return nil, nil, errors.New("a user name is required")
 	}
-	ca, caKey, err := load(f.CACert(), f.caKey())
+	ca, caKey, err := load(f.CACert(), f.CAKey())
 	if err != nil {
 		return nil, nil, fmt.Errorf("the cluster CA: %w", err)
 	}

@@ -59,7 +59,7 @@ func TestEnsureMakesSecretsPrivate(t *testing.T) {
 		path string
 		want fs.FileMode
 	}{
-		{name: "CA key", path: f.caKey(), want: 0o600},
+		{name: "CA key", path: f.CAKey(), want: 0o600},
 		{name: "server key", path: f.ServerKey(), want: 0o600},
 		{name: "admin token", path: f.AdminToken(), want: 0o600},
 		{name: "join token", path: f.JoinToken(), want: 0o600},
@@ -186,7 +186,7 @@ func TestEnsureRemakesServingWhenCAChanges(t *testing.T) {
 	f := Files{Dir: t.TempDir()}
 	sans := []string{"localhost"}
 	first := ensure(t, f, sans)
-	for _, p := range []string{f.CACert(), f.caKey()} {
+	for _, p := range []string{f.CACert(), f.CAKey()} {
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ type CA struct {
 
 // LoadCA loads the cluster CA of a data directory, with its key.
 func LoadCA(f Files) (*CA, error) {
-	cert, key, err := load(f.CACert(), f.caKey())
+	cert, key, err := load(f.CACert(), f.CAKey())
 	if err != nil {
 		return nil, fmt.Errorf("the cluster CA: %w", err)
 	}

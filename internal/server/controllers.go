@@ -75,7 +75,10 @@ type controllerConfig struct {
 	clusterIP string
 	address   string
 	port      int32
-	log       *slog.Logger
+	// servers is every live server; the kubernetes Service's endpoints (and kube-dns's,
+	// when the DNS server listens on the advertised address) list them all.
+	servers builtinservice.Servers
+	log     *slog.Logger
 	// disableScheduler leaves pods unscheduled (--disable-scheduler).
 	disableScheduler bool
 	// nodeMonitorGracePeriod is how long a silent node stays Ready (0: 40 s).
@@ -181,7 +184,9 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	rootCAMaps := informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootca.Name).String()
 	}))
-	apiObjects := builtinObjects(client, builtinservice.Kubernetes(cfg.clusterIP, cfg.address, cfg.port))
+	kubernetesSvc := builtinservice.Kubernetes(cfg.clusterIP, cfg.address, cfg.port)
+	kubernetesSvc.Servers = cfg.servers
+	apiObjects := builtinObjects(client, kubernetesSvc)
 
 	rs, err := replicaset.New(client, all, cfg.log)
 	if err != nil {
@@ -303,7 +308,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
-	ks, err := builtinservice.New(client, builtinservice.Kubernetes(cfg.clusterIP, cfg.address, cfg.port), apiObjects, cfg.log)
+	ks, err := builtinservice.New(client, kubernetesSvc, apiObjects, cfg.log)
 	if err != nil {
 		return err
 	}
@@ -315,6 +320,9 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 			return err
 		}
 		kubeDNS := builtinservice.ClusterDNS(cfg.dns.clusterIP, cfg.dns.address, cfg.dns.port)
+		if cfg.dns.address == cfg.address {
+			kubeDNS.Servers = cfg.servers
+		}
 		dnsObjects := builtinObjects(client, kubeDNS)
 		kd, err := builtinservice.New(client, kubeDNS, dnsObjects, cfg.log)
 		if err != nil {

@@ -38,7 +38,9 @@ import (
 	"github.com/podium/podium/internal/aggregator"
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/clusterid"
 	"github.com/podium/podium/internal/connlimit"
+	"github.com/podium/podium/internal/controller/builtinservice"
 	"github.com/podium/podium/internal/controller/localpath"
 	"github.com/podium/podium/internal/etcd"
 	"github.com/podium/podium/internal/leader"
@@ -51,6 +53,7 @@ import (
 	"github.com/podium/podium/internal/rbacpolicy"
 	"github.com/podium/podium/internal/registry/builtin"
 	"github.com/podium/podium/internal/registry/priorityclass"
+	"github.com/podium/podium/internal/serverlease"
 	"github.com/podium/podium/internal/servicealloc"
 	"github.com/podium/podium/internal/storage"
 )
@@ -66,6 +69,10 @@ type Config struct {
 	// the server presents to it.
 	EtcdEndpoints                         []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// Token is the cluster's join token (a full K10 token or its secret): servers after
+	// the first are given the first's, and take the cluster's identity with it. Empty:
+	// the one in the data directory, or a new one.
+	Token string
 	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports.
 	EtcdClientPort, EtcdPeerPort int
 	DisableAgent                 bool
@@ -147,24 +154,15 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
-	creds, err := pki.Ensure(pki.Files{Dir: cfg.DataDir}, pki.HostSANs(serviceIP, cfg.ClusterCIDR, cfg.TLSSANs))
+	pf := pki.Files{Dir: cfg.DataDir}
+	sans := pki.HostSANs(serviceIP, cfg.ClusterCIDR, cfg.TLSSANs)
+	secret, caHash, err := clusterid.Secret(pf, cfg.Token)
 	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
+		return fmt.Errorf("--token: %w", err)
 	}
 
 	var client *clientv3.Client
-	if len(cfg.EtcdEndpoints) == 0 {
-		files := pki.Files{Dir: cfg.DataDir}.Etcd()
-		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort, TLS: &files})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			e.Close()
-			log.Debug("etcd stopped")
-		}()
-		client = e.Client()
-	} else {
+	if len(cfg.EtcdEndpoints) > 0 {
 		etcdCfg := clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: quietZap()}
 		if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" || cfg.EtcdKeyFile != "" {
 			if etcdCfg.TLS, err = etcd.ClientTLS(pki.EtcdFiles{CA: cfg.EtcdCAFile, ClientCert: cfg.EtcdCertFile, ClientKey: cfg.EtcdKeyFile}); err != nil {
@@ -175,8 +173,45 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		if err != nil {
 			return fmt.Errorf("connecting to etcd %v: %w", cfg.EtcdEndpoints, err)
 		}
+		defer client.Close()
+		// A server after the first takes the cluster's identity before it makes any.
+		if _, err := clusterid.Fetch(ctx, client, pf, secret); err != nil {
+			return err
+		}
 	}
-	defer client.Close()
+	if err := pki.UseJoinToken(pf, secret); err != nil {
+		return err
+	}
+	creds, err := pki.Ensure(pf, sans)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	if client == nil {
+		files := pf.Etcd()
+		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort, TLS: &files})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			e.Close()
+			log.Debug("etcd stopped")
+		}()
+		client = e.Client()
+		defer client.Close()
+	}
+	// The first server stores the identity it made; one that raced it takes the winner's.
+	changed, err := clusterid.Store(ctx, client, pf, creds.JoinToken)
+	if err != nil {
+		return err
+	}
+	if changed {
+		if creds, err = pki.Ensure(pf, sans); err != nil {
+			return fmt.Errorf("credentials: %w", err)
+		}
+	}
+	if err := pki.CheckCAHash(creds.CAPEM, caHash); err != nil {
+		return fmt.Errorf("--token: %w", err)
+	}
 
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -388,6 +423,12 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return err
 	}
+	var servers builtinservice.Servers
+	if address != "" {
+		set := serverlease.New(client, address, log)
+		running.Go(func() { set.Run(runCtx) })
+		servers = set
+	}
 	// Servers can share an external etcd: they elect who runs the controllers and the
 	// scheduler. A server on its own embedded etcd is alone by construction.
 	var identity string
@@ -406,7 +447,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
 		identity: identity, lost: lost,
-		address: address, port: int32(port), log: log, disableScheduler: cfg.DisableScheduler,
+		address: address, port: int32(port), servers: servers, log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
 		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions,
 		aggregator: agg, resolver: resolver, frontProxyCAPEM: creds.FrontProxyCAPEM, quotas: quotas,

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,8 +225,9 @@ func TestOlderKubectl(t *testing.T) {
 func TestLeaderElection(t *testing.T) {
 	bin := binDir(t)
 	e := etcdtest.Member(t)
-	newServer := func() *cluster {
-		c := &cluster{t: t, bin: bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t), extraArgs: []string{"--etcd-endpoints", e.Endpoint(), "--disable-agent"}}
+	newServer := func(extra ...string) *cluster {
+		c := &cluster{t: t, bin: bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t),
+			extraArgs: append([]string{"--etcd-endpoints", e.Endpoint(), "--disable-agent"}, extra...)}
 		c.kubeconfig = filepath.Join(c.dataDir, "kubeconfig.yaml")
 		c.start()
 		t.Cleanup(c.stop)
@@ -246,7 +249,29 @@ func TestLeaderElection(t *testing.T) {
 	waitUntil(t, "the first server to lead", func() bool {
 		return holder(a, "kube-controller-manager") == identity(a) && holder(a, "kube-scheduler") == identity(a)
 	})
-	b := newServer()
+	token, err := exec.Command(filepath.Join(bin, "podium"), "server", "token", "--data-dir", a.dataDir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A server without the cluster's token is refused before it writes anything.
+	out, err := exec.Command(filepath.Join(bin, "podium"), "server", "--data-dir", t.TempDir(), "--bind-address", "127.0.0.1",
+		"--https-listen-port", strconv.Itoa(etcdtest.FreePort(t)), "--etcd-endpoints", e.Endpoint(), "--disable-agent").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another cluster's identity") {
+		t.Fatalf("a server without the token: %v\n%s", err, out)
+	}
+	b := newServer("--token", strings.TrimSpace(string(token)))
+	// One identity: the CA, the admin credential and the join token are the first
+	// server's, so each server's kubeconfig works against the other.
+	for _, f := range []string{"tls/ca.crt", "tls/admin.token", "token", "tls/service-account.key"} {
+		x, _ := os.ReadFile(filepath.Join(a.dataDir, f))
+		y, _ := os.ReadFile(filepath.Join(b.dataDir, f))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Fatalf("%s differs between the servers", f)
+		}
+	}
+	if _, _, err := b.kubectl("--server", fmt.Sprintf("https://127.0.0.1:%d", a.port), "get", "namespace", "default"); err != nil {
+		t.Fatalf("the second server's kubeconfig against the first: %v", err)
+	}
 	if h := holder(b, "kube-controller-manager"); h != identity(a) {
 		t.Fatalf("with two servers the lease went to %q", h)
 	}

@@ -28,6 +28,23 @@ type Service struct {
 	// nowhere (the Service is kept, its endpoints are not made).
 	Address string
 	Ports   []Port
+	// Servers, when set, is every live server (this one included), each serving the
+	// Service as this one does: the endpoints list all of their addresses.
+	Servers Servers
+}
+
+// Servers is the set of live servers, as serverlease.Set keeps it.
+type Servers interface {
+	Addresses() []string
+	Changed() <-chan struct{}
+}
+
+// addresses returns where the endpoints point, sorted.
+func (s Service) addresses() []string {
+	if s.Servers == nil {
+		return []string{s.Address}
+	}
+	return s.Servers.Addresses()
 }
 
 // Port is one port of a Service and the port it reaches at Address.
@@ -89,6 +106,18 @@ func New(client kubernetes.Interface, svc Service, factory informers.SharedInfor
 // Run works until ctx ends; it checks the objects at once and then on every change.
 func (c *Controller) Run(ctx context.Context) {
 	c.loop.Add(c.svc.Name)
+	if c.svc.Servers != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-c.svc.Servers.Changed():
+					c.loop.Add(c.svc.Name)
+				}
+			}
+		}()
+	}
 	c.loop.Run(ctx, 1)
 }
 
@@ -149,7 +178,10 @@ func (c *Controller) syncService(ctx context.Context) error {
 }
 
 func (c *Controller) syncEndpoints(ctx context.Context) error {
-	subset := corev1.EndpointSubset{Addresses: []corev1.EndpointAddress{{IP: c.svc.Address}}}
+	var subset corev1.EndpointSubset
+	for _, a := range c.svc.addresses() {
+		subset.Addresses = append(subset.Addresses, corev1.EndpointAddress{IP: a})
+	}
 	for _, p := range c.svc.Ports {
 		subset.Ports = append(subset.Ports, corev1.EndpointPort{Name: p.Name, Port: p.TargetPort, Protocol: p.Protocol})
 	}
@@ -182,7 +214,9 @@ func (c *Controller) syncSlice(ctx context.Context) error {
 	want := discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: Name, Labels: map[string]string{discoveryv1.LabelServiceName: Name}},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{c.svc.Address}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+	for _, a := range c.svc.addresses() {
+		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
 	}
 	for _, p := range c.svc.Ports {
 		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(p.TargetPort), Protocol: ptr.To(p.Protocol)})
