@@ -2,6 +2,7 @@ package nodeipam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/claims"
 )
 
 // DefaultClusterCIDR is where pod CIDRs come from.
@@ -32,7 +35,21 @@ type Allocator struct {
 
 	mu      sync.Mutex         // guards pending
 	pending map[string]pending // by CIDR: handed out but maybe not listed yet
+
+	claims Claims // where servers sharing a datastore claim ranges; nil when alone
 }
+
+// Claims arbitrates between servers: Take succeeds for one owner of an item only, and
+// returns claims.ErrTaken to the others.
+type Claims interface {
+	Take(ctx context.Context, item, owner string) error
+}
+
+// UseClaims makes the allocator claim the ranges it hands out in c.
+func (a *Allocator) UseClaims(c Claims) { a.claims = c }
+
+// ClaimItem names the claim of a pod CIDR.
+func ClaimItem(cidr string) string { return "nodes/podcidr/" + cidr }
 
 type pending struct {
 	node string
@@ -49,7 +66,7 @@ func New(cidr string, list func() []*corev1.Node, clk clock.PassiveClock) (*Allo
 }
 
 // AdmitCreate gives a new Node a pod CIDR unless it asks for one.
-func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
+func (a *Allocator) AdmitCreate(ctx context.Context, obj runtime.Object) error {
 	node, ok := obj.(*corev1.Node)
 	if !ok || node.Spec.PodCIDR != "" {
 		return nil
@@ -82,6 +99,14 @@ func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
 		v += uint32(i) << (32 - nodeBits)
 		c := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), nodeBits).String()
 		if !used[c] {
+			if a.claims != nil {
+				switch err := a.claims.Take(ctx, ClaimItem(c), node.Name); {
+				case errors.Is(err, claims.ErrTaken):
+					continue // another server's Node has it
+				case err != nil:
+					return apierrors.NewInternalError(err)
+				}
+			}
 			node.Spec.PodCIDR, node.Spec.PodCIDRs = c, []string{c}
 			a.pending[c] = pending{node: node.Name, at: now}
 			return nil

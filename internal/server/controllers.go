@@ -26,9 +26,11 @@ import (
 	"k8s.io/component-base/version"
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	aggregatorinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions"
+	"k8s.io/utils/clock"
 
 	"github.com/podium/podium/internal/aggregator"
 	"github.com/podium/podium/internal/controller/admissionpolicystatus"
+	"github.com/podium/podium/internal/controller/allocationrepair"
 	"github.com/podium/podium/internal/controller/apfconfig"
 	"github.com/podium/podium/internal/controller/apiservice"
 	"github.com/podium/podium/internal/controller/authtrust"
@@ -103,6 +105,8 @@ type controllerConfig struct {
 	// Leases. lost ends the server when it loses one.
 	identity string
 	lost     func(error)
+	// claims are the allocators' claims in etcd, which the repair controller gives back.
+	claims allocationrepair.Claims
 }
 
 // lead runs fn: at once on a server alone on its datastore, else while this server
@@ -308,6 +312,10 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 	if err != nil {
 		return err
 	}
+	repair, err := allocationrepair.New(cfg.claims, all, clock.RealClock{}, cfg.log)
+	if err != nil {
+		return err
+	}
 	ks, err := builtinservice.New(client, kubernetesSvc, apiObjects, cfg.log)
 	if err != nil {
 		return err
@@ -365,7 +373,7 @@ func startControllers(ctx context.Context, running *sync.WaitGroup, cfg controll
 		}
 		runControllers := func(ctx context.Context) {
 			var all sync.WaitGroup
-			for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection, binder, localPaths, ephemeralClaims, autoscalers} {
+			for _, c := range []interface{ Run(context.Context) }{sa, ca, ns, nl, gc, rs, deploy, rcs, daemons, sets, budgets, jobs, ttl, cronJobs, eps, slices, mirror, lbs, aggregation, signing, approving, legacyTokens, policyStatus, apiServices, trust, remoteAvailability, apf, quotas, protection, binder, localPaths, ephemeralClaims, autoscalers, repair} {
 				all.Go(func() { c.Run(ctx) })
 			}
 			all.Wait()

@@ -38,6 +38,7 @@ import (
 	"github.com/podium/podium/internal/aggregator"
 	"github.com/podium/podium/internal/apiserver"
 	"github.com/podium/podium/internal/auth"
+	"github.com/podium/podium/internal/claims"
 	"github.com/podium/podium/internal/clusterid"
 	"github.com/podium/podium/internal/connlimit"
 	"github.com/podium/podium/internal/controller/builtinservice"
@@ -308,6 +309,10 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
+	// Servers sharing the datastore claim what they allocate there, so none hands out
+	// what another did; a server alone pays one transaction a Service or Node.
+	claimStore := claims.New(client, clock.RealClock{})
+	alloc.UseClaims(claimStore)
 	api.Admit(schema.GroupResource{Resource: "services"}, alloc)
 	api.Admit(schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}, admission.CertificateRequests{Authorizer: authorizer})
 	for _, r := range []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
@@ -323,6 +328,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err != nil {
 		return err
 	}
+	podCIDRs.UseClaims(claimStore)
 	api.Admit(schema.GroupResource{Resource: "nodes"}, apiserver.Admitters{admission.NodeRestriction{}, podCIDRs})
 	if err := admitPods(api, store); err != nil {
 		return err
@@ -446,7 +452,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		}
 	}
 	if err := startControllers(runCtx, &running, controllerConfig{rest: restCfg, caPEM: creds.CAPEM, ca: ca, tokens: tokens, clusterIP: alloc.First(),
-		identity: identity, lost: lost,
+		identity: identity, lost: lost, claims: claimStore,
 		address: address, port: int32(port), servers: servers, log: log, disableScheduler: cfg.DisableScheduler,
 		nodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, dns: dnsCfg,
 		resourcesChanged: api.ResourcesChanged(), groupsChanged: api.ResourcesChanged(), served: api.GroupVersions,

@@ -2,10 +2,12 @@ package servicealloc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
+
+	"github.com/podium/podium/internal/claims"
 )
 
 // Defaults as k3s sets them.
@@ -36,7 +40,42 @@ type Allocator struct {
 
 	mu      sync.Mutex // guards pending
 	pending map[string]pending
+
+	// claims, when set, is where servers sharing a datastore claim what they hand out,
+	// so that two of them never give one address or port to two Services.
+	claims Claims
 }
+
+// Claims arbitrates between servers: Take succeeds for one owner of an item only, and
+// returns claims.ErrTaken to the others.
+type Claims interface {
+	Take(ctx context.Context, item, owner string) error
+}
+
+// UseClaims makes the allocator claim what it hands out in c.
+func (a *Allocator) UseClaims(c Claims) { a.claims = c }
+
+// ClaimItem names the claim of a key of taken ("ip/ADDRESS", "port/N").
+func ClaimItem(key string) string { return "services/" + key }
+
+// claim takes key for owner in the shared claims; false means another server's
+// Service has it.
+func (a *Allocator) claim(ctx context.Context, key, owner string) (bool, error) {
+	if a.claims == nil {
+		return true, nil
+	}
+	switch err := a.claims.Take(ctx, ClaimItem(key), owner); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, claims.ErrTaken):
+		return false, nil
+	default:
+		return false, apierrors.NewInternalError(err)
+	}
+}
+
+// claimTries bounds how often a pick lost to another server is made again.
+const claimTries = 16
 
 // pending is an address or port handed out to the Service owner (namespace/name), when.
 type pending struct {
@@ -131,19 +170,19 @@ func (a *Allocator) taken(svc *corev1.Service, update bool) map[string]bool {
 }
 
 // AdmitCreate gives a new Service what it lacks and checks what it asks for.
-func (a *Allocator) AdmitCreate(_ context.Context, obj runtime.Object) error {
+func (a *Allocator) AdmitCreate(ctx context.Context, obj runtime.Object) error {
 	svc, ok := obj.(*corev1.Service)
 	if !ok {
 		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.assign(svc, nil)
+	return a.assign(ctx, svc, nil)
 }
 
 // AdmitUpdate allocates what an update newly needs (an ExternalName Service turned
 // ClusterIP, a ClusterIP one turned NodePort), and checks what it newly asks for.
-func (a *Allocator) AdmitUpdate(_ context.Context, obj, oldObj runtime.Object) error {
+func (a *Allocator) AdmitUpdate(ctx context.Context, obj, oldObj runtime.Object) error {
 	svc, ok := obj.(*corev1.Service)
 	old, ok2 := oldObj.(*corev1.Service)
 	if !ok || !ok2 {
@@ -151,12 +190,12 @@ func (a *Allocator) AdmitUpdate(_ context.Context, obj, oldObj runtime.Object) e
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.assign(svc, old)
+	return a.assign(ctx, svc, old)
 }
 
 // assign gives svc the cluster IP and node ports it lacks and checks those it asks for;
 // old is the stored Service on an update, nil on a create.
-func (a *Allocator) assign(svc, old *corev1.Service) error {
+func (a *Allocator) assign(ctx context.Context, svc, old *corev1.Service) error {
 	used := a.taken(svc, old != nil)
 	owner := svc.Namespace + "/" + svc.Name
 	var errs field.ErrorList
@@ -168,9 +207,9 @@ func (a *Allocator) assign(svc, old *corev1.Service) error {
 			if old != nil && old.Spec.ClusterIP != "" {
 				break // an update keeps what it had; the strategy carries it over
 			}
-			free, err := a.freeIP(used)
+			free, err := a.pickClaimed(ctx, used, owner, "ip/", a.freeIP)
 			if err != nil {
-				return apierrors.NewInternalError(err)
+				return err
 			}
 			spec.ClusterIP, spec.ClusterIPs = free, []string{free}
 			a.pending["ip/"+free] = pending{owner, a.clock.Now()}
@@ -186,6 +225,12 @@ func (a *Allocator) assign(svc, old *corev1.Service) error {
 			case used["ip/"+ip] && (old == nil || old.Spec.ClusterIP != ip):
 				errs = append(errs, field.Invalid(path, ip, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", ip)))
 			default:
+				if ok, err := a.claim(ctx, "ip/"+ip, owner); err != nil {
+					return err
+				} else if !ok {
+					errs = append(errs, field.Invalid(path, ip, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", ip)))
+					break
+				}
 				a.pending["ip/"+ip] = pending{owner, a.clock.Now()}
 			}
 		}
@@ -196,12 +241,13 @@ func (a *Allocator) assign(svc, old *corev1.Service) error {
 			key := fmt.Sprintf("port/%d", p.NodePort)
 			switch {
 			case p.NodePort == 0:
-				n, err := freePort(used)
+				n, err := a.pickClaimed(ctx, used, owner, "port/", freePortString)
 				if err != nil {
-					return apierrors.NewInternalError(err)
+					return err
 				}
-				p.NodePort = n
-				key = fmt.Sprintf("port/%d", n)
+				port, _ := strconv.Atoi(n)
+				p.NodePort = int32(port)
+				key = "port/" + n
 			case p.NodePort < NodePortMin || p.NodePort > NodePortMax:
 				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort,
 					fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortMin, NodePortMax)))
@@ -209,6 +255,13 @@ func (a *Allocator) assign(svc, old *corev1.Service) error {
 			case used[key] && !ownsPort(old, p.NodePort):
 				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort, "provided port is already allocated"))
 				continue
+			default:
+				if ok, err := a.claim(ctx, key, owner); err != nil {
+					return err
+				} else if !ok {
+					errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort, "provided port is already allocated"))
+					continue
+				}
 			}
 			used[key] = true
 			a.pending[key] = pending{owner, a.clock.Now()}
@@ -220,16 +273,24 @@ func (a *Allocator) assign(svc, old *corev1.Service) error {
 		case hc == 0 && old != nil && old.Spec.HealthCheckNodePort != 0:
 			spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
 		case hc == 0:
-			n, err := freePort(used)
+			n, err := a.pickClaimed(ctx, used, owner, "port/", freePortString)
 			if err != nil {
-				return apierrors.NewInternalError(err)
+				return err
 			}
-			spec.HealthCheckNodePort = n
-			a.pending[fmt.Sprintf("port/%d", n)] = pending{owner, a.clock.Now()}
+			port, _ := strconv.Atoi(n)
+			spec.HealthCheckNodePort = int32(port)
+			a.pending["port/"+n] = pending{owner, a.clock.Now()}
 		case used[fmt.Sprintf("port/%d", hc)] && (old == nil || old.Spec.HealthCheckNodePort != hc):
 			errs = append(errs, field.Invalid(field.NewPath("spec", "healthCheckNodePort"), hc, "provided port is already allocated"))
 		default:
-			a.pending[fmt.Sprintf("port/%d", hc)] = pending{owner, a.clock.Now()}
+			key := fmt.Sprintf("port/%d", hc)
+			if ok, err := a.claim(ctx, key, owner); err != nil {
+				return err
+			} else if !ok {
+				errs = append(errs, field.Invalid(field.NewPath("spec", "healthCheckNodePort"), hc, "provided port is already allocated"))
+				break
+			}
+			a.pending[key] = pending{owner, a.clock.Now()}
 		}
 	}
 	if len(errs) > 0 {
@@ -284,6 +345,31 @@ func (a *Allocator) freeIP(used map[string]bool) (string, error) {
 		return ip, nil
 	}
 	return "", fmt.Errorf("no free cluster IP in %s", a.prefix)
+}
+
+// pickClaimed picks a free value with free and claims it, picking again while other
+// servers hold what it picks. kind prefixes the value in used ("ip/", "port/").
+func (a *Allocator) pickClaimed(ctx context.Context, used map[string]bool, owner, kind string, free func(map[string]bool) (string, error)) (string, error) {
+	for range claimTries {
+		v, err := free(used)
+		if err != nil {
+			return "", apierrors.NewInternalError(err)
+		}
+		ok, err := a.claim(ctx, kind+v, owner)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return v, nil
+		}
+		used[kind+v] = true // another server's: pick again
+	}
+	return "", apierrors.NewServiceUnavailable("every pick was claimed by another server meanwhile; try again")
+}
+
+func freePortString(used map[string]bool) (string, error) {
+	p, err := freePort(used)
+	return strconv.Itoa(int(p)), err
 }
 
 func freePort(used map[string]bool) (int32, error) {

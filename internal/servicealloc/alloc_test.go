@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podium/podium/internal/claims"
 )
 
 func svc(name string, typ corev1.ServiceType, ip string, nodePort int32) *corev1.Service {
@@ -173,5 +175,57 @@ func TestRecreateAndUpdates(t *testing.T) {
 	grab.Spec.Ports[0].NodePort = 30100
 	if err := a.AdmitUpdate(ctx, grab, thief); err == nil || !strings.Contains(err.Error(), "provided port is already allocated") {
 		t.Fatalf("an update taking another Service's node port: %v", err)
+	}
+}
+
+// memClaims is the claims of servers sharing one datastore, in memory.
+type memClaims struct{ owners map[string]string }
+
+func (m *memClaims) Take(_ context.Context, item, owner string) error {
+	if o, ok := m.owners[item]; ok && o != owner {
+		return claims.ErrTaken
+	}
+	m.owners[item] = owner
+	return nil
+}
+
+// TestServersSharingClaims: two servers whose caches show nothing of each other's
+// Services fill a small range without handing out one address or port twice, and one
+// asked for what the other gave gets upstream's "already allocated".
+func TestServersSharingClaims(t *testing.T) {
+	shared := &memClaims{owners: map[string]string{}}
+	clk := clocktesting.NewFakePassiveClock(time.Unix(0, 0))
+	var servers []*Allocator
+	for range 2 {
+		a, err := New("10.43.0.0/29", func() []*corev1.Service { return nil }, clk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.UseClaims(shared)
+		servers = append(servers, a)
+	}
+	seen := map[string]string{}
+	for i := range 5 {
+		s := svc(fmt.Sprintf("s%d", i), corev1.ServiceTypeNodePort, "", 0)
+		if err := servers[i%2].AdmitCreate(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"ip/" + s.Spec.ClusterIP, fmt.Sprintf("port/%d", s.Spec.Ports[0].NodePort)} {
+			if prev, ok := seen[k]; ok {
+				t.Fatalf("%s given to %s and %s", k, prev, s.Name)
+			}
+			seen[k] = s.Name
+		}
+	}
+	taken := svc("again", corev1.ServiceTypeClusterIP, "", 0)
+	for k, name := range seen {
+		if ip, ok := strings.CutPrefix(k, "ip/"); ok && name == "s1" { // server 1's
+			taken.Spec.ClusterIP, taken.Spec.ClusterIPs = ip, []string{ip}
+			break
+		}
+	}
+	err := servers[0].AdmitCreate(context.Background(), taken)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "provided IP is already allocated") {
+		t.Fatalf("an address another server gave: %v", err)
 	}
 }

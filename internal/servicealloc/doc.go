@@ -3,7 +3,7 @@
 // and LoadBalancer services), and it refuses addresses and ports already taken.
 //
 // What is taken is read from the existing Services, plus what this process handed out
-// recently and its cache may not show yet; allocation is serialized in the process, so
-// it is exact for one API server. Several API servers on one etcd would need allocation
-// objects in etcd, as upstream's IPAddress resources; that is not done yet.
+// recently and its cache may not show yet; allocation is serialized in the process.
+// Servers sharing a datastore also claim each pick in etcd (package claims), so that
+// only one of them can hand out an address or port: the loser picks again.
 package servicealloc
