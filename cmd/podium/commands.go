@@ -30,7 +30,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newAgentCommand(), newKubeconfigCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand(), newEtcdSnapshotCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newKubeconfigCommand(), newImageCommand(), newKubectlCommand(), newVersionCommand(), newEtcdSnapshotCommand(), newEtcdMemberCommand())
 	return root
 }
 
@@ -63,6 +63,9 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.Port, "https-listen-port", 6443, "port of the HTTPS API")
 	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "address the API listens on")
 	f.StringVar(&etcdEndpoints, "etcd-endpoints", "", "comma-separated client URLs of an external etcd cluster (default: embedded etcd)")
+	f.BoolVar(&cfg.ClusterInit, "cluster-init", false, "start the embedded etcd as the first member of a cluster of servers, which others join with --server and --token")
+	f.StringVar(&cfg.ServerURL, "server", "", "a server of the cluster to join, as another embedded etcd member (https://SERVER:6443); needs --token")
+	f.BoolVar(&cfg.ClusterReset, "cluster-reset", false, "start the embedded etcd member as a cluster of one from its data, forgetting the others (after losing quorum); restore a snapshot first with `podium etcd-snapshot restore`")
 	f.StringVar(&cfg.Token, "token", "", "the cluster's token (as `podium server token` prints it on its first server): a server after the first takes the cluster's identity with it")
 	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA file that verifies the external etcd's members (default: the system's roots)")
 	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate file presented to the external etcd")

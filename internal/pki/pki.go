@@ -97,7 +97,7 @@ func Ensure(f Files, sans []string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureEtcd(f, ca, caKey); err != nil {
+	if err := ensureEtcd(f, ca, caKey, sans); err != nil {
 		return nil, err
 	}
 	kubeletClient, err := ensureLeaf(f.path("tls/apiserver-kubelet-client.crt"), f.path("tls/apiserver-kubelet-client.key"), KubeletClientUser,
@@ -304,10 +304,16 @@ func (f Files) Etcd() EtcdFiles {
 		ClientCert: f.path("tls/etcd-client.crt"), ClientKey: f.path("tls/etcd-client.key")}
 }
 
-func ensureEtcd(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+// EtcdMemberCN is the common name of the embedded etcd members' certificates; a peer
+// must present one.
+const EtcdMemberCN = "podium-etcd"
+
+// ensureEtcd makes the member's certificate (for clients on loopback, and for peers at
+// the host's addresses in sans) and a client's.
+func ensureEtcd(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, sans []string) error {
 	e := f.Etcd()
 	both := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
-	if _, err := ensureLeaf(e.ServerCert, e.ServerKey, "podium-etcd", both, ca, caKey, []string{"localhost", "127.0.0.1"}); err != nil {
+	if _, err := ensureLeaf(e.ServerCert, e.ServerKey, EtcdMemberCN, both, ca, caKey, append([]string{"localhost", "127.0.0.1"}, sans...)); err != nil {
 		return err
 	}
 	_, err := ensureLeaf(e.ClientCert, e.ClientKey, "podium-etcd-client", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, ca, caKey, nil)

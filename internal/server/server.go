@@ -70,6 +70,15 @@ type Config struct {
 	// the server presents to it.
 	EtcdEndpoints                         []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// ClusterInit makes the embedded etcd the first member of a cluster that other
+	// servers join (ServerURL); its peers reach it on the advertised address.
+	ClusterInit bool
+	// ServerURL, on a server with embedded etcd, is a server of the cluster to join as
+	// another etcd member, with Token.
+	ServerURL string
+	// ClusterReset starts the embedded member as a cluster of one from its data, as
+	// after losing quorum (etcd's --force-new-cluster); the others join it again.
+	ClusterReset bool
 	// Token is the cluster's join token (a full K10 token or its secret): servers after
 	// the first are given the first's, and take the cluster's identity with it. Empty:
 	// the one in the data directory, or a new one.
@@ -144,6 +153,12 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if err := checkEtcdTLS(cfg); err != nil { // before anything is written
 		return err
 	}
+	if len(cfg.EtcdEndpoints) > 0 && (cfg.ServerURL != "" || cfg.ClusterInit || cfg.ClusterReset) {
+		return errors.New("--server, --cluster-init and --cluster-reset are for servers on embedded etcd; with --etcd-endpoints, give the cluster's --token alone")
+	}
+	if cfg.ServerURL != "" && cfg.Token == "" {
+		return errors.New("--server needs --token: the full token `podium server token` prints on a server of the cluster")
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
@@ -180,6 +195,36 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 			return err
 		}
 	}
+	address := cfg.AdvertiseAddress
+	if address == "" {
+		address = advertiseAddress(cfg.BindAddress)
+	}
+	// Servers on embedded etcd form a cluster of its members: the first with
+	// --cluster-init, the others by joining one with --server and the token.
+	clustered := client == nil && (cfg.ClusterInit || cfg.ServerURL != "" || isClustered(cfg.DataDir))
+	member := etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort,
+		ForceNewCluster: cfg.ClusterReset}
+	if address != "" {
+		sans = append(sans, address) // the peers' and agents' way in
+	}
+	if clustered {
+		if address == "" {
+			return errors.New("an etcd cluster member needs an address its peers reach: set --advertise-address")
+		}
+		if member.Name, err = leader.Identity(cfg.DataDir); err != nil {
+			return err
+		}
+		member.PeerAddress = address
+		if cfg.ServerURL != "" && !hasEtcdData(cfg.DataDir) {
+			peer := etcd.PeerURL("https", address, cfg.EtcdPeerPort)
+			if member.InitialCluster, err = join(ctx, cfg.ServerURL, cfg.Token, pf, joinRequest{Name: member.Name, PeerURL: peer.String()}); err != nil {
+				return err
+			}
+		}
+		if err := markClustered(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	if err := pki.UseJoinToken(pf, secret); err != nil {
 		return err
 	}
@@ -189,7 +234,8 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	}
 	if client == nil {
 		files := pf.Etcd()
-		e, err := etcd.Start(ctx, etcd.Config{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort, TLS: &files})
+		member.TLS = &files
+		e, err := etcd.Start(ctx, member)
 		if err != nil {
 			return err
 		}
@@ -355,8 +401,15 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	if !caPool.AppendCertsFromPEM(creds.CAPEM) {
 		return errors.New("the cluster CA is not PEM")
 	}
+	handler := api.Handler()
+	if clustered {
+		mux := http.NewServeMux()
+		mux.Handle(joinPath, joinHandler(client, creds.JoinToken, log))
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	srv := &http.Server{
-		Handler: api.Handler(),
+		Handler: handler,
 		// The TLS handshake has the same deadline as the request header.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
@@ -417,10 +470,6 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		_ = srv.Close()
 		return fmt.Errorf("custom resources: %w", err)
 	}
-	address := cfg.AdvertiseAddress
-	if address == "" {
-		address = advertiseAddress(cfg.BindAddress)
-	}
 	if address == "" {
 		log.Warn("no non-loopback address to advertise: the kubernetes Service gets no endpoints; set --advertise-address")
 	}
@@ -438,7 +487,7 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	// Servers can share an external etcd: they elect who runs the controllers and the
 	// scheduler. A server on its own embedded etcd is alone by construction.
 	var identity string
-	if len(cfg.EtcdEndpoints) > 0 {
+	if len(cfg.EtcdEndpoints) > 0 || clustered {
 		if identity, err = leader.Identity(cfg.DataDir); err != nil {
 			_ = srv.Close()
 			return fmt.Errorf("leader election identity: %w", err)

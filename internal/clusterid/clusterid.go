@@ -91,6 +91,16 @@ func Fetch(ctx context.Context, kv clientv3.KV, f pki.Files, secret string) (boo
 	return true, write(f, files)
 }
 
+// Install writes the files of a sealed record (as another server handed it over) into
+// the data directory.
+func Install(f pki.Files, sealed []byte, secret string) error {
+	files, err := Open(sealed, secret)
+	if err != nil {
+		return err
+	}
+	return write(f, files)
+}
+
 // Store seals the shared files of the data directory under secret and stores them,
 // unless a record is there already, in which case that one's files are written into
 // the data directory instead (another server was first). It returns whether the data
