@@ -28,13 +28,15 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
 
-// The lease's timings. Upstream's defaults are 15 s, 10 s and 2 s; a lease of 10 s
-// lets another server take over within about 12 s of the leader's death (the lease
-// runs out, then the next try), so that pods are scheduled again within 15 s.
+// The lease's timings. Upstream's defaults are 15 s, 10 s and 2 s. A candidate sees a
+// lease expire up to two tries after its duration (it times the lease from when it saw
+// the last renewal, which it looks for every try): 8 s and 1 s let another server take
+// over within about 10 s of the leader's death, so that pods are scheduled again within
+// 15 s.
 const (
-	LeaseDuration = 10 * time.Second
-	RenewDeadline = 7 * time.Second
-	RetryPeriod   = 2 * time.Second
+	LeaseDuration = 8 * time.Second
+	RenewDeadline = 6 * time.Second
+	RetryPeriod   = time.Second
 )
 
 // Identity returns the server's identity: HOSTNAME_ID, ID kept in dataDir/server-id

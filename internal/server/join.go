@@ -81,7 +81,7 @@ func joinHandler(client *clientv3.Client, secret string, log *slog.Logger) http.
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		defer cancel()
-		resp, err := addMember(ctx, client, req)
+		resp, err := addMember(ctx, client, req, log)
 		if err != nil {
 			log.Warn("a server could not join", "name", req.Name, "peerURL", req.PeerURL, "err", err)
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -93,7 +93,7 @@ func joinHandler(client *clientv3.Client, secret string, log *slog.Logger) http.
 	})
 }
 
-func addMember(ctx context.Context, client *clientv3.Client, req joinRequest) (*joinResponse, error) {
+func addMember(ctx context.Context, client *clientv3.Client, req joinRequest, log *slog.Logger) (*joinResponse, error) {
 	identity, err := client.Get(ctx, clusterid.Key)
 	if err != nil {
 		return nil, err
@@ -112,10 +112,13 @@ func addMember(ctx context.Context, client *clientv3.Client, req joinRequest) (*
 			}
 		}
 	}
-	added, err := client.MemberAdd(ctx, []string{req.PeerURL})
+	// A learner first: it counts toward no quorum until it has caught up, so that the
+	// cluster goes on writing while the new server starts. Then it is promoted.
+	added, err := client.MemberAddAsLearner(ctx, []string{req.PeerURL})
 	if err != nil {
 		return nil, err
 	}
+	go promote(client, added.Member.ID, req.Name, log)
 	var initial []string
 	for _, m := range added.Members {
 		name := m.Name
@@ -130,6 +133,50 @@ func addMember(ctx context.Context, client *clientv3.Client, req joinRequest) (*
 		}
 	}
 	return &joinResponse{Identity: identity.Kvs[0].Value, InitialCluster: strings.Join(initial, ",")}, nil
+}
+
+// promoteTimeout bounds how long a learner may take to start and catch up.
+const promoteTimeout = 5 * time.Minute
+
+// promote makes the learner id a voting member once it has caught up with the leader
+// (etcd refuses until then), trying every second.
+func promote(client *clientv3.Client, id uint64, name string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), promoteTimeout)
+	defer cancel()
+	for {
+		_, err := client.MemberPromote(ctx, id)
+		if err == nil {
+			log.Info("the new etcd member is a voting member", "name", name)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			log.Warn("the new etcd member was not promoted; remove it with `podium etcd-member remove`", "name", name, "err", err)
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// waitPromoted returns once the member of this process is a voting member.
+func waitPromoted(ctx context.Context, client *clientv3.Client, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, promoteTimeout)
+	defer cancel()
+	for {
+		resp, err := client.MemberList(ctx, clientv3.WithSerializable())
+		if err == nil {
+			for _, m := range resp.Members {
+				if m.Name == name && !m.IsLearner {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("this server's etcd member was not promoted from learner: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // join asks the server at serverURL to make this server a member, checking that

@@ -245,6 +245,11 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		}()
 		client = e.Client()
 		defer client.Close()
+		if member.InitialCluster != "" {
+			if err := waitPromoted(ctx, client, member.Name); err != nil {
+				return err
+			}
+		}
 	}
 	// The first server stores the identity it made; one that raced it takes the winner's.
 	changed, err := clusterid.Store(ctx, client, pf, creds.JoinToken)

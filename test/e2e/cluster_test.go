@@ -57,6 +57,7 @@ type cluster struct {
 	log        *serverLog
 	extraArgs  []string
 	withAgent  bool   // run the server's node agent
+	netns      string // the network namespace (under /run/netns) to run the server in
 	registry   string // host:port of the registry the agent pulls docker.io images from
 }
 
@@ -106,6 +107,10 @@ func (c *cluster) tryStart() error {
 		args = append(args, "--etcd-client-port", strconv.Itoa(c.etcdPort), "--etcd-peer-port", strconv.Itoa(c.peerPort))
 	}
 	c.cmd = exec.Command(filepath.Join(c.bin, "podium"), append(args, c.extraArgs...)...)
+	if c.netns != "" {
+		// nsenter execs podium, so the process is the server's own.
+		c.cmd = exec.Command("nsenter", append([]string{"--net=/run/netns/" + c.netns, filepath.Join(c.bin, "podium")}, append(args, c.extraArgs...)...)...)
+	}
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		return err

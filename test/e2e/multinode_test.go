@@ -35,9 +35,9 @@ const (
 	multiNodeCount = 3
 )
 
-// testHosts makes the bridge and the namespaces; cleanup deletes them, and with them
+// testHosts makes the bridge and count namespaces, host i (from 1) at hostsPrefix.(10+i); cleanup deletes them, and with them
 // everything the agents made inside (bridges, rules, routes).
-func testHosts(t *testing.T) (bridgeIP string, hosts []string) {
+func testHosts(t *testing.T, count int) (bridgeIP string, hosts []string) {
 	t.Helper()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
@@ -53,7 +53,7 @@ func testHosts(t *testing.T) (bridgeIP string, hosts []string) {
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", bridge).Run() })
 	run("addr", "add", hostsPrefix+".1/24", "dev", bridge)
 	run("link", "set", bridge, "up")
-	for i := 1; i <= multiNodeCount; i++ {
+	for i := 1; i <= count; i++ {
 		ns := fmt.Sprintf("podh%s-%d", id, i)
 		veth := fmt.Sprintf("ph%s%d", id, i)
 		netnstest.Add(t, ns)
@@ -78,7 +78,7 @@ func TestPodsAcrossNodes(t *testing.T) {
 		}
 		t.Skip("needs root")
 	}
-	bridgeIP, hosts := testHosts(t)
+	bridgeIP, hosts := testHosts(t, multiNodeCount)
 	imgs, err := images.Seed("../..")
 	if err != nil {
 		t.Fatal(err)
