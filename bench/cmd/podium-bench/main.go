@@ -74,7 +74,9 @@ func main() {
 	preempt := bench.PreemptionOptions{Nodes: 100, NodePods: 10, Pods: 1000, Workers: 16, Timeout: 5 * time.Minute}
 	storage := bench.StorageOptions{Timeout: 5 * time.Minute}
 	flag.IntVar(&storage.Claims, "storage-claims", 100, "local-path claims timed to Bound")
-	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access, extensions, storage or dos")
+	ha := bench.HAOptions{Pods: 3000, Workers: 16, Kills: 10, Watches: 200}
+	flag.IntVar(&ha.Kills, "ha-kills", 10, "leaders killed for the failover figure")
+	only := flag.String("only", "", "run only this benchmark: controlplane, probes, podstart, scheduler, workloads, services, access, extensions, storage, ha or dos")
 	flag.Parse()
 	if *only == "" || *only == "controlplane" {
 		fmt.Println("== control plane (issue: API server on embedded etcd) ==")
@@ -144,6 +146,13 @@ func main() {
 	if *only == "" || *only == "storage" {
 		fmt.Println("== storage (issue: storage and resource management) ==")
 		if err := bench.Storage(bin, ".", storage, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *only == "" || *only == "ha" {
+		fmt.Println("== several servers (issue: a control plane of several servers) ==")
+		if err := bench.HA(bin, ha, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
