@@ -79,6 +79,10 @@ type Config struct {
 	// ClusterReset starts the embedded member as a cluster of one from its data, as
 	// after losing quorum (etcd's --force-new-cluster); the others join it again.
 	ClusterReset bool
+	// ClusterResetRestorePath, with ClusterReset, is a snapshot (podium etcd-snapshot
+	// save) restored into the embedded member before it starts, as k3s's
+	// --cluster-reset-restore-path; the data it replaces is kept beside.
+	ClusterResetRestorePath string
 	// Token is the cluster's join token (a full K10 token or its secret): servers after
 	// the first are given the first's, and take the cluster's identity with it. Empty:
 	// the one in the data directory, or a new one.
@@ -152,6 +156,9 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 	routeKlog(log)
 	if err := checkEtcdTLS(cfg); err != nil { // before anything is written
 		return err
+	}
+	if cfg.ClusterResetRestorePath != "" && !cfg.ClusterReset {
+		return errors.New("--cluster-reset-restore-path needs --cluster-reset")
 	}
 	if len(cfg.EtcdEndpoints) > 0 && (cfg.ServerURL != "" || cfg.ClusterInit || cfg.ClusterReset) {
 		return errors.New("--server, --cluster-init and --cluster-reset are for servers on embedded etcd; with --etcd-endpoints, give the cluster's --token alone")
@@ -233,6 +240,13 @@ func Run(ctx context.Context, cfg Config, ready func(Running)) error {
 		return fmt.Errorf("credentials: %w", err)
 	}
 	if client == nil {
+		if cfg.ClusterResetRestorePath != "" {
+			old, err := etcd.RestoreSnapshot(cfg.ClusterResetRestorePath, member.DataDir, cfg.EtcdPeerPort, true)
+			if err != nil {
+				return fmt.Errorf("--cluster-reset-restore-path: %w", err)
+			}
+			log.Info("restored a snapshot into the embedded etcd", "snapshot", cfg.ClusterResetRestorePath, "replacedDataKeptIn", old)
+		}
 		files := pf.Etcd()
 		member.TLS = &files
 		e, err := etcd.Start(ctx, member)

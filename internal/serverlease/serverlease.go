@@ -96,7 +96,13 @@ func (s *Set) hold(ctx context.Context) {
 			wait(ctx, time.Second)
 			continue
 		}
-		for range alive { // ends when the lease is lost or ctx ends
+		lost := false
+		for !lost && ctx.Err() == nil { // until the lease is lost or ctx ends
+			select {
+			case <-ctx.Done():
+			case _, ok := <-alive:
+				lost = !ok
+			}
 		}
 		if ctx.Err() != nil {
 			stop, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -122,9 +128,25 @@ func (s *Set) watch(ctx context.Context) {
 			others[strings.TrimPrefix(string(kv.Key), Prefix)] = true
 		}
 		s.set(without(others, s.self))
-		for w := range s.client.Watch(clientv3.WithRequireLeader(ctx), Prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
-			if w.Err() != nil {
-				break
+		s.follow(ctx, others, resp.Header.Revision+1)
+		wait(ctx, 100*time.Millisecond)
+	}
+}
+
+// follow applies the prefix's events from rev to others until the watch breaks or ctx
+// ends. It does not wait for the watch's channel to close when ctx ends: the in-process
+// client of an embedded member may not close it until the member stops.
+func (s *Set) follow(ctx context.Context, others map[string]bool, rev int64) {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	events := s.client.Watch(wctx, Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w, ok := <-events:
+			if !ok || w.Err() != nil {
+				return
 			}
 			for _, ev := range w.Events {
 				a := strings.TrimPrefix(string(ev.Kv.Key), Prefix)
@@ -136,7 +158,6 @@ func (s *Set) watch(ctx context.Context) {
 			}
 			s.set(without(others, s.self))
 		}
-		wait(ctx, 100*time.Millisecond)
 	}
 }
 

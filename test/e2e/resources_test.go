@@ -176,6 +176,23 @@ func TestEtcdSnapshot(t *testing.T) {
 		t.Fatalf("the configmap made after the snapshot: %v %s", err, errOut)
 	}
 	c.mustKubectl("create", "configmap", "again", "--from-literal=a=b")
+
+	// On a fresh machine, the snapshot and the cluster's token bring the cluster back,
+	// identity and all: the old kubeconfig works against the new server.
+	token, err := exec.Command(filepath.Join(c.bin, "podium"), "server", "token", "--data-dir", c.dataDir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := strings.TrimPrefix(strings.Fields(lines[1])[1], "file://")
+	c.stop()
+	fresh := &cluster{t: t, bin: c.bin, dataDir: t.TempDir(), port: etcdtest.FreePort(t), etcdPort: etcdtest.FreePort(t), peerPort: etcdtest.FreePort(t),
+		extraArgs: []string{"--cluster-reset", "--cluster-reset-restore-path", snap, "--token", strings.TrimSpace(string(token))}}
+	fresh.kubeconfig = filepath.Join(fresh.dataDir, "kubeconfig.yaml")
+	fresh.start()
+	t.Cleanup(fresh.stop)
+	if _, errOut, err := c.kubectl("--server", fresh.url(), "get", "configmap", "before"); err != nil {
+		t.Fatalf("the old kubeconfig against the restored cluster: %v %s", err, errOut)
+	}
 }
 
 // TestOlderKubectl checks the kubectl versions from 1.27 on that the machine has.
