@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/podium/podium/internal/leader"
 	"github.com/podium/podium/internal/netnstest"
 )
 
@@ -160,9 +161,8 @@ func (h *haHost) rest() *rest.Config {
 }
 
 func (h *haHost) identity() string {
-	id, _ := os.ReadFile(filepath.Join(h.dataDir, "server-id"))
-	host, _ := os.Hostname()
-	return host + "_" + strings.TrimSpace(string(id))
+	id, _ := leader.Identity(h.dataDir) // the server made it; this reads it
+	return id
 }
 
 // anyServer is a client configuration that reaches whichever of hosts answers, as an

@@ -5,13 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
-	"github.com/podium/podium/internal/etcd"
 	"github.com/podium/podium/internal/pki"
 )
 
@@ -26,13 +23,22 @@ func newEtcdMemberCommand() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "the data directory of a server of the cluster")
 	cmd.PersistentFlags().IntVar(&clientPort, "etcd-client-port", 2379, "loopback client port of that server's embedded etcd")
-	connect := func() (*clientv3.Client, error) {
-		tlsCfg, err := etcd.ClientTLS(pki.Files{Dir: dataDir}.Etcd())
+	// members returns a client of this server's member and the cluster's members.
+	members := func(cmd *cobra.Command) (*clientv3.Client, *clientv3.MemberListResponse, error) {
+		cfg, err := etcdClientConfig("https://127.0.0.1:"+strconv.Itoa(clientPort), pki.Files{Dir: dataDir}.Etcd())
 		if err != nil {
-			return nil, fmt.Errorf("etcd client TLS: %w", err)
+			return nil, nil, err
 		}
-		return clientv3.New(clientv3.Config{Endpoints: []string{"https://127.0.0.1:" + strconv.Itoa(clientPort)},
-			DialTimeout: 5 * time.Second, Logger: zap.NewNop(), TLS: tlsCfg})
+		c, err := clientv3.New(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := c.MemberList(cmd.Context())
+		if err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		return c, resp, nil
 	}
 	ls := &cobra.Command{
 		Use:     "ls",
@@ -40,15 +46,11 @@ func newEtcdMemberCommand() *cobra.Command {
 		Short:   "List the members",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect()
+			c, resp, err := members(cmd)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			resp, err := c.MemberList(cmd.Context())
-			if err != nil {
-				return err
-			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 8, 3, ' ', 0)
 			fmt.Fprintln(w, "NAME\tID\tPEER URLS\tSTARTED")
 			for _, m := range resp.Members {
@@ -62,15 +64,11 @@ func newEtcdMemberCommand() *cobra.Command {
 		Short: "Remove the member NAME (a server taken out of the cluster; stop it first)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect()
+			c, resp, err := members(cmd)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			resp, err := c.MemberList(cmd.Context())
-			if err != nil {
-				return err
-			}
 			for _, m := range resp.Members {
 				if m.Name == args[0] || fmt.Sprintf("%x", m.ID) == args[0] {
 					if _, err := c.MemberRemove(cmd.Context(), m.ID); err != nil {

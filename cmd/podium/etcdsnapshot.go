@@ -17,6 +17,20 @@ import (
 	"github.com/podium/podium/internal/pki"
 )
 
+// etcdClientConfig is the configuration of a client of the etcd member at endpoint,
+// with the certificates in files when it speaks TLS.
+func etcdClientConfig(endpoint string, files pki.EtcdFiles) (clientv3.Config, error) {
+	cfg := clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	if strings.HasPrefix(endpoint, "https://") {
+		tlsCfg, err := etcd.ClientTLS(files)
+		if err != nil {
+			return cfg, fmt.Errorf("etcd client TLS: %w", err)
+		}
+		cfg.TLS = tlsCfg
+	}
+	return cfg, nil
+}
+
 // snapshotDir is where a server's snapshots are kept, as k3s's server/db/snapshots.
 func snapshotDir(dataDir string) string { return filepath.Join(dataDir, "db", "snapshots") }
 
@@ -42,13 +56,9 @@ func newEtcdSnapshotCommand() *cobra.Command {
 			} else {
 				files = pki.EtcdFiles{CA: caFile, ClientCert: certFile, ClientKey: keyFile}
 			}
-			cfg := clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
-			if strings.HasPrefix(endpoint, "https://") {
-				tlsCfg, err := etcd.ClientTLS(files)
-				if err != nil {
-					return fmt.Errorf("etcd client TLS: %w", err)
-				}
-				cfg.TLS = tlsCfg
+			cfg, err := etcdClientConfig(endpoint, files)
+			if err != nil {
+				return err
 			}
 			host, _ := os.Hostname()
 			path := filepath.Join(snapshotDir(dataDir), fmt.Sprintf("%s-%s-%d", name, host, time.Now().Unix()))

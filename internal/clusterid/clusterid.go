@@ -56,7 +56,8 @@ func Files(f pki.Files) []string {
 // is none yet. A full token's CA hash is returned too, for Sync's caller to check.
 func Secret(f pki.Files, token string) (secret string, caHash []byte, err error) {
 	if token != "" {
-		return pkiParse(token)
+		caHash, secret, err := pki.ParseJoinToken(token)
+		return secret, caHash, err
 	}
 	data, err := os.ReadFile(f.JoinToken())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -66,11 +67,6 @@ func Secret(f pki.Files, token string) (secret string, caHash []byte, err error)
 		return "", nil, err
 	}
 	return strings.TrimSpace(string(data)), nil, nil
-}
-
-func pkiParse(token string) (string, []byte, error) {
-	caHash, secret, err := pki.ParseJoinToken(token)
-	return secret, caHash, err
 }
 
 // Fetch reads the record and, when there is one, writes its files into the data

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/podium/podium/internal/etcd/etcdtest"
+	"github.com/podium/podium/internal/leader"
 	"github.com/podium/podium/test/images"
 )
 
@@ -29,12 +30,11 @@ type haServer struct {
 }
 
 func (s *haServer) identity(t *testing.T) string {
-	id, err := os.ReadFile(filepath.Join(s.dataDir, "server-id"))
+	id, err := leader.Identity(s.dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := os.Hostname()
-	return h + "_" + strings.TrimSpace(string(id))
+	return id
 }
 
 // etcdMembers lists the embedded etcd's members through s's own member.
@@ -164,16 +164,16 @@ func TestSeveralServers(t *testing.T) {
 	})
 
 	// Kill the server that holds the scheduler's lease.
-	holder := func(c kubernetes.Interface) string {
-		l, err := c.CoordinationV1().Leases("kube-system").Get(context.Background(), "kube-scheduler", metav1.GetOptions{})
+	holder := func(c kubernetes.Interface, lease string) string {
+		l, err := c.CoordinationV1().Leases("kube-system").Get(context.Background(), lease, metav1.GetOptions{})
 		if err != nil || l.Spec.HolderIdentity == nil {
 			return ""
 		}
 		return *l.Spec.HolderIdentity
 	}
-	leaderAt := slices.IndexFunc(servers, func(s *haServer) bool { return s.identity(t) == holder(cs) })
+	leaderAt := slices.IndexFunc(servers, func(s *haServer) bool { return s.identity(t) == holder(cs, "kube-scheduler") })
 	if leaderAt < 0 {
-		t.Fatalf("no server holds the scheduler's lease (%q)", holder(cs))
+		t.Fatalf("no server holds the scheduler's lease (%q)", holder(cs, "kube-scheduler"))
 	}
 	killed := servers[leaderAt]
 	others := slices.Delete(slices.Clone(servers), leaderAt, leaderAt+1)
@@ -230,7 +230,18 @@ func TestSeveralServers(t *testing.T) {
 	})
 
 	// A partition: one server cut off the others cannot write; they can; it catches up.
-	cut := others[1]
+	// The server cut off is one that leads nothing: one that holds a Lease it cannot
+	// renew ends, as upstream's components do, for its supervisor to restart it.
+	leaders := []string{holder(survivor, "kube-scheduler"), holder(survivor, "kube-controller-manager")}
+	cutAt := slices.IndexFunc(servers, func(s *haServer) bool { return !slices.Contains(leaders, s.identity(t)) })
+	if cutAt < 0 {
+		t.Fatalf("every server leads something: %v", leaders)
+	}
+	cut := servers[cutAt]
+	if cut == alive {
+		alive = servers[(cutAt+1)%len(servers)]
+		survivor = alive.client()
+	}
 	linkOf := func(s *haServer) string {
 		i := slices.Index(hosts, s.host)
 		return fmt.Sprintf("ph%s%d", strings.TrimSuffix(strings.TrimPrefix(s.host, "podh"), fmt.Sprintf("-%d", i+1)), i+1)

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podium/podium/internal/etcd/etcdtest"
+	"github.com/podium/podium/internal/leader"
 )
 
 func TestServicesAndOtherResources(t *testing.T) {
@@ -251,12 +252,11 @@ func TestLeaderElection(t *testing.T) {
 		return c
 	}
 	identity := func(c *cluster) string {
-		id, err := os.ReadFile(filepath.Join(c.dataDir, "server-id"))
+		id, err := leader.Identity(c.dataDir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		host, _ := os.Hostname()
-		return host + "_" + strings.TrimSpace(string(id))
+		return id
 	}
 	holder := func(c *cluster, lease string) string {
 		out, _, _ := c.kubectl("get", "lease", "-n", "kube-system", lease, "-o", "jsonpath={.spec.holderIdentity}")
